@@ -1,0 +1,42 @@
+"""The `campus` command: one group, one module per command family."""
+
+from __future__ import annotations
+
+import click
+
+from campus import __version__
+from campus.cli.lint import lint
+from campus.cli.pending import pending_command
+from campus.cli.render import render
+from campus.cli.sandbox import sandbox
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="campus")
+def cli() -> None:
+    """Run a fleet of Open edX environments on one Kubernetes cluster.
+
+    One fleet file describes every environment; each gets its own namespace,
+    rendered by Tutor and hardened for production.
+    """
+
+
+cli.add_command(render)
+cli.add_command(lint)
+cli.add_command(sandbox)
+for _name, _summary in (
+    ("deploy", "Apply environments in health-gated phases"),
+    ("diff", "Show what a deploy would change"),
+    ("history", "List the recorded revisions of an environment"),
+    ("rollback", "Re-apply a recorded revision"),
+    ("destroy", "Remove an environment, keeping its data unless asked"),
+    ("status", "One view of the whole fleet"),
+    ("scale", "Change replicas in the fleet file and deploy"),
+    ("plan", "How many nodes the fleet needs"),
+    ("drill", "Rehearse failures on the sandbox"),
+):
+    cli.add_command(pending_command(_name, _summary))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""The fleet file: schema, loading with positioned errors, and inheritance."""

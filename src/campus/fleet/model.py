@@ -1,0 +1,216 @@
+"""The fleet model: what a fleet file says, validated, before and after inheritance.
+
+Pure data. Loading YAML and mapping errors to file positions lives in `campus.fleet.load`;
+merging defaults into environments lives in `campus.fleet.inherit`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from campus.fleet.quantity import parse_cpu, parse_memory
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+)
+
+SizeName = Literal["small", "medium", "large"]
+IngressMode = Literal["caddy", "ingress"]
+
+
+class Strict(BaseModel):
+    """Base for every fleet-file section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_cpu(value: str | None) -> str | None:
+    if value is not None:
+        parse_cpu(value)
+    return value
+
+
+def _check_memory(value: str | None) -> str | None:
+    if value is not None:
+        parse_memory(value)
+    return value
+
+
+class ServiceResources(Strict):
+    """Requests and limits for one service's main container, as Kubernetes quantities."""
+
+    cpu: str | None = None
+    memory: str | None = None
+    cpu_limit: str | None = None
+    memory_limit: str | None = None
+
+    _cpu = field_validator("cpu", "cpu_limit")(_check_cpu)
+    _memory = field_validator("memory", "memory_limit")(_check_memory)
+
+    @model_validator(mode="after")
+    def _limits_not_below_requests(self) -> ServiceResources:
+        if self.cpu and self.cpu_limit and parse_cpu(self.cpu_limit) < parse_cpu(self.cpu):
+            raise ValueError(f"cpu_limit {self.cpu_limit} is below the cpu request {self.cpu}")
+        if (
+            self.memory
+            and self.memory_limit
+            and parse_memory(self.memory_limit) < parse_memory(self.memory)
+        ):
+            raise ValueError(
+                f"memory_limit {self.memory_limit} is below the memory request {self.memory}"
+            )
+        return self
+
+
+class Autoscaling(Strict):
+    """A HorizontalPodAutoscaler on CPU utilisation for one service."""
+
+    min: Annotated[int, Field(ge=1)]
+    max: Annotated[int, Field(ge=1)]
+    cpu: Annotated[int, Field(ge=1, le=1000)] = 70
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> Autoscaling:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class Tls(Strict):
+    """TLS for Ingress objects, issued by cert-manager."""
+
+    cluster_issuer: str | None = None
+    issuer: str | None = None
+
+
+class Ingress(Strict):
+    """How traffic enters an environment.
+
+    `caddy` keeps Tutor's own per-environment Caddy behind a LoadBalancer Service;
+    `ingress` renders Ingress objects for a shared ingress controller (the usual choice
+    when many environments share a cluster).
+    """
+
+    mode: IngressMode | None = None
+    class_name: str | None = Field(default=None, alias="class")
+    controller_namespace: str | None = None
+    tls: Tls | None = None
+
+
+class Cluster(Strict):
+    """Which cluster the fleet runs on: a kubeconfig context, or the local sandbox."""
+
+    context: str | None = None
+    sandbox: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Cluster:
+        if self.context and self.sandbox:
+            raise ValueError("set either context or sandbox, not both")
+        return self
+
+
+class Settings(Strict):
+    """What `defaults` and each environment may set; every field is optional so that
+    inheritance can tell "not set" from "set"."""
+
+    tutor: dict[str, Any] | None = None
+    plugins: list[str] | None = None
+    size: SizeName | None = None
+    production: bool | None = None
+    replicas: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    autoscaling: dict[str, Autoscaling] | None = None
+    resources: dict[str, ServiceResources] | None = None
+    ingress: Ingress | None = None
+
+    @field_validator("tutor")
+    @classmethod
+    def _tutor_keys_upper(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for key in value or {}:
+            if not re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
+                raise ValueError(f"Tutor setting {key!r} is not an upper-case Tutor key")
+        return value
+
+
+class Hosts(Strict):
+    """Public hostnames; Tutor derives the rest (e.g. the MFE host) from these."""
+
+    lms: str
+    cms: str | None = None
+
+    @field_validator("lms", "cms")
+    @classmethod
+    def _valid_hostname(cls, value: str | None) -> str | None:
+        if value is not None and not HOSTNAME.match(value):
+            raise ValueError(f"{value!r} is not a valid DNS hostname")
+        return value
+
+
+class EnvironmentSpec(Settings):
+    """One environment as written in the fleet file."""
+
+    namespace: str | None = None
+    hosts: Hosts
+
+    @field_validator("namespace")
+    @classmethod
+    def _valid_namespace(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 63 or not DNS1123_LABEL.match(value)):
+            raise ValueError(f"{value!r} is not a valid DNS-1123 label (namespace)")
+        return value
+
+
+class FleetFile(Strict):
+    """The whole fleet file."""
+
+    cluster: Cluster = Cluster()
+    defaults: Settings = Settings()
+    environments: dict[str, EnvironmentSpec]
+
+    @field_validator("environments")
+    @classmethod
+    def _valid_names(cls, value: dict[str, EnvironmentSpec]) -> dict[str, EnvironmentSpec]:
+        if not value:
+            raise ValueError("a fleet needs at least one environment")
+        for name in value:
+            if len(name) > 63 or not DNS1123_LABEL.match(name):
+                raise ValueError(f"environment name {name!r} is not a valid DNS-1123 label")
+        return value
+
+
+class Environment(Strict):
+    """One environment after inheritance: every decision made, nothing optional left
+    that the renderer or the hardening rules would have to guess."""
+
+    name: str
+    namespace: str
+    hosts: Hosts
+    tutor: dict[str, Any]
+    plugins: tuple[str, ...]
+    size: SizeName
+    production: bool
+    replicas: dict[str, int]
+    autoscaling: dict[str, Autoscaling]
+    resources: dict[str, ServiceResources]
+    ingress_mode: IngressMode
+    ingress_class: str
+    ingress_controller_namespace: str
+    tls: Tls | None
+
+
+class Fleet(Strict):
+    """A validated fleet: the cluster and every environment resolved."""
+
+    source: str
+    cluster: Cluster
+    environments: tuple[Environment, ...]
+
+    def environment(self, name: str) -> Environment:
+        for environment in self.environments:
+            if environment.name == name:
+                return environment
+        raise KeyError(name)

@@ -1,0 +1,1 @@
+"""Rendering: each environment through Tutor, in isolation, into Kubernetes objects."""

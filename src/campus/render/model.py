@@ -1,0 +1,36 @@
+"""What rendering hands to hardening, linting and deploying: plain data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from campus.fleet.model import Environment
+
+KubeObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InitTask:
+    """One of Tutor's init tasks for an environment: a script run in a service's image."""
+
+    service: str
+    script: str
+    job: KubeObject  # the Job manifest that runs it, as Tutor's k8s backend would
+
+
+@dataclass(frozen=True)
+class RenderedEnvironment:
+    """Tutor's output for one environment, before hardening.
+
+    `secret_values` holds every value Tutor generated or was given that must never appear
+    outside a Secret (passwords, SECRET_KEY, JWT keys, OAuth secrets); hardening moves
+    them into Secrets and the linter proves none is left behind.
+    """
+
+    environment: Environment
+    objects: list[KubeObject]
+    init_tasks: list[InitTask] = field(default_factory=list)
+    tutor_config: dict[str, Any] = field(default_factory=dict)
+    secret_values: frozenset[str] = frozenset()
+    tutor_version: str = ""
