@@ -1,0 +1,1 @@
+"""The deploy engine: ordered, health-gated apply of rendered environments, with history."""

@@ -1,0 +1,383 @@
+"""Deploying one environment: apply phase by phase, wait for health between phases, run init
+Jobs, prune what is no longer rendered, record a revision. And a fleet, concurrently."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from lightkube import Client
+
+from campus.deploy import history
+from campus.deploy.health import Health, deployment_health, job_health, pod_problem
+from campus.deploy.lock import deploy_lock
+from campus.deploy.phases import Phase, plan_phases
+from campus.deploy.prepare import is_data, prepare
+from campus.deploy.revisions import ENVIRONMENT_LABEL, Revision
+from campus.errors import CampusError
+from campus.kube.apply import apply_object, delete_object, list_namespace
+from campus.kube.objects import KubeObject, ObjectKey, digest, key_of
+from campus.kube.watch import NamespaceView, namespace_view, pod_logs, recent_events
+
+Outcome = Literal["deployed", "unchanged", "failed", "planned"]
+
+
+class Progress(Protocol):
+    """Where the engine says what it is doing and what it waits for."""
+
+    def update(self, environment: str, phase: str, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    dry_run: bool = False
+    prune: bool = True
+    prune_data: bool = False
+    phase_timeout: float = 600.0
+    lock_timeout: float = 120.0
+    keep_revisions: int = history.DEFAULT_KEEP
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """One environment's prepared manifest, and what to record about where it came from."""
+
+    environment: str
+    namespace: str
+    objects: list[KubeObject]
+    init_jobs: list[KubeObject]
+    tutor_version: str = ""
+    fleet_hash: str = ""
+
+
+@dataclass
+class DeployResult:
+    environment: str
+    namespace: str
+    outcome: Outcome = "failed"
+    revision: int | None = None
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    jobs_run: int = 0
+    pruned: list[str] = field(default_factory=list)
+    message: str = ""
+    details: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class PhaseFailed(CampusError):
+    def __init__(self, phase: Phase, message: str, details: list[str]) -> None:
+        super().__init__(f"{phase.value}: {message}")
+        self.details = details
+
+
+def deploy_environment(
+    client: Client, request: DeployRequest, options: DeployOptions, progress: Progress
+) -> DeployResult:
+    """Deploy one environment; never raises for a failure of the environment itself."""
+    started = time.monotonic()
+    result = DeployResult(request.environment, request.namespace)
+    try:
+        _deploy(client, request, options, progress, result)
+    except PhaseFailed as failure:
+        result.outcome, result.message, result.details = "failed", str(failure), failure.details
+    except CampusError as error:
+        result.outcome, result.message = "failed", str(error)
+    result.seconds = time.monotonic() - started
+    progress.update(request.environment, "done", f"{result.outcome}: {result.message}")
+    return result
+
+
+def _deploy(
+    client: Client,
+    request: DeployRequest,
+    options: DeployOptions,
+    progress: Progress,
+    result: DeployResult,
+) -> None:
+    env, namespace = request.environment, request.namespace
+    objects, init_jobs = prepare(request.objects, request.init_jobs, env, namespace)
+    manifest_digest = digest({"objects": objects, "initJobs": init_jobs})
+    say = _say(progress, env)
+
+    namespace_object = next((o for o in objects if o["kind"] == "Namespace"), None)
+    if namespace_object is not None and not options.dry_run:
+        say("foundation", f"namespace {namespace}")
+        apply_object(client, namespace_object)
+
+    def waiting_for_lock(holder: str) -> None:
+        say("lock", f"waiting for another deploy to finish ({holder})")
+
+    if options.dry_run:
+        _dry_run(client, request, objects, init_jobs, result, say)
+        return
+    with deploy_lock(client, namespace, options.lock_timeout, waiting_for_lock):
+        previous = history.list_revisions(client, namespace, env)
+        kinds = {(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "Namespace"}
+        for revision in previous:
+            kinds |= {(k.api_version, k.kind) for k in revision.keys if k.kind != "Namespace"}
+        say("inventory", f"reading what namespace {namespace} holds")
+        existing = list_namespace(client, namespace, sorted(kinds), {ENVIRONMENT_LABEL: env})
+
+        with namespace_view(client, namespace) as view:
+            for plan in plan_phases(objects, init_jobs):
+                if plan.phase is Phase.INIT:
+                    _run_init_jobs(client, view, plan.objects, existing, options, say, result)
+                    continue
+                for obj in plan.objects:
+                    if obj["kind"] == "Namespace":
+                        continue
+                    say(plan.phase.value, f"applying {key_of(obj)}")
+                    _count(result, apply_object(client, obj, before=existing.get(key_of(obj))))
+                if plan.phase in (Phase.BACKING, Phase.APPLICATIONS):
+                    names = [
+                        o["metadata"]["name"] for o in plan.objects if o["kind"] == "Deployment"
+                    ]
+                    _wait(view, plan.phase, "Deployment", names, options.phase_timeout, say)
+
+        current_keys = {key_of(o) for o in (*objects, *init_jobs)}
+        if options.prune:
+            result.pruned = _prune(client, previous, existing, current_keys, options, say)
+        last = previous[-1] if previous else None
+        if last is None or last.digest != manifest_digest:
+            revision = history.record(
+                client,
+                namespace,
+                env,
+                objects,
+                init_jobs,
+                manifest_digest=manifest_digest,
+                tutor_version=request.tutor_version,
+                fleet_hash=request.fleet_hash,
+                previous=previous,
+                keep=options.keep_revisions,
+            )
+            result.revision = revision.number
+        else:
+            result.revision = last.number
+    anything = result.created or result.changed or result.pruned or result.jobs_run
+    if anything or last is None or last.digest != manifest_digest:
+        result.outcome = "deployed"
+        result.message = (
+            f"revision {result.revision}: {result.created} created, {result.changed} changed, "
+            f"{len(result.pruned)} pruned, {result.jobs_run} init jobs run"
+        )
+    else:
+        result.outcome = "unchanged"
+        result.message = f"revision {result.revision}: nothing to change"
+
+
+def _dry_run(
+    client: Client,
+    request: DeployRequest,
+    objects: list[KubeObject],
+    init_jobs: list[KubeObject],
+    result: DeployResult,
+    say: Callable[[str, str], None],
+) -> None:
+    """Server-side dry run of every object (the API server validates and defaults them)."""
+    kinds = sorted({(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "Namespace"})
+    existing = list_namespace(
+        client, request.namespace, kinds, {ENVIRONMENT_LABEL: request.environment}
+    )
+    for obj in (*objects, *init_jobs):
+        if obj["kind"] == "Namespace" or (
+            obj["kind"] != "Namespace" and not _namespace_exists(client, request.namespace)
+        ):
+            # Without the namespace the server cannot dry-run namespaced objects.
+            result.created += key_of(obj) not in existing
+            continue
+        say("dry run", f"{key_of(obj)}")
+        _count(result, apply_object(client, obj, dry_run=True, before=existing.get(key_of(obj))))
+    result.outcome = "planned"
+    result.message = f"would create {result.created}, change {result.changed}"
+
+
+def _namespace_exists(client: Client, namespace: str) -> bool:
+    from lightkube.core.exceptions import ApiError
+    from lightkube.resources.core_v1 import Namespace
+
+    try:
+        client.get(Namespace, namespace)
+    except ApiError:
+        return False
+    return True
+
+
+def _count(result: DeployResult, applied: object) -> None:
+    from campus.kube.apply import Applied
+
+    assert isinstance(applied, Applied)
+    if applied.created:
+        result.created += 1
+    elif applied.changed:
+        result.changed += 1
+    else:
+        result.unchanged += 1
+
+
+def _say(progress: Progress, environment: str) -> Callable[[str, str], None]:
+    def say(phase: str, message: str) -> None:
+        progress.update(environment, phase, message)
+
+    return say
+
+
+def _run_init_jobs(
+    client: Client,
+    view: NamespaceView,
+    jobs: list[KubeObject],
+    existing: dict[ObjectKey, KubeObject],
+    options: DeployOptions,
+    say: Callable[[str, str], None],
+    result: DeployResult,
+) -> None:
+    """Tutor's init tasks, one at a time in Tutor's order (later tasks need earlier ones:
+    databases before migrations), skipping those that already completed with this content."""
+    for job in jobs:
+        name = job["metadata"]["name"]
+        current = existing.get(key_of(job))
+        if current is not None:
+            health = job_health(current)
+            if health.ready:
+                continue
+            if health.failed:  # a retry: a Job's pods cannot be restarted in place
+                say(Phase.INIT.value, f"removing failed job {name} to run it again")
+                delete_object(client, key_of(job))
+                _wait_gone(view, "Job", name, options.phase_timeout)
+        say(Phase.INIT.value, f"running {name}")
+        _count(result, apply_object(client, job, before=None if current is None else current))
+        result.jobs_run += 1
+        _wait(view, Phase.INIT, "Job", [name], options.phase_timeout, say)
+
+
+def _wait_gone(view: NamespaceView, kind: str, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while name in view.objects(kind) and time.monotonic() < deadline:
+        view.changed.clear()
+        view.changed.wait(1)
+
+
+def _health(kind: str, obj: KubeObject) -> Health:
+    return deployment_health(obj) if kind == "Deployment" else job_health(obj)
+
+
+def _wait(
+    view: NamespaceView,
+    phase: Phase,
+    kind: str,
+    names: list[str],
+    timeout: float,
+    say: Callable[[str, str], None],
+) -> None:
+    """Until every named workload is healthy; fail fast on a failure the cluster reports,
+    with the events and logs that explain it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view.changed.clear()
+        workloads = view.objects(kind)
+        pods = view.objects("Pod")
+        waiting: list[str] = []
+        for name in names:
+            obj = workloads.get(name)
+            health = _health(kind, obj) if obj else Health.waiting(f"{name}: not seen yet")
+            if health.failed:
+                raise PhaseFailed(phase, health.message, _explain(view, name, pods))
+            if not health.ready:
+                problems = [p for p in map(pod_problem, _pods_of(obj, pods)) if p] if obj else []
+                for problem in problems:
+                    if problem.failed:
+                        raise PhaseFailed(phase, problem.message, _explain(view, name, pods))
+                waiting.append(problems[0].message if problems else health.message)
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise PhaseFailed(
+                phase,
+                f"timed out after {timeout:.0f}s: {'; '.join(waiting)}",
+                _explain_all(view, names, pods),
+            )
+        say(phase.value, "; ".join(waiting))
+        view.changed.wait(min(2.0, max(0.0, deadline - time.monotonic())))
+
+
+def _pods_of(workload: KubeObject | None, pods: dict[str, KubeObject]) -> list[KubeObject]:
+    if workload is None:
+        return []
+    selector = workload.get("spec", {}).get("selector", {}).get("matchLabels") or {}
+    if workload["kind"] == "Job":
+        selector = {"job-name": workload["metadata"]["name"]}
+    return [
+        pod
+        for pod in pods.values()
+        if selector
+        and all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+    ]
+
+
+def _explain(view: NamespaceView, name: str, pods: dict[str, KubeObject]) -> list[str]:
+    kind_objects = view.objects("Deployment") | view.objects("Job")
+    details = [f"events of {name}:"] + [
+        f"  {line}" for line in recent_events(view.client, view.namespace, name)
+    ]
+    for pod in _pods_of(kind_objects.get(name), pods)[:3]:
+        pod_name = pod["metadata"]["name"]
+        details.append(f"events of pod {pod_name}:")
+        details += [f"  {line}" for line in recent_events(view.client, view.namespace, pod_name)]
+        logs = pod_logs(view.client, view.namespace, pod_name)
+        if logs:
+            details.append(f"last log lines of pod {pod_name}:")
+            details += [f"  {line.rstrip()}" for line in logs]
+    return details
+
+
+def _explain_all(view: NamespaceView, names: list[str], pods: dict[str, KubeObject]) -> list[str]:
+    return [line for name in names for line in _explain(view, name, pods)]
+
+
+def _prune(
+    client: Client,
+    previous: list[Revision],
+    existing: dict[ObjectKey, KubeObject],
+    current: set[ObjectKey],
+    options: DeployOptions,
+    say: Callable[[str, str], None],
+) -> list[str]:
+    """Delete what campus applied in a kept revision and no longer renders, in the spirit of
+    kubectl ApplySets: only objects campus itself recorded, never data unless asked."""
+    recorded: dict[ObjectKey, KubeObject] = {}
+    for revision in previous:
+        for obj in (*revision.objects, *revision.init_jobs):
+            recorded[key_of(obj)] = obj
+    pruned: list[str] = []
+    for key, obj in sorted(recorded.items()):
+        if key in current or key.kind == "Namespace":
+            continue
+        live = existing.get(key, obj)
+        if is_data(live) and not options.prune_data:
+            say("prune", f"keeping {key} (data; --prune-data removes it)")
+            continue
+        say("prune", f"deleting {key}")
+        if delete_object(client, key):
+            pruned.append(str(key))
+    return pruned
+
+
+def deploy_fleet(
+    client: Client,
+    requests: list[DeployRequest],
+    options: DeployOptions,
+    progress: Progress,
+    parallel: int = 4,
+) -> list[DeployResult]:
+    """Each environment on its own; one failing does not stop the others."""
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = [
+            pool.submit(deploy_environment, client, request, options, progress)
+            for request in requests
+        ]
+        return [future.result() for future in futures]

@@ -1,0 +1,79 @@
+"""Which object goes in which deploy phase, and in what order phases run. Pure.
+
+Each phase is applied, then waited on, before the next starts: applications are never
+switched to a new revision before the data services they need are Ready and the init Jobs
+(migrations) have completed, so a failed migration leaves the previous revision serving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from campus.kube.objects import KubeObject
+
+# Services that hold or serve state for the applications: up and Ready before any init Job.
+BACKING_SERVICES = frozenset(
+    {"mysql", "mongodb", "redis", "meilisearch", "elasticsearch", "opensearch", "smtp"}
+)
+
+
+class Phase(Enum):
+    FOUNDATION = "foundation"  # namespace, quota, limits, policies, service accounts
+    CONFIGURATION = "configuration"  # Secrets, ConfigMaps, volumes, Services, Ingress
+    BACKING = "backing services"  # mysql, mongodb, redis, search: Ready
+    INIT = "init jobs"  # Tutor's init tasks: Complete
+    APPLICATIONS = "applications"  # lms, cms, workers, plugins: rolled out and Ready
+    AVAILABILITY = "availability"  # HPAs and PDBs, once their targets exist
+
+
+PHASE_ORDER = tuple(Phase)
+
+_FOUNDATION_KINDS = frozenset(
+    {
+        "Namespace",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+    }
+)
+_CONFIGURATION_KINDS = frozenset(
+    {"Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Ingress"}
+)
+_AVAILABILITY_KINDS = frozenset({"HorizontalPodAutoscaler", "PodDisruptionBudget"})
+_WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+
+
+def phase_of(obj: KubeObject) -> Phase:
+    kind = obj["kind"]
+    if kind in _FOUNDATION_KINDS:
+        return Phase.FOUNDATION
+    if kind in _CONFIGURATION_KINDS:
+        return Phase.CONFIGURATION
+    if kind in _AVAILABILITY_KINDS:
+        return Phase.AVAILABILITY
+    if kind == "Job":
+        return Phase.INIT
+    if kind in _WORKLOAD_KINDS:
+        name = obj["metadata"]["name"]
+        return Phase.BACKING if name in BACKING_SERVICES else Phase.APPLICATIONS
+    # Anything else (a plugin's CronJob, a custom resource) goes with the applications.
+    return Phase.APPLICATIONS
+
+
+@dataclass
+class PhasePlan:
+    phase: Phase
+    objects: list[KubeObject] = field(default_factory=list)
+
+
+def plan_phases(objects: list[KubeObject], init_jobs: list[KubeObject]) -> list[PhasePlan]:
+    """Objects grouped by phase in apply order; init Jobs keep the order Tutor gave them."""
+    plans = {phase: PhasePlan(phase) for phase in PHASE_ORDER}
+    for obj in objects:
+        plans[phase_of(obj)].objects.append(obj)
+    plans[Phase.INIT].objects.extend(init_jobs)
+    return [plans[phase] for phase in PHASE_ORDER if plans[phase].objects]

@@ -1,0 +1,115 @@
+"""Deploy history: each successful deploy is one numbered revision, kept in the
+environment's namespace as a Secret (the manifest holds the environment's Secrets too).
+
+Encoding and decoding are pure; reading and writing them is `campus.deploy.history`.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from campus.kube.objects import KubeObject, ObjectKey, key_of
+
+REVISION_TYPE = "campus.openedx.org/revision"
+REVISION_LABEL = "campus.openedx.org/revision"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+ENVIRONMENT_LABEL = "campus.openedx.org/environment"
+DEFAULT_KEEP = 10
+
+_ANNOTATION_PREFIX = "campus.openedx.org/"
+_METADATA_FIELDS = (
+    "digest",
+    "campus-version",
+    "tutor-version",
+    "fleet-hash",
+    "deployed-at",
+    "deployed-by",
+)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One recorded deploy: what was applied, and enough about it to audit or roll back."""
+
+    number: int
+    environment: str
+    digest: str
+    campus_version: str
+    tutor_version: str
+    fleet_hash: str
+    deployed_at: str
+    deployed_by: str
+    objects: tuple[KubeObject, ...]
+    init_jobs: tuple[KubeObject, ...]
+
+    @property
+    def keys(self) -> frozenset[ObjectKey]:
+        return frozenset(key_of(obj) for obj in (*self.objects, *self.init_jobs))
+
+
+def secret_name(environment: str, number: int) -> str:
+    return f"campus-revision-{environment}-{number}"
+
+
+def encode(revision: Revision, namespace: str) -> KubeObject:
+    """The Secret that stores a revision; the manifest is gzipped JSON to stay far below
+    the 1 MiB object limit (a full Open edX environment is a few hundred KiB of YAML)."""
+    manifest = {"objects": list(revision.objects), "initJobs": list(revision.init_jobs)}
+    payload = gzip.compress(json.dumps(manifest, sort_keys=True).encode(), mtime=0)
+    values = (
+        revision.digest,
+        revision.campus_version,
+        revision.tutor_version,
+        revision.fleet_hash,
+        revision.deployed_at,
+        revision.deployed_by,
+    )
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": REVISION_TYPE,
+        "metadata": {
+            "name": secret_name(revision.environment, revision.number),
+            "namespace": namespace,
+            "labels": {
+                MANAGED_BY_LABEL: "campus",
+                ENVIRONMENT_LABEL: revision.environment,
+                REVISION_LABEL: str(revision.number),
+            },
+            "annotations": {
+                _ANNOTATION_PREFIX + field: value
+                for field, value in zip(_METADATA_FIELDS, values, strict=True)
+            },
+        },
+        "data": {"manifest.json.gz": base64.b64encode(payload).decode()},
+    }
+
+
+def decode(secret: KubeObject) -> Revision:
+    metadata = secret["metadata"]
+    annotations: dict[str, str] = metadata.get("annotations") or {}
+    field = {name: annotations.get(_ANNOTATION_PREFIX + name, "") for name in _METADATA_FIELDS}
+    manifest: dict[str, Any] = json.loads(
+        gzip.decompress(base64.b64decode(secret["data"]["manifest.json.gz"]))
+    )
+    return Revision(
+        number=int(metadata["labels"][REVISION_LABEL]),
+        environment=metadata["labels"][ENVIRONMENT_LABEL],
+        digest=field["digest"],
+        campus_version=field["campus-version"],
+        tutor_version=field["tutor-version"],
+        fleet_hash=field["fleet-hash"],
+        deployed_at=field["deployed-at"],
+        deployed_by=field["deployed-by"],
+        objects=tuple(manifest["objects"]),
+        init_jobs=tuple(manifest["initJobs"]),
+    )
+
+
+def to_expire(numbers: list[int], keep: int = DEFAULT_KEEP) -> list[int]:
+    """Revision numbers beyond the newest `keep`."""
+    return sorted(numbers)[:-keep] if len(numbers) > keep else []

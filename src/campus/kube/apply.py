@@ -1,0 +1,104 @@
+"""Server-side apply of plain objects, and the inventory of what a namespace holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lightkube import Client
+from lightkube.codecs import from_dict
+from lightkube.core.exceptions import ApiError
+from lightkube.core.resource_registry import resource_registry
+from lightkube.types import CascadeType
+
+from campus.errors import ClusterError
+from campus.kube.connect import FIELD_MANAGER
+from campus.kube.objects import KubeObject, ObjectKey, key_of
+
+
+@dataclass(frozen=True)
+class Applied:
+    key: ObjectKey
+    created: bool
+    changed: bool
+    result: KubeObject
+
+
+def resource_type(api_version: str, kind: str) -> Any:
+    return resource_registry.load(api_version, kind)
+
+
+def apply_object(
+    client: Client, obj: KubeObject, *, dry_run: bool = False, before: KubeObject | None = None
+) -> Applied:
+    """Server-side apply as field manager `campus`, forcing ownership of the fields campus
+    renders (campus is the source of truth for them; other managers keep their own fields).
+
+    `before` is the object as last listed, to tell created/changed/unchanged from the
+    resourceVersion without another request.
+    """
+    key = key_of(obj)
+    try:
+        result = client.apply(
+            from_dict(obj), field_manager=FIELD_MANAGER, force=True, dry_run=dry_run
+        )
+    except ApiError as error:
+        raise ClusterError(f"{key}: the API server refused it: {error.status.message}") from None
+    result_dict: KubeObject = result.to_dict()  # type: ignore[no-untyped-call]
+    old_version = (before or {}).get("metadata", {}).get("resourceVersion")
+    new_version = result_dict.get("metadata", {}).get("resourceVersion")
+    if dry_run:
+        changed = before is None or _comparable(before) != _comparable(result_dict)
+    else:
+        changed = old_version != new_version
+    return Applied(key, before is None, changed, result_dict)
+
+
+def _comparable(obj: KubeObject) -> KubeObject:
+    """What a server-side dry run would change, without fields the server always rewrites."""
+    metadata = {
+        k: v
+        for k, v in obj.get("metadata", {}).items()
+        if k not in {"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"}
+    }
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
+
+
+def list_namespace(
+    client: Client, namespace: str, kinds: Iterable[tuple[str, str]], labels: Mapping[str, str]
+) -> dict[ObjectKey, KubeObject]:
+    """Every object of the given (apiVersion, kind)s in a namespace carrying `labels`:
+    one LIST per kind, which is also how campus learns resourceVersions before applying."""
+    found: dict[ObjectKey, KubeObject] = {}
+    for api_version, kind in kinds:
+        resource = resource_type(api_version, kind)
+        try:
+            for item in client.list(resource, namespace=namespace, labels=dict(labels)):
+                obj: KubeObject = item.to_dict()
+                obj.setdefault("apiVersion", api_version)
+                obj.setdefault("kind", kind)
+                found[key_of(obj)] = obj
+        except ApiError as error:
+            if error.status.code == 404:
+                continue  # the namespace (or the kind) does not exist yet
+            raise ClusterError(
+                f"cannot list {kind} in {namespace}: {error.status.message}"
+            ) from None
+    return found
+
+
+def delete_object(client: Client, key: ObjectKey) -> bool:
+    """Delete, letting dependents go in the background; False when already gone."""
+    try:
+        client.delete(
+            resource_type(key.api_version, key.kind),
+            key.name,
+            namespace=key.namespace or None,
+            cascade=CascadeType.BACKGROUND,
+        )
+    except ApiError as error:
+        if error.status.code == 404:
+            return False
+        raise ClusterError(f"{key}: cannot delete: {error.status.message}") from None
+    return True

@@ -1,0 +1,66 @@
+"""Connecting to the cluster a fleet names: the sandbox, a kubeconfig context, or the
+current context."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx2
+from lightkube import Client, KubeConfig
+from lightkube.core.exceptions import ApiError, ConfigError
+from lightkube.resources.core_v1 import Namespace
+
+from campus.errors import ClusterError
+from campus.fleet.model import Cluster
+
+FIELD_MANAGER = "campus"
+
+
+def kubeconfig_for(cluster: Cluster, kubeconfig: str | None = None) -> tuple[KubeConfig, str]:
+    """The kubeconfig to use and a short description of where it came from."""
+    try:
+        if cluster.sandbox and not kubeconfig:
+            from campus.sandbox import kubeconfig_path
+
+            path = Path(kubeconfig_path(cluster.sandbox))
+            if not path.exists():
+                raise ClusterError(
+                    f"sandbox {cluster.sandbox!r} is not running: start it with "
+                    f"`campus sandbox up --name {cluster.sandbox}`"
+                )
+            return KubeConfig.from_file(path), f"sandbox {cluster.sandbox}"
+        path_text = kubeconfig or os.environ.get("KUBECONFIG")
+        config = (
+            KubeConfig.from_file(path_text.split(os.pathsep)[0])
+            if path_text
+            else KubeConfig.from_env()
+        )
+        context = cluster.context or config.current_context
+        if context and context not in config.contexts:
+            raise ClusterError(f"kubeconfig has no context {context!r}")
+        return config, f"context {context}"
+    except ConfigError as error:
+        raise ClusterError(f"cannot load a kubeconfig: {error}") from None
+
+
+def connect(cluster: Cluster, kubeconfig: str | None = None, timeout: float = 30) -> Client:
+    """A client for the fleet's cluster, checked to answer before any work starts."""
+    config, where = kubeconfig_for(cluster, kubeconfig)
+    single = config.get(context_name=None if cluster.sandbox else cluster.context)
+    client = Client(single, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(timeout))
+    try:
+        # Any authenticated answer will do; 403/404 still prove reachability and credentials.
+        client.get(Namespace, "default")
+    except httpx2.HTTPError as error:
+        raise ClusterError(f"cannot reach the API server ({where}): {error}") from None
+    except ApiError as error:
+        if error.status.code in (403, 404):
+            return client
+        if error.status.code == 401:
+            raise ClusterError(
+                f"the API server ({where}) refused the credentials: {error.status.message}; "
+                "refresh them (e.g. log in to your cloud provider again)"
+            ) from None
+        raise ClusterError(f"the API server ({where}) answered: {error.status.message}") from None
+    return client

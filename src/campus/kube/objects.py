@@ -1,0 +1,45 @@
+"""Kubernetes objects as plain dicts: identity, labels, digests. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, NamedTuple
+
+KubeObject = dict[str, Any]
+
+
+class ObjectKey(NamedTuple):
+    """What identifies an object on a cluster."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+def key_of(obj: KubeObject) -> ObjectKey:
+    metadata = obj.get("metadata", {})
+    return ObjectKey(
+        obj["apiVersion"], obj["kind"], metadata.get("namespace", ""), metadata["name"]
+    )
+
+
+def labels_of(obj: KubeObject) -> dict[str, str]:
+    labels: dict[str, str] = obj.get("metadata", {}).get("labels") or {}
+    return labels
+
+
+def annotations_of(obj: KubeObject) -> dict[str, str]:
+    annotations: dict[str, str] = obj.get("metadata", {}).get("annotations") or {}
+    return annotations
+
+
+def digest(value: Any) -> str:
+    """A stable content digest of any JSON-able value (key order does not matter)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
