@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from campus import __version__
+from campus.cli.deploy import deploy, destroy, diff, history, rollback
 from campus.cli.lint import lint
 from campus.cli.pending import pending_command
 from campus.cli.render import render
@@ -24,12 +25,9 @@ def cli() -> None:
 cli.add_command(render)
 cli.add_command(lint)
 cli.add_command(sandbox)
+for _command in (deploy, diff, history, rollback, destroy):
+    cli.add_command(_command)
 for _name, _summary in (
-    ("deploy", "Apply environments in health-gated phases"),
-    ("diff", "Show what a deploy would change"),
-    ("history", "List the recorded revisions of an environment"),
-    ("rollback", "Re-apply a recorded revision"),
-    ("destroy", "Remove an environment, keeping its data unless asked"),
     ("status", "One view of the whole fleet"),
     ("scale", "Change replicas in the fleet file and deploy"),
     ("plan", "How many nodes the fleet needs"),

@@ -1,0 +1,99 @@
+"""Tables and structured output for deploy, diff and history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from ruamel.yaml import YAML
+
+from campus.deploy.engine import DeployResult
+from campus.deploy.revisions import Revision
+
+_OUTCOME_STYLE = {"deployed": "green", "unchanged": "dim", "failed": "bold red", "planned": "cyan"}
+
+
+def console() -> Console:
+    return Console(soft_wrap=False)
+
+
+def print_deploy_summary(results: Sequence[DeployResult]) -> None:
+    table = Table(title="campus deploy")
+    for column in ("ENVIRONMENT", "NAMESPACE", "RESULT", "REVISION", "TIME", "DETAIL"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        table.add_row(
+            result.environment,
+            result.namespace,
+            f"[{_OUTCOME_STYLE[result.outcome]}]{result.outcome}[/]",
+            str(result.revision or "-"),
+            f"{result.seconds:.1f}s",
+            result.message,
+        )
+    console().print(table)
+    ok = sum(r.outcome != "failed" for r in results)
+    console().print(f"{ok}/{len(results)} environments succeeded")
+
+
+def print_history(environment: str, revisions: Sequence[Revision], output: str) -> None:
+    rows = [
+        {
+            "revision": r.number,
+            "deployedAt": r.deployed_at,
+            "deployedBy": r.deployed_by,
+            "campusVersion": r.campus_version,
+            "tutorVersion": r.tutor_version,
+            "fleetHash": r.fleet_hash[:12],
+            "digest": r.digest[:12],
+            "objects": len(r.objects),
+            "initJobs": len(r.init_jobs),
+        }
+        for r in revisions
+    ]
+    if output != "table":
+        print_structured({"environment": environment, "revisions": rows}, output)
+        return
+    table = Table(title=f"history of {environment}")
+    for column in ("REVISION", "DEPLOYED", "BY", "CAMPUS", "TUTOR", "FLEET", "DIGEST", "OBJECTS"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["revision"]),
+            str(row["deployedAt"]),
+            str(row["deployedBy"]),
+            str(row["campusVersion"]),
+            str(row["tutorVersion"]),
+            str(row["fleetHash"]),
+            str(row["digest"]),
+            str(row["objects"]),
+        )
+    console().print(table)
+
+
+def print_diff(environment: str, changes: Sequence[tuple[str, str, str]]) -> None:
+    """(action, object, unified diff) triples; secret values are already masked."""
+    out = console()
+    if not changes:
+        out.print(f"{environment}: no changes")
+        return
+    for action, name, text in changes:
+        style = {"create": "green", "delete": "red"}.get(action, "yellow")
+        out.print(f"[{style}]{action}[/] {name}")
+        if text:
+            out.print(text, markup=False, highlight=False)
+    out.print(f"{environment}: {len(changes)} objects would change")
+
+
+def print_structured(value: Any, output: str) -> None:
+    import sys
+
+    if output == "json":
+        json.dump(value, sys.stdout, indent=2, sort_keys=False, default=str)
+        sys.stdout.write("\n")
+    else:
+        yaml = YAML()
+        yaml.default_flow_style = False
+        yaml.dump(value, sys.stdout)

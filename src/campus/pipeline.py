@@ -1,0 +1,187 @@
+"""The path from a fleet file to the API server, shared by the deploy-family commands:
+load -> render (Tutor) -> harden -> deploy requests; plus diff and destroy."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+
+from lightkube import Client
+from ruamel.yaml import YAML
+
+from campus.deploy.engine import DeployRequest
+from campus.deploy.history import list_revisions
+from campus.deploy.prepare import is_data, prepare
+from campus.deploy.revisions import ENVIRONMENT_LABEL
+from campus.errors import CampusError
+from campus.fleet.model import Environment, Fleet
+from campus.kube.apply import apply_object, delete_object, list_namespace
+from campus.kube.connect import connect
+from campus.kube.objects import KubeObject, ObjectKey, key_of
+
+
+def load(fleet_file: Path) -> Fleet:
+    from campus.fleet.load import load_fleet
+
+    return load_fleet(fleet_file)
+
+
+def connect_fleet(fleet_file: Path, kubeconfig: str | None) -> tuple[Fleet, Client]:
+    fleet = load(fleet_file)
+    return fleet, connect(fleet.cluster, kubeconfig)
+
+
+def fleet_hash(fleet_file: Path) -> str:
+    return hashlib.sha256(fleet_file.read_bytes()).hexdigest()
+
+
+def deploy_requests(fleet: Fleet, fleet_file: Path, names: list[str]) -> list[DeployRequest]:
+    """Render and harden the named environments (all when none are named)."""
+    from campus.harden import harden, harden_init_jobs
+    from campus.render import render_fleet
+
+    known = {e.name for e in fleet.environments}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        listed = ", ".join(sorted(known))
+        raise CampusError(f"no environment {', '.join(unknown)} in {fleet_file}; known: {listed}")
+    selected = [e for e in fleet.environments if not names or e.name in names]
+    rendered = render_fleet(fleet, environments=[e.name for e in selected])
+    digest = fleet_hash(fleet_file)
+    return [
+        DeployRequest(
+            environment=r.environment.name,
+            namespace=r.environment.namespace,
+            objects=harden(r),
+            init_jobs=harden_init_jobs(r),
+            tutor_version=r.tutor_version,
+            fleet_hash=digest,
+        )
+        for r in rendered
+    ]
+
+
+_MASK = "<secret value hidden>"
+
+
+def _masked(obj: KubeObject) -> KubeObject:
+    """Never print a Secret's values, not even in a diff."""
+    if obj.get("kind") != "Secret":
+        return obj
+    result = dict(obj)
+    for field in ("data", "stringData"):
+        if field in result:
+            result[field] = dict.fromkeys(result[field], _MASK)
+    return result
+
+
+def _yaml_lines(obj: KubeObject) -> list[str]:
+    import io
+
+    yaml = YAML()
+    stream = io.StringIO()
+    yaml.dump(_masked(_without_server_fields(obj)), stream)
+    return stream.getvalue().splitlines(keepends=True)
+
+
+def _without_server_fields(obj: KubeObject) -> KubeObject:
+    metadata = {
+        k: v
+        for k, v in obj.get("metadata", {}).items()
+        if k not in {"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"}
+    }
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
+
+
+def diff_environment(client: Client, request: DeployRequest) -> list[tuple[str, str, str]]:
+    """What a deploy would do, object by object, from a server-side dry run: the server
+    fills in defaults, so only real changes show."""
+    objects, jobs = prepare(
+        request.objects, request.init_jobs, request.environment, request.namespace
+    )
+    kinds = sorted({(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "Namespace"})
+    existing = list_namespace(
+        client, request.namespace, kinds, {ENVIRONMENT_LABEL: request.environment}
+    )
+    namespace_exists = any(True for _ in existing) or _namespace_exists(client, request.namespace)
+    changes: list[tuple[str, str, str]] = []
+    for obj in (*objects, *jobs):
+        key = key_of(obj)
+        if key.kind == "Namespace":
+            if not namespace_exists:
+                changes.append(("create", str(key), ""))
+            continue
+        before = existing.get(key)
+        if before is None:
+            changes.append(("create", str(key), ""))
+            continue
+        if key.kind == "Job":
+            continue  # same content, same name: already ran
+        after = apply_object(client, obj, dry_run=True, before=before).result
+        old, new = _yaml_lines(before), _yaml_lines(after)
+        if old != new:
+            text = "".join(difflib.unified_diff(old, new, "live", "after deploy", n=2))
+            changes.append(("change", str(key), text))
+    current = {key_of(o) for o in (*objects, *jobs)}
+    recorded = {
+        key_of(o)
+        for revision in list_revisions(client, request.namespace, request.environment)
+        for o in revision.objects
+    }
+    for key in sorted(recorded - current):
+        if key in existing and not is_data(existing[key]):
+            changes.append(("delete", str(key), ""))
+    return changes
+
+
+def _namespace_exists(client: Client, namespace: str) -> bool:
+    from lightkube.core.exceptions import ApiError
+    from lightkube.resources.core_v1 import Namespace
+
+    try:
+        client.get(Namespace, namespace)
+    except ApiError:
+        return False
+    return True
+
+
+_DESTROY_KINDS = (
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "ServiceAccount"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("v1", "ResourceQuota"),
+    ("v1", "LimitRange"),
+    ("v1", "PersistentVolumeClaim"),
+)
+
+
+def destroy_environment(
+    client: Client, environment: Environment, delete_data: bool
+) -> tuple[list[ObjectKey], list[ObjectKey]]:
+    """Delete everything campus created for the environment; data (volumes, data Secrets)
+    and the namespace that holds it stay unless `delete_data`."""
+    live = list_namespace(
+        client, environment.namespace, _DESTROY_KINDS, {ENVIRONMENT_LABEL: environment.name}
+    )
+    removed: list[ObjectKey] = []
+    kept: list[ObjectKey] = []
+    for key, obj in live.items():
+        if is_data(obj) and not delete_data:
+            kept.append(key)
+        elif delete_object(client, key):
+            removed.append(key)
+    if delete_data:
+        namespace_key = ObjectKey("v1", "Namespace", "", environment.namespace)
+        if delete_object(client, namespace_key):
+            removed.append(namespace_key)
+    return removed, kept
