@@ -6,8 +6,6 @@ from __future__ import annotations
 class CampusError(Exception):
     """An error with a message meant for the operator, printed without a traceback."""
 
-    exit_code = 1
-
 
 class ClusterError(CampusError):
     """The API server could not be reached, refused the credentials, or refused an action."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from lightkube import Client
@@ -36,17 +37,22 @@ def fleet_hash(fleet_file: Path) -> str:
     return hashlib.sha256(fleet_file.read_bytes()).hexdigest()
 
 
+def select(fleet: Fleet, fleet_file: Path, names: Sequence[str]) -> list[Environment]:
+    """The named environments in fleet order (all when none are named)."""
+    known = {e.name for e in fleet.environments}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        listed = ", ".join(sorted(known))
+        raise CampusError(f"no environment {', '.join(unknown)} in {fleet_file}; known: {listed}")
+    return [e for e in fleet.environments if not names or e.name in names]
+
+
 def deploy_requests(fleet: Fleet, fleet_file: Path, names: list[str]) -> list[DeployRequest]:
     """Render and harden the named environments (all when none are named)."""
     from campus.harden import harden, harden_init_jobs
     from campus.render import render_fleet
 
-    known = {e.name for e in fleet.environments}
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        listed = ", ".join(sorted(known))
-        raise CampusError(f"no environment {', '.join(unknown)} in {fleet_file}; known: {listed}")
-    selected = [e for e in fleet.environments if not names or e.name in names]
+    selected = select(fleet, fleet_file, names)
     rendered = render_fleet(fleet, environments=[e.name for e in selected])
     digest = fleet_hash(fleet_file)
     return [

@@ -29,9 +29,8 @@ kubeconfig_option = click.option(
 
 
 def _fail(error: CampusError) -> click.ClickException:
-    exception = click.ClickException(str(error))
-    exception.exit_code = error.exit_code
-    return exception
+    """Operator-facing errors print as one line, without a traceback, and exit 1."""
+    return click.ClickException(str(error))
 
 
 @click.command()

@@ -10,6 +10,7 @@ from campus.cli.lint import lint
 from campus.cli.pending import pending_command
 from campus.cli.render import render
 from campus.cli.sandbox import sandbox
+from campus.cli.status import status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,10 +26,9 @@ def cli() -> None:
 cli.add_command(render)
 cli.add_command(lint)
 cli.add_command(sandbox)
-for _command in (deploy, diff, history, rollback, destroy):
+for _command in (deploy, diff, history, rollback, destroy, status):
     cli.add_command(_command)
 for _name, _summary in (
-    ("status", "One view of the whole fleet"),
     ("scale", "Change replicas in the fleet file and deploy"),
     ("plan", "How many nodes the fleet needs"),
     ("drill", "Rehearse failures on the sandbox"),

@@ -1,0 +1,84 @@
+"""The fleet status view: a health line per environment, then its pods, kubectl-style."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from campus.status.model import EnvironmentStatus
+
+STATUS_API_VERSION = "campus.openedx.org/v1alpha1"
+
+
+def status_document(statuses: Sequence[EnvironmentStatus]) -> dict[str, Any]:
+    """The stable, documented shape of `campus status -o json|yaml`."""
+    return {
+        "apiVersion": STATUS_API_VERSION,
+        "kind": "FleetStatus",
+        "environments": [s.to_dict() for s in statuses],
+    }
+
+
+def _services_cell(status: EnvironmentStatus) -> str:
+    ready = sum(1 for s in status.services if s.ready >= s.desired)
+    return f"{ready}/{len(status.services)}"
+
+
+def _hpa_cell(status: EnvironmentStatus) -> str:
+    return (
+        " ".join(
+            f"{s.name}={s.hpa_current if s.hpa_current is not None else '?'}"
+            f"[{s.hpa_min}-{s.hpa_max}]"
+            for s in status.services
+            if s.hpa_max is not None
+        )
+        or "-"
+    )
+
+
+def status_view(statuses: Sequence[EnvironmentStatus], wide: bool = False) -> RenderableType:
+    fleet = Table(title="fleet", title_justify="left", box=None, pad_edge=False)
+    for column in ("ENVIRONMENT", "NAMESPACE", "HEALTH", "SERVICES", "HPA", "REVISION", "PROBLEMS"):
+        fleet.add_column(column, overflow="fold")
+    for status in statuses:
+        health = Text("ok", style="green") if status.healthy else Text("degraded", style="red")
+        revision = f"{status.revision} ({status.deployed_at})" if status.revision else "-"
+        fleet.add_row(
+            status.name,
+            status.namespace,
+            health,
+            _services_cell(status),
+            _hpa_cell(status),
+            revision,
+            "; ".join(status.problems[:3]) + (" …" if len(status.problems) > 3 else "") or "-",
+        )
+    pods = Table(box=None, pad_edge=False)
+    columns = ["ENVIRONMENT", "POD", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]
+    if wide:
+        columns.insert(2, "SERVICE")
+    for column in columns:
+        pods.add_column(column)
+    for status in statuses:
+        for pod in status.pods:
+            row = [
+                status.name,
+                pod.name,
+                pod.ready,
+                pod.status,
+                str(pod.restarts),
+                pod.age,
+                pod.node,
+            ]
+            if wide:
+                row.insert(2, pod.service)
+            style = (
+                None
+                if pod.status == "Running" and pod.ready.split("/")[0] == pod.ready.split("/")[1]
+                else "yellow"
+            )
+            pods.add_row(*row, style=style)
+    return Group(fleet, Text(""), pods)
