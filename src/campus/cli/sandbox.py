@@ -1,5 +1,141 @@
-"""Placeholder until the sandbox lands."""
+"""`campus sandbox`: a local cluster to try, test and rehearse a fleet on."""
 
-from campus.cli.pending import pending_command
+from __future__ import annotations
 
-sandbox = pending_command("sandbox", "Run a local sandbox cluster (KWOK nodes)")
+import click
+from rich.console import Console
+from rich.table import Table
+
+from campus.errors import CampusError
+
+name_option = click.option(
+    "--name", default="campus", show_default=True, help="Sandbox name (several may run)."
+)
+
+
+def _progress(message: str) -> None:
+    click.echo(f"sandbox: {message}", err=True)
+
+
+@click.group()
+def sandbox() -> None:
+    """A real Kubernetes control plane with simulated (KWOK) nodes, on this machine."""
+
+
+@sandbox.command()
+@name_option
+@click.option("--nodes", default=3, show_default=True, type=int, help="Number of nodes.")
+@click.option("--node-cpu", default="8", show_default=True, help="CPU of each node.")
+@click.option("--node-memory", default="32Gi", show_default=True, help="Memory of each node.")
+@click.option("--zones", default="a,b,c", show_default=True, help="Zones, spread round-robin.")
+@click.option("--port", type=int, default=None, help="API server port (default: a free one).")
+@click.option(
+    "--eviction-seconds",
+    default=10,
+    show_default=True,
+    type=int,
+    help="How long pods stay on a NotReady node before eviction (Kubernetes' default: 300).",
+)
+def up(
+    name: str,
+    nodes: int,
+    node_cpu: str,
+    node_memory: str,
+    zones: str,
+    port: int | None,
+    eviction_seconds: int,
+) -> None:
+    """Start a sandbox (builds its binaries on first use)."""
+    from campus.sandbox.cluster import Timing
+    from campus.sandbox.cluster import up as start
+
+    try:
+        info = start(
+            name,
+            nodes,
+            node_cpu,
+            node_memory,
+            tuple(z.strip() for z in zones.split(",")),
+            port,
+            Timing(eviction_toleration_seconds=eviction_seconds),
+            _progress,
+        )
+    except CampusError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"sandbox {info.name} is up: {len(info.nodes)} nodes, API server {info.server}")
+    click.echo(f"kubeconfig: {info.kubeconfig}")
+    flag = "" if name == "campus" else f" --name {name}"
+    click.echo(f"use it:     export KUBECONFIG=$(campus sandbox kubeconfig{flag})")
+
+
+@sandbox.command()
+@name_option
+def down(name: str) -> None:
+    """Stop every process of the sandbox and remove its state."""
+    from campus.sandbox.cluster import down as stop
+
+    click.echo(f"sandbox {name} stopped" if stop(name) else f"sandbox {name} was not running")
+
+
+@sandbox.command()
+@name_option
+def kubeconfig(name: str) -> None:
+    """Print the path of the sandbox's kubeconfig."""
+    from campus.sandbox.paths import kubeconfig_path
+
+    path = kubeconfig_path(name)
+    if not path.exists():
+        raise click.ClickException(f"sandbox {name} is not running")
+    click.echo(str(path))
+
+
+@sandbox.command()
+@name_option
+def status(name: str) -> None:
+    """Nodes of the sandbox: zone, readiness, pods."""
+    from campus.sandbox.cluster import status as node_states
+
+    try:
+        states = node_states(name)
+    except CampusError as error:
+        raise click.ClickException(str(error)) from None
+    table = Table(box=None, pad_edge=False)
+    for column in ("NODE", "ZONE", "STATUS", "HEARTBEAT", "PODS"):
+        table.add_column(column)
+    for node in states:
+        table.add_row(
+            node.name,
+            node.zone,
+            "Ready" if node.ready else "NotReady",
+            "simulated" if node.simulated else "stopped (failed)",
+            str(node.pods),
+        )
+    Console().print(table)
+
+
+@sandbox.command("fail-node")
+@name_option
+@click.argument("node")
+def fail_node(name: str, node: str) -> None:
+    """Stop NODE's heartbeats, as if its machine died."""
+    from campus.sandbox.cluster import fail_node as fail
+
+    try:
+        fail(name, node)
+    except CampusError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{node} stopped heartbeating: NotReady within seconds, pods evicted after that")
+
+
+@sandbox.command("restore-node")
+@name_option
+@click.argument("node")
+def restore_node(name: str, node: str) -> None:
+    """Bring a failed NODE back."""
+    from campus.sandbox.cluster import restore_node as restore
+
+    try:
+        restore(name, node)
+    except CampusError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{node} is Ready again")

@@ -1,0 +1,406 @@
+"""Starting, inspecting, failing and stopping a sandbox cluster.
+
+kwokctl's binary runtime starts the real control plane (etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler), the KWOK controller and metrics-server from the
+binaries campus built, inside campus's own state directory. campus then creates the
+simulated nodes and a default StorageClass through the API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+from lightkube import Client, KubeConfig
+from lightkube.codecs import from_dict
+from lightkube.core.exceptions import ApiError
+from lightkube.resources.core_v1 import Node
+from ruamel.yaml import YAML
+
+from campus.errors import CampusError
+from campus.sandbox import nodes as node_specs
+from campus.sandbox.build import Binaries, ensure_binaries
+from campus.sandbox.paths import kubeconfig_path, state_dir
+from campus.sandbox.versions import KUBERNETES
+
+MANIFESTS = Path(__file__).parent / "manifests"
+
+
+class SandboxError(CampusError):
+    pass
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How fast the simulated cluster notices and reacts to a lost node. Kubernetes'
+    defaults (40 s grace, 300 s tolerations) make a drill last minutes; a sandbox wants
+    seconds, and the same controllers do the same work either way."""
+
+    node_lease_seconds: int = 8
+    node_status_update_ms: int = 4000
+    node_monitor_period_ms: int = 2000
+    node_monitor_grace_ms: int = 12000
+    eviction_toleration_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    name: str
+    kubeconfig: Path
+    server: str
+    nodes: list[str]
+
+
+def _kwokctl_config(directory: Path, name: str, port: int, timing: Timing) -> dict[str, object]:
+    toleration = str(timing.eviction_toleration_seconds)
+    # The API server vouches for the users it proxies to metrics-server with kwokctl's
+    # client certificate; metrics-server needs the CA of that to trust it.
+    ca = str(directory / "kwok" / "clusters" / name / "pki" / "ca.crt")
+    return {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokctlConfiguration",
+        "options": {
+            "runtime": "binary",
+            "kubeApiserverPort": port,
+            "heartbeatFactor": 1,
+            "nodeLeaseDurationSeconds": timing.node_lease_seconds,
+            "nodeStatusUpdateFrequencyMilliseconds": timing.node_status_update_ms,
+            "kubeControllerManagerNodeMonitorPeriodMilliseconds": timing.node_monitor_period_ms,
+            "kubeControllerManagerNodeMonitorGracePeriodMilliseconds": timing.node_monitor_grace_ms,
+            "enable": ["metrics-server"],
+            "metricsServerManifests": [str(MANIFESTS / "metrics-server")],
+            "cacheDir": str(directory / "cache"),
+            "disableQPSLimits": True,
+        },
+        "componentsPatches": [
+            {
+                "name": "kube-apiserver",
+                "extraArgs": [
+                    {"key": "default-not-ready-toleration-seconds", "value": toleration},
+                    {"key": "default-unreachable-toleration-seconds", "value": toleration},
+                    {"key": "requestheader-client-ca-file", "value": ca},
+                    {"key": "requestheader-allowed-names", "value": "kwok-admin"},
+                    {"key": "requestheader-username-headers", "value": "X-Remote-User"},
+                    {"key": "requestheader-group-headers", "value": "X-Remote-Group"},
+                    {"key": "requestheader-extra-headers-prefix", "value": "X-Remote-Extra-"},
+                ],
+            },
+            {
+                "name": "kube-controller-manager",
+                # Binds PersistentVolumeClaims to host-path volumes, as a cloud's CSI would.
+                "extraArgs": [{"key": "enable-hostpath-provisioner", "value": "true"}],
+            },
+            {
+                "name": "kwok-controller",
+                # Simulate only the nodes carrying the heartbeat label, so that taking it
+                # away stops one node's heartbeats (`fail_node`): a label selector is
+                # evaluated by the API server, which tells KWOK when a node stops matching.
+                # The later flag wins over kwokctl's own --manage-all-nodes=true.
+                "extraArgs": [
+                    {"key": "manage-all-nodes", "value": "false"},
+                    {
+                        "key": "manage-nodes-with-label-selector",
+                        "value": f"{node_specs.HEARTBEAT_LABEL}=on",
+                    },
+                ],
+            },
+        ],
+    }
+
+
+def _environment(binaries: Binaries, directory: Path) -> dict[str, str]:
+    names = {
+        "KWOK_KUBE_APISERVER_BINARY": "kube-apiserver",
+        "KWOK_KUBE_CONTROLLER_MANAGER_BINARY": "kube-controller-manager",
+        "KWOK_KUBE_SCHEDULER_BINARY": "kube-scheduler",
+        "KWOK_KUBECTL_BINARY": "kubectl",
+        "KWOK_ETCD_BINARY": "etcd",
+        "KWOK_CONTROLLER_BINARY": "kwok",
+        "KWOK_METRICS_SERVER_BINARY": "metrics-server",
+    }
+    return {
+        **os.environ,
+        **{variable: str(binaries.path(binary)) for variable, binary in names.items()},
+        "KWOK_WORKDIR": str(directory / "kwok"),
+        "KWOK_KUBE_VERSION": KUBERNETES,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def client_for(name: str, timeout: float = 10) -> Client:
+    path = kubeconfig_path(name)
+    if not path.exists():
+        raise SandboxError(
+            f"sandbox {name!r} is not running (start it: campus sandbox up --name {name})"
+        )
+    return Client(KubeConfig.from_file(path), timeout=httpx2.Timeout(timeout))
+
+
+def is_running(name: str) -> bool:
+    try:
+        client_for(name, timeout=3).get(Node, "node-0")
+    except ApiError:
+        return True  # the API server answered
+    except (SandboxError, httpx2.HTTPError, OSError):
+        return False
+    return True
+
+
+def _kwokctl(binaries: Binaries, directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(binaries.path("kwokctl")), *args],
+        env=_environment(binaries, directory),
+        capture_output=True,
+        text=True,
+    )
+
+
+def up(
+    name: str = "campus",
+    nodes: int = 3,
+    node_cpu: str = "8",
+    node_memory: str = "32Gi",
+    zones: tuple[str, ...] = ("a", "b", "c"),
+    port: int | None = None,
+    timing: Timing = Timing(),
+    progress: Callable[[str], None] = lambda message: None,
+) -> SandboxInfo:
+    """Start a sandbox and wait until every node is Ready."""
+    try:
+        node_specs.validate_shape(nodes, node_cpu, node_memory, list(zones))
+    except ValueError as error:
+        raise SandboxError(str(error)) from None
+    if not node_specs.DNS_NAME.match(name):
+        raise SandboxError(f"sandbox name {name!r} must be lower-case letters, digits and '-'")
+    directory = state_dir(name)
+    if is_running(name):
+        raise SandboxError(
+            f"sandbox {name!r} is already running (kubeconfig {kubeconfig_path(name)}); "
+            f"stop it first with `campus sandbox down --name {name}` or pick another --name"
+        )
+    if port is not None and _port_taken(port):
+        raise SandboxError(f"port {port} is already taken; choose another --port or leave it out")
+    binaries = ensure_binaries(progress)
+    if directory.exists():  # left over from a sandbox that died: clear it
+        _stop(binaries, name, directory)
+    directory.mkdir(parents=True, mode=0o700)
+    api_port = port or _free_port()
+    config_file = directory / "kwokctl.yaml"
+    with config_file.open("w") as stream:
+        YAML().dump(_kwokctl_config(directory, name, api_port, timing), stream)
+    progress(f"starting the control plane of sandbox {name} on 127.0.0.1:{api_port}")
+    started = _kwokctl(
+        binaries,
+        directory,
+        "--config",
+        str(config_file),
+        "create",
+        "cluster",
+        "--name",
+        name,
+        "--kubeconfig",
+        str(kubeconfig_path(name)),
+        "--wait",
+        "2m",
+    )
+    if started.returncode != 0:
+        _stop(binaries, name, directory)
+        raise SandboxError(f"the control plane did not start:\n{_last_error(started.stderr)}")
+    try:
+        client = client_for(name, timeout=30)
+        progress(
+            f"creating {nodes} nodes ({node_cpu} CPU, {node_memory}) in zones {','.join(zones)}"
+        )
+        client.apply(from_dict(node_specs.storage_class()), field_manager="campus-sandbox")
+        for manifest in node_specs.nodes_for(name, nodes, node_cpu, node_memory, list(zones)):
+            client.create(from_dict(manifest))
+        _wait_nodes_ready(client, node_specs.node_names(nodes), timeout=120)
+    except Exception as error:  # whatever went wrong, leave nothing half-started
+        _stop(binaries, name, directory)
+        raise SandboxError(f"sandbox {name} did not become ready: {error}") from None
+    progress(f"sandbox {name} is ready")
+    return SandboxInfo(
+        name, kubeconfig_path(name), f"https://127.0.0.1:{api_port}", node_specs.node_names(nodes)
+    )
+
+
+def _last_error(stderr: str) -> str:
+    messages = []
+    for line in stderr.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            messages.append(line)
+            continue
+        if record.get("level") == "ERROR":
+            messages.append(f"{record.get('msg')}: {record.get('err', '')}")
+    return "\n".join(messages[-5:]) or stderr[-2000:]
+
+
+def _ready(node: Node) -> bool:
+    conditions = (node.status.conditions if node.status else None) or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+def _wait_nodes_ready(client: Client, names: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = {n.metadata.name for n in client.list(Node) if n.metadata and _ready(n)}
+        missing = [name for name in names if name not in ready]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise SandboxError(f"nodes not Ready after {timeout:.0f}s: {', '.join(missing)}")
+        time.sleep(0.5)
+
+
+def _pids(directory: Path) -> list[int]:
+    pids = []
+    for pid_file in (directory / "kwok").glob("clusters/*/pids/*.pid"):
+        try:
+            pids.append(int(pid_file.read_text().strip()))
+        except ValueError:
+            continue
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop(binaries: Binaries | None, name: str, directory: Path) -> None:
+    """Stop every process of the sandbox and remove its state; safe to call twice."""
+    pids = _pids(directory)
+    if binaries is not None and (directory / "kwok").exists():
+        _kwokctl(
+            binaries,
+            directory,
+            "delete",
+            "cluster",
+            "--name",
+            name,
+            "--kubeconfig",
+            str(kubeconfig_path(name)),
+        )
+    deadline = time.monotonic() + 10
+    for pid in pids:
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def down(name: str = "campus") -> bool:
+    """Stop the sandbox; False when there was nothing to stop."""
+    directory = state_dir(name)
+    if not directory.exists():
+        return False
+    try:
+        binaries: Binaries | None = ensure_binaries()
+    except CampusError:
+        binaries = None  # still kill what the pid files name
+    _stop(binaries, name, directory)
+    return True
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    zone: str
+    ready: bool
+    simulated: bool
+    pods: int
+
+
+def status(name: str = "campus") -> list[NodeState]:
+    from lightkube.resources.core_v1 import Pod
+
+    client = client_for(name)
+    pods_per_node: dict[str, int] = {}
+    for pod in client.list(Pod, namespace="*"):
+        node_name = pod.spec.nodeName if pod.spec else None
+        if node_name and not (pod.metadata and pod.metadata.deletionTimestamp):
+            pods_per_node[node_name] = pods_per_node.get(node_name, 0) + 1
+    result = []
+    for node in client.list(Node):
+        metadata = node.metadata
+        assert metadata is not None and metadata.name is not None
+        result.append(
+            NodeState(
+                name=metadata.name,
+                zone=(metadata.labels or {}).get(node_specs.ZONE_LABEL, "-"),
+                ready=_ready(node),
+                simulated=node_specs.HEARTBEAT_LABEL in (metadata.labels or {}),
+                pods=pods_per_node.get(metadata.name, 0),
+            )
+        )
+    return sorted(result, key=lambda n: n.name)
+
+
+def _node(client: Client, name: str, node: str) -> Node:
+    try:
+        return client.get(Node, node)
+    except ApiError as error:
+        if error.status.code == 404:
+            known = ", ".join(
+                sorted(n.metadata.name for n in client.list(Node) if n.metadata and n.metadata.name)
+            )
+            raise SandboxError(f"sandbox {name} has no node {node!r}; nodes: {known}") from None
+        raise
+
+
+def fail_node(name: str, node: str) -> None:
+    """Make a node stop heartbeating, as if its machine died: the node controller marks it
+    NotReady, taints it, and evicts its pods after the toleration; Deployments replace them
+    on the other nodes."""
+    client = client_for(name)
+    _node(client, name, node)
+    client.patch(
+        Node,
+        node,
+        {"metadata": {"labels": {node_specs.HEARTBEAT_LABEL: None}}},
+    )
+
+
+def restore_node(name: str, node: str, timeout: float = 60) -> None:
+    """Bring a failed node back and wait until it is Ready again."""
+    client = client_for(name)
+    _node(client, name, node)
+    client.patch(
+        Node,
+        node,
+        {"metadata": {"labels": {node_specs.HEARTBEAT_LABEL: "on"}}},
+    )
+    _wait_nodes_ready(client, [node], timeout)

@@ -1,0 +1,95 @@
+"""The simulated nodes and the sandbox's default StorageClass, as plain objects. Pure."""
+
+from __future__ import annotations
+
+import re
+
+from campus.fleet.quantity import parse_cpu, parse_memory
+from campus.kube.objects import KubeObject
+
+# KWOK heartbeats exactly the nodes carrying this label; taking it away is how a node
+# "dies" (no kubelet heartbeats, so the real node controller marks it NotReady and evicts).
+HEARTBEAT_LABEL = "sandbox.campus.openedx.org/heartbeat"
+KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path"
+SANDBOX_LABEL = "sandbox.campus.openedx.org/name"
+STORAGE_CLASS = "sandbox-hostpath"
+DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
+
+
+def node_names(count: int) -> list[str]:
+    return [f"node-{index}" for index in range(count)]
+
+
+def validate_shape(count: int, cpu: str, memory: str, zones: list[str]) -> None:
+    """Reject a sandbox that cannot exist before starting anything."""
+    if count < 1:
+        raise ValueError(f"--nodes must be at least 1, not {count}")
+    if count > 1000:
+        raise ValueError(f"--nodes {count} is more than a sandbox should simulate (1000)")
+    if parse_cpu(cpu) <= 0:
+        raise ValueError(f"--node-cpu must be above zero, not {cpu}")
+    if parse_memory(memory) <= 0:
+        raise ValueError(f"--node-memory must be above zero, not {memory}")
+    if not zones or any(not zone for zone in zones):
+        raise ValueError("--zones needs at least one non-empty zone name")
+
+
+def node_manifest(
+    name: str, sandbox: str, zone: str, cpu: str, memory: str, pods: int = 110
+) -> KubeObject:
+    capacity = {"cpu": cpu, "memory": memory, "pods": str(pods), "ephemeral-storage": "100Gi"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {
+                KWOK_NODE_ANNOTATION: "fake",
+                "node.alpha.kubernetes.io/ttl": "0",
+                # KWOK serves each node's kubelet resource metrics under its own path.
+                METRICS_PATH_ANNOTATION: f"/metrics/nodes/{name}/metrics/resource",
+            },
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "node-role.kubernetes.io/worker": "",
+                "type": "kwok",
+                ZONE_LABEL: zone,
+                SANDBOX_LABEL: sandbox,
+                HEARTBEAT_LABEL: "on",
+            },
+        },
+        "status": {
+            "allocatable": capacity,
+            "capacity": capacity,
+        },
+    }
+
+
+def nodes_for(
+    sandbox: str, count: int, cpu: str, memory: str, zones: list[str]
+) -> list[KubeObject]:
+    """Nodes spread round-robin over the zones, as a cloud node group would be."""
+    return [
+        node_manifest(name, sandbox, zones[index % len(zones)], cpu, memory)
+        for index, name in enumerate(node_names(count))
+    ]
+
+
+def storage_class() -> KubeObject:
+    """A default StorageClass served by the controller-manager's host-path provisioner, so
+    Open edX's PersistentVolumeClaims bind as they would on a cloud cluster."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "kubernetes.io/host-path",
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate",
+    }

@@ -1,0 +1,61 @@
+"""Every version the sandbox builds, in one place. The go.mod files under tools/ pin the
+same versions (a unit test keeps them in step); bump both together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KUBERNETES = "v1.36.3"
+ETCD = "v3.6.16"
+KWOK = "v0.8.0"
+METRICS_SERVER = "v0.8.0"
+GO_MINIMUM = (1, 26)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One Go tools module under tools/ and the binaries built from it."""
+
+    module_dir: str
+    version: str
+    packages: dict[str, str]  # binary name -> Go package
+    version_flags: tuple[str, ...] = ()
+
+
+def _kubernetes_flags() -> tuple[str, ...]:
+    # Without these the binaries call themselves v0.0.0-master, and kubectl and the
+    # API server's /version would not say which release the sandbox runs.
+    major, minor = KUBERNETES.removeprefix("v").split(".")[:2]
+    flags = []
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {package}.gitVersion={KUBERNETES}",
+            f"-X {package}.gitMajor={major}",
+            f"-X {package}.gitMinor={minor}",
+            f"-X {package}.gitTreeState=clean",
+        ]
+    return tuple(flags)
+
+
+COMPONENTS = (
+    Component(
+        "kubernetes",
+        KUBERNETES,
+        {
+            name: f"k8s.io/kubernetes/cmd/{name}"
+            for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+        },
+        _kubernetes_flags(),
+    ),
+    Component("etcd", ETCD, {"etcd": "go.etcd.io/etcd/server/v3"}),
+    Component(
+        "kwok",
+        KWOK,
+        {"kwok": "sigs.k8s.io/kwok/cmd/kwok", "kwokctl": "sigs.k8s.io/kwok/cmd/kwokctl"},
+    ),
+    Component(
+        "metrics-server",
+        METRICS_SERVER,
+        {"metrics-server": "sigs.k8s.io/metrics-server/cmd/metrics-server"},
+    ),
+)
