@@ -1,0 +1,218 @@
+"""The sandbox behaves like a real cluster: nodes, scheduling, Jobs, HPA, node failure."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from lightkube import Client
+from lightkube.codecs import from_dict
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Namespace, Node, Pod
+
+from campus.sandbox import cluster
+from campus.sandbox.nodes import ZONE_LABEL
+from campus.sandbox.paths import state_dir
+
+pytestmark = pytest.mark.integration
+
+
+def eventually(check: Callable[[], Any], timeout: float = 90, every: float = 1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout}s: {check.__doc__ or check}")
+        time.sleep(every)
+
+
+@pytest.fixture
+def namespace(kube: Client, request: pytest.FixtureRequest) -> Any:
+    name = "sbx-" + request.node.name.removeprefix("test_").replace("_", "-")[:40]
+    kube.create(Namespace(metadata={"name": name}))  # type: ignore[arg-type]
+    yield name
+    kube.delete(Namespace, name)
+
+
+def web(namespace: str, replicas: int, **annotations: str) -> Any:
+    return from_dict(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": namespace},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}, "annotations": annotations},
+                    "spec": {
+                        "topologySpreadConstraints": [
+                            {
+                                "maxSkew": 1,
+                                "topologyKey": "kubernetes.io/hostname",
+                                "whenUnsatisfiable": "DoNotSchedule",
+                                "labelSelector": {"matchLabels": {"app": "web"}},
+                            }
+                        ],
+                        "containers": [
+                            {
+                                "name": "web",
+                                "image": "web",
+                                "resources": {"requests": {"cpu": "500m", "memory": "128Mi"}},
+                            }
+                        ],
+                    },
+                },
+            },
+        }
+    )
+
+
+def ready_pods(kube: Client, namespace: str) -> list[Pod]:
+    return [
+        pod
+        for pod in kube.list(Pod, namespace=namespace)
+        if not pod.metadata.deletionTimestamp
+        and any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+    ]
+
+
+def test_nodes_ready_with_capacity_and_zones(kube: Client, sandbox: cluster.SandboxInfo) -> None:
+    nodes = {node.metadata.name: node for node in kube.list(Node)}
+    assert sorted(nodes) == sorted(sandbox.nodes) == ["node-0", "node-1", "node-2"]
+    assert sorted(n.metadata.labels[ZONE_LABEL] for n in nodes.values()) == ["a", "b", "c"]
+    for node in nodes.values():
+        assert node.status.allocatable["cpu"] == "16"
+        assert node.status.allocatable["memory"] == "64Gi"
+        assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
+
+
+def test_spread_deployment_lands_on_three_nodes(kube: Client, namespace: str) -> None:
+    kube.create(web(namespace, 3))
+
+    def three_ready() -> list[Pod] | None:
+        pods = ready_pods(kube, namespace)
+        return pods if len(pods) == 3 else None
+
+    pods = eventually(three_ready)
+    assert len({pod.spec.nodeName for pod in pods}) == 3
+
+
+def test_job_runs_to_complete(kube: Client, namespace: str) -> None:
+    kube.create(
+        from_dict(
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {"name": "migrate", "namespace": namespace},
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "migrate", "image": "lms"}],
+                        }
+                    }
+                },
+            }
+        )
+    )
+
+    def complete() -> bool:
+        job = kube.get(Job, "migrate", namespace=namespace)
+        return any(c.type == "Complete" and c.status == "True" for c in job.status.conditions or [])
+
+    eventually(complete)
+
+
+def test_hpa_scales_on_simulated_cpu(kube: Client, namespace: str) -> None:
+    # Each pod "uses" 900m of its 500m request: 180% against a 50% target.
+    kube.create(web(namespace, 2, **{"kwok.x-k8s.io/usage-cpu": "900m"}))
+    kube.create(
+        from_dict(
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "web", "namespace": namespace},
+                "spec": {
+                    "scaleTargetRef": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": "web",
+                    },
+                    "minReplicas": 2,
+                    "maxReplicas": 5,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {"type": "Utilization", "averageUtilization": 50},
+                            },
+                        }
+                    ],
+                },
+            }
+        )
+    )
+
+    def scaled_up() -> bool:
+        hpa = kube.get(HorizontalPodAutoscaler, "web", namespace=namespace)
+        deployment = kube.get(Deployment, "web", namespace=namespace)
+        return bool(hpa.status.currentMetrics) and deployment.spec.replicas > 2
+
+    eventually(scaled_up, timeout=150, every=2)
+
+
+def test_failed_node_pods_move_and_become_ready(
+    kube: Client, sandbox: cluster.SandboxInfo, namespace: str
+) -> None:
+    kube.create(web(namespace, 3))
+    eventually(lambda: len(ready_pods(kube, namespace)) == 3)
+    victim = ready_pods(kube, namespace)[0].spec.nodeName
+    # Three replicas spread over three nodes with DoNotSchedule: the replacement can only
+    # go somewhere once the failed node is out, so allow skew by scaling the spread off.
+    deployment = kube.get(Deployment, "web", namespace=namespace)
+    deployment.spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable = "ScheduleAnyway"
+    kube.replace(deployment)
+    eventually(lambda: len(ready_pods(kube, namespace)) == 3 and _rolled(kube, namespace))
+    cluster.fail_node(sandbox.name, victim)
+    try:
+
+        def moved() -> bool:
+            pods = ready_pods(kube, namespace)
+            return len(pods) == 3 and all(p.spec.nodeName != victim for p in pods)
+
+        eventually(moved, timeout=120)
+        node = kube.get(Node, victim)
+        assert any(c.type == "Ready" and c.status != "True" for c in node.status.conditions)
+    finally:
+        cluster.restore_node(sandbox.name, victim)
+
+
+def _rolled(kube: Client, namespace: str) -> bool:
+    deployment = kube.get(Deployment, "web", namespace=namespace)
+    status = deployment.status
+    return status.updatedReplicas == 3 and status.replicas == 3
+
+
+def test_down_leaves_no_process_and_no_state() -> None:
+    name = "campus-test-down"
+    cluster.down(name)
+    cluster.up(name, nodes=1, zones=("a",))
+    directory = state_dir(name)
+    pids = cluster._pids(directory)
+    assert pids and all(cluster._alive(pid) for pid in pids)
+    assert cluster.down(name)
+    assert not directory.exists()
+    assert not any(cluster._alive(pid) for pid in pids)
+
+
+def test_second_sandbox_with_same_name_is_refused(sandbox: cluster.SandboxInfo) -> None:
+    with pytest.raises(cluster.SandboxError, match="already running"):
+        cluster.up(sandbox.name)
