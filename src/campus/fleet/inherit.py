@@ -1,0 +1,68 @@
+"""Inheritance: defaults -> environment, the environment winning. Pure.
+
+Mappings (tutor, replicas, autoscaling, resources) merge key by key; lists (plugins) are
+replaced whole, so an environment can drop a plugin the defaults enable; ingress merges
+field by field.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from campus.fleet.model import (
+    Environment,
+    EnvironmentSpec,
+    Fleet,
+    FleetFile,
+    Ingress,
+    IngressMode,
+    Settings,
+)
+
+DEFAULT_SIZE = "small"
+DEFAULT_INGRESS_MODE: IngressMode = "caddy"  # Tutor's own path, until the fleet says otherwise
+DEFAULT_INGRESS_CLASS = "nginx"
+DEFAULT_INGRESS_NAMESPACE = "ingress-nginx"
+
+V = TypeVar("V")
+
+
+def _merged(default: dict[str, V] | None, override: dict[str, V] | None) -> dict[str, V]:
+    return {**(default or {}), **(override or {})}
+
+
+def _ingress(defaults: Ingress | None, override: Ingress | None) -> Ingress:
+    base = defaults.model_dump(exclude_none=True) if defaults else {}
+    base.update(override.model_dump(exclude_none=True) if override else {})
+    return Ingress.model_validate(base)
+
+
+def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) -> Environment:
+    ingress = _ingress(defaults.ingress, spec.ingress)
+    return Environment(
+        name=name,
+        namespace=spec.namespace or name,
+        hosts=spec.hosts,
+        tutor=_merged(defaults.tutor, spec.tutor),
+        plugins=tuple(spec.plugins if spec.plugins is not None else defaults.plugins or ()),
+        size=spec.size or defaults.size or DEFAULT_SIZE,
+        production=(spec.production if spec.production is not None else bool(defaults.production)),
+        replicas=_merged(defaults.replicas, spec.replicas),
+        autoscaling=_merged(defaults.autoscaling, spec.autoscaling),
+        resources=_merged(defaults.resources, spec.resources),
+        ingress_mode=ingress.mode or DEFAULT_INGRESS_MODE,
+        ingress_class=ingress.class_name or DEFAULT_INGRESS_CLASS,
+        ingress_controller_namespace=ingress.controller_namespace or DEFAULT_INGRESS_NAMESPACE,
+        tls=ingress.tls,
+    )
+
+
+def resolve(fleet_file: FleetFile, source: str) -> Fleet:
+    return Fleet(
+        source=source,
+        cluster=fleet_file.cluster,
+        environments=tuple(
+            resolve_environment(name, fleet_file.defaults, spec)
+            for name, spec in fleet_file.environments.items()
+        ),
+    )
