@@ -17,9 +17,10 @@ from campus.fleet.model import (
     Ingress,
     IngressMode,
     Settings,
+    SizeName,
 )
 
-DEFAULT_SIZE = "small"
+DEFAULT_SIZE: SizeName = "small"
 DEFAULT_INGRESS_MODE: IngressMode = "caddy"  # Tutor's own path, until the fleet says otherwise
 DEFAULT_INGRESS_CLASS = "nginx"
 DEFAULT_INGRESS_NAMESPACE = "ingress-nginx"

@@ -130,9 +130,9 @@ def cross_checks(fleet_file: FleetFile) -> list[tuple[list[str | int], str]]:
     for name, spec in fleet_file.environments.items():
         namespace = spec.namespace or name
         if namespace in namespaces:
-            where: list[str | int] = ["environments", name] + (
-                ["namespace"] if spec.namespace else []
-            )
+            where: list[str | int] = ["environments", name]
+            if spec.namespace:
+                where.append("namespace")
             problems.append(
                 (where, f"namespace {namespace!r} is also used by {namespaces[namespace]}")
             )
