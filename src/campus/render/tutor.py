@@ -1,0 +1,124 @@
+"""Rendering environments through Tutor: one worker process per environment, in parallel,
+each in its own Tutor project root under the fleet's private state folder."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from campus.errors import CampusError
+from campus.fleet.model import Environment, Fleet
+from campus.kube.objects import KubeObject
+from campus.render.kustomize import build
+from campus.render.model import InitTask, RenderedEnvironment
+from campus.render.state import environment_root, state_dir_for
+
+JOB_COMPONENT = "job"  # Tutor labels its Job templates app.kubernetes.io/component=job
+
+
+class RenderError(CampusError):
+    pass
+
+
+def tutor_settings(environment: Environment) -> dict[str, Any]:
+    """The environment's Tutor settings, with what campus decides for every environment:
+    its namespace, its hosts, and Caddy's role (behind a shared ingress controller, Caddy
+    routes inside the namespace and no longer terminates TLS itself)."""
+    settings = dict(environment.tutor)
+    settings["K8S_NAMESPACE"] = environment.namespace
+    settings["LMS_HOST"] = environment.hosts.lms
+    if environment.hosts.cms:
+        settings["CMS_HOST"] = environment.hosts.cms
+    if environment.ingress_mode == "ingress":
+        settings["ENABLE_WEB_PROXY"] = False
+    return settings
+
+
+def _run_worker(root: Path, environment: Environment) -> dict[str, Any]:
+    request = {
+        "root": str(root),
+        "plugins": list(environment.plugins),
+        "settings": tutor_settings(environment),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "campus.render.worker"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TUTOR_ROOT": str(root)},
+    )
+    try:
+        result: dict[str, Any] = json.loads(completed.stdout)
+    except ValueError:
+        tail = completed.stderr.strip().splitlines()[-10:]
+        raise RenderError(f"{environment.name}: Tutor failed:\n" + "\n".join(tail)) from None
+    if "error" in result:
+        raise RenderError(f"{environment.name}: {result['error']}")
+    return result
+
+
+def init_tasks(objects: list[KubeObject], tasks: list[dict[str, str]]) -> list[InitTask]:
+    """Tutor's init tasks as Jobs, built the way Tutor's Kubernetes runner builds them:
+    from the service's Job template, with the script run by `sh -e -c`."""
+    templates = {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == "Job"}
+    result = []
+    for index, task in enumerate(tasks):
+        service = task["service"]
+        template = templates.get(f"{service}-job")
+        if template is None:
+            raise RenderError(f"init task for {service!r} has no Job template {service}-job")
+        job = copy.deepcopy(template)
+        name = f"{service}-init-{index + 1}"
+        job["metadata"]["name"] = name
+        job["metadata"].setdefault("labels", {})["app.kubernetes.io/name"] = name
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        shell = ["sh", "-e", "-c"]
+        if container.get("command") == []:
+            container["command"] = shell  # Tutor's marker for "bypass the entrypoint"
+            container["args"] = [task["script"]]
+        else:
+            container["args"] = [*shell, task["script"]]
+        job["spec"]["backoffLimit"] = 1
+        result.append(InitTask(service, task["script"], job))
+    return result
+
+
+def render_environment(environment: Environment, state_dir: Path) -> RenderedEnvironment:
+    root = environment_root(state_dir, environment.name)
+    result = _run_worker(root, environment)
+    built = build(root / "env")
+    is_template = [
+        obj["kind"] == "Job"
+        and (obj["metadata"].get("labels") or {}).get("app.kubernetes.io/component")
+        == JOB_COMPONENT
+        for obj in built
+    ]
+    objects = [obj for obj, template in zip(built, is_template, strict=True) if not template]
+    return RenderedEnvironment(
+        environment=environment,
+        objects=objects,
+        init_tasks=init_tasks(built, result["tasks"]),
+        tutor_config=result["config"],
+        secret_values=frozenset(result["secretValues"]),
+        tutor_version=result["tutorVersion"],
+    )
+
+
+def render_fleet(
+    fleet: Fleet,
+    environments: list[str] | None = None,
+    state_dir: Path | None = None,
+    jobs: int | None = None,
+) -> list[RenderedEnvironment]:
+    """Render the named environments (all by default) in parallel, in fleet order."""
+    selected = [e for e in fleet.environments if not environments or e.name in environments]
+    directory = state_dir or state_dir_for(Path(fleet.source))
+    workers = max(1, jobs or os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda e: render_environment(e, directory), selected))
