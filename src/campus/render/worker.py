@@ -42,12 +42,13 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     # import side effect) and must happen inside the worker process, never in campus's.
     from tutor import config as tutor_config
     from tutor import env as tutor_env
-    from tutor import hooks, plugins, utils
+    from tutor import plugins, utils
     from tutor.commands import cli  # noqa: F401  (side effect: template globals)
+    from tutor.hooks.catalog import Actions, Filters
 
     root: str = request["root"]
     wanted: list[str] = request["plugins"]
-    hooks.Actions.CORE_READY.do()
+    Actions.CORE_READY.do()
     installed = set(plugins.iter_installed())
     missing = [name for name in wanted if name not in installed]
     if missing:
@@ -61,7 +62,7 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     user = tutor_config.get_user(root)
     user[tutor_config.PLUGINS_CONFIG_KEY] = list(wanted)
     tutor_config.save_config_file(root, user)
-    hooks.Actions.PROJECT_ROOT_READY.do(root)  # loads exactly the plugins listed
+    Actions.PROJECT_ROOT_READY.do(root)  # loads exactly the plugins listed
 
     config = tutor_config.load_minimal(root)  # generates unique values on first run
     config.update(request["settings"])
@@ -70,7 +71,7 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     tutor_env.save(root, full)
 
     tasks = []
-    for service, script in hooks.Filters.CLI_DO_INIT_TASKS.iterate():
+    for service, script in Filters.CLI_DO_INIT_TASKS.iterate():
         tasks.append({"service": service, "script": tutor_env.render_str(full, script)})
     base = tutor_config.get_base()
     from tutor.__about__ import __version__
