@@ -49,23 +49,26 @@ def select(fleet: Fleet, fleet_file: Path, names: Sequence[str]) -> list[Environ
 
 def deploy_requests(fleet: Fleet, fleet_file: Path, names: list[str]) -> list[DeployRequest]:
     """Render and harden the named environments (all when none are named)."""
-    from campus.harden import harden, harden_init_jobs
+    from campus.harden import harden_all
     from campus.render import render_fleet
 
     selected = select(fleet, fleet_file, names)
     rendered = render_fleet(fleet, environments=[e.name for e in selected])
     digest = fleet_hash(fleet_file)
-    return [
-        DeployRequest(
-            environment=r.environment.name,
-            namespace=r.environment.namespace,
-            objects=harden(r),
-            init_jobs=harden_init_jobs(r),
-            tutor_version=r.tutor_version,
-            fleet_hash=digest,
+    requests = []
+    for r in rendered:
+        objects, init_jobs = harden_all(r)
+        requests.append(
+            DeployRequest(
+                environment=r.environment.name,
+                namespace=r.environment.namespace,
+                objects=objects,
+                init_jobs=init_jobs,
+                tutor_version=r.tutor_version,
+                fleet_hash=digest,
+            )
         )
-        for r in rendered
-    ]
+    return requests
 
 
 _MASK = "<secret value hidden>"

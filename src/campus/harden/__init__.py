@@ -1,0 +1,63 @@
+"""Hardening: Tutor's objects made fit for a shared production cluster.
+
+Each rule lives in its own module as a `Rule` (transformation + check); `RULES` is their
+order. Pure functions over plain objects: no cluster, no files.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from campus.harden import (
+    availability,
+    data,
+    entry,
+    isolation,
+    ownership,
+    probes,
+    resources,
+    secrets,
+)
+from campus.harden.rule import Rule, Violation
+from campus.kube.objects import KubeObject
+from campus.render.model import RenderedEnvironment
+
+# Order matters: secrets first (later rules copy pod specs into new objects), resources
+# before availability and isolation (the quota sums requests), ownership last (it labels
+# what the others added).
+RULES: tuple[Rule, ...] = (
+    secrets.RULE,
+    resources.RULE,
+    probes.RULE,
+    availability.RULE,
+    entry.RULE,
+    data.RULE,
+    isolation.RULE,
+    ownership.RULE,
+)
+
+__all__ = ["RULES", "Rule", "Violation", "harden", "harden_all", "harden_init_jobs"]
+
+
+def _run(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
+    for rule in RULES:
+        objects = rule.apply(rendered, objects)
+    return objects
+
+
+def harden_all(rendered: RenderedEnvironment) -> tuple[list[KubeObject], list[KubeObject]]:
+    """(objects, init Jobs) with every rule applied; Tutor's own are left untouched.
+
+    The init Jobs go through the rules with the rest, so the quota counts them and their
+    scripts move into Secrets, which are among the objects."""
+    jobs = [copy.deepcopy(task.job) for task in rendered.init_tasks]
+    hardened = _run(rendered, copy.deepcopy(rendered.objects) + jobs)
+    return [o for o in hardened if o["kind"] != "Job"], [o for o in hardened if o["kind"] == "Job"]
+
+
+def harden(rendered: RenderedEnvironment) -> list[KubeObject]:
+    return harden_all(rendered)[0]
+
+
+def harden_init_jobs(rendered: RenderedEnvironment) -> list[KubeObject]:
+    return harden_all(rendered)[1]

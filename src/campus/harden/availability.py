@@ -1,0 +1,181 @@
+"""Rule: web services survive a lost node and a rolling update.
+
+Tutor runs one replica of everything, with no autoscaling, no disruption budget and no
+spread, so a node drain or a lost node takes the site down. Here: replicas per service
+(production environments: 2+ of every web service), a CPU HorizontalPodAutoscaler where
+asked (production: lms, cms and their workers by default), a PodDisruptionBudget for every
+service with 2+ replicas, spread over nodes (required for production web services) and
+zones, a graceful stop, and rolling updates that never drop below the desired count.
+Data services keep one replica and Tutor's Recreate strategy: two MySQL pods on one volume
+would corrupt it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from campus.fleet.model import Autoscaling
+from campus.harden.rule import Rule, Violation, service_of, violation
+from campus.kube.objects import KubeObject
+from campus.render.model import RenderedEnvironment
+
+NAME = "availability"
+WEB_SERVICES = frozenset({"lms", "cms", "lms-worker", "cms-worker", "caddy", "mfe"})
+HTTP_FRONTS = frozenset({"lms", "cms", "caddy", "mfe"})
+PRODUCTION_AUTOSCALED = ("lms", "cms", "lms-worker", "cms-worker")
+HOSTNAME = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
+
+
+def desired_replicas(rendered: RenderedEnvironment, service: str) -> int:
+    environment = rendered.environment
+    if service in environment.replicas:
+        return environment.replicas[service]
+    scaling = autoscaling_for(rendered, service)
+    if scaling:
+        return scaling.min
+    if (
+        service in WEB_SERVICES
+        and environment.production
+        and not _caddy_holds_volume(rendered, service)
+    ):
+        return 2
+    return 1
+
+
+def _caddy_holds_volume(rendered: RenderedEnvironment, service: str) -> bool:
+    """Tutor's own Caddy (caddy mode) keeps certificates on a ReadWriteOnce volume."""
+    return service == "caddy" and rendered.environment.ingress_mode == "caddy"
+
+
+def autoscaling_for(rendered: RenderedEnvironment, service: str) -> Autoscaling | None:
+    environment = rendered.environment
+    if service in environment.autoscaling:
+        return environment.autoscaling[service]
+    if environment.production and service in PRODUCTION_AUTOSCALED:
+        base = max(2, environment.replicas.get(service, 2))
+        return Autoscaling(min=base, max=base * 2)
+    return None
+
+
+def _selector(obj: KubeObject) -> dict[str, Any]:
+    return {"matchLabels": dict(obj["spec"]["selector"]["matchLabels"])}
+
+
+def _hpa(obj: KubeObject, scaling: Autoscaling) -> KubeObject:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {
+            "name": obj["metadata"]["name"],
+            "namespace": obj["metadata"].get("namespace"),
+            "labels": dict(obj["metadata"].get("labels") or {}),
+        },
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": obj["metadata"]["name"],
+            },
+            "minReplicas": scaling.min,
+            "maxReplicas": scaling.max,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": scaling.cpu},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _pdb(obj: KubeObject) -> KubeObject:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {
+            "name": obj["metadata"]["name"],
+            "namespace": obj["metadata"].get("namespace"),
+            "labels": dict(obj["metadata"].get("labels") or {}),
+        },
+        "spec": {"maxUnavailable": 1, "selector": _selector(obj)},
+    }
+
+
+def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
+    added: list[KubeObject] = []
+    for obj in objects:
+        if obj["kind"] != "Deployment":
+            continue
+        service = service_of(obj)
+        spec = obj["spec"]
+        replicas = desired_replicas(rendered, service)
+        scaling = autoscaling_for(rendered, service)
+        if scaling:
+            # The HPA owns the count; a replicas field in every apply would fight it.
+            spec.pop("replicas", None)
+            added.append(_hpa(obj, scaling))
+        else:
+            spec["replicas"] = replicas
+        floor = scaling.min if scaling else replicas
+        if floor >= 2:
+            added.append(_pdb(obj))
+        if service in WEB_SERVICES and not _caddy_holds_volume(rendered, service):
+            required = rendered.environment.production and floor >= 2
+            pod = spec["template"]["spec"]
+            pod["topologySpreadConstraints"] = [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": HOSTNAME,
+                    "whenUnsatisfiable": "DoNotSchedule" if required else "ScheduleAnyway",
+                    "labelSelector": _selector(obj),
+                },
+                {
+                    "maxSkew": 1,
+                    "topologyKey": ZONE,
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": _selector(obj),
+                },
+            ]
+            spec["strategy"] = {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            }
+            if service in HTTP_FRONTS:
+                # Time for endpoints to drop the pod before it stops taking requests.
+                pod["terminationGracePeriodSeconds"] = 40
+                pod["containers"][0]["lifecycle"] = {"preStop": {"sleep": {"seconds": 10}}}
+    return objects + added
+
+
+def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Violation]:
+    found = []
+    budgets = {o["metadata"]["name"] for o in objects if o["kind"] == "PodDisruptionBudget"}
+    scalers = {o["metadata"]["name"]: o for o in objects if o["kind"] == "HorizontalPodAutoscaler"}
+    for obj in objects:
+        if obj["kind"] != "Deployment":
+            continue
+        name, service = obj["metadata"]["name"], service_of(obj)
+        floor = (
+            scalers[name]["spec"]["minReplicas"]
+            if name in scalers
+            else obj["spec"].get("replicas", 1)
+        )
+        if floor >= 2 and name not in budgets:
+            found.append(violation(NAME, obj, f"{floor} replicas but no PodDisruptionBudget"))
+        if (
+            service in WEB_SERVICES
+            and rendered.environment.production
+            and floor < 2
+            and not _caddy_holds_volume(rendered, service)
+        ):
+            found.append(violation(NAME, obj, "production web service with fewer than 2 replicas"))
+        if floor >= 2 and not obj["spec"]["template"]["spec"].get("topologySpreadConstraints"):
+            found.append(violation(NAME, obj, "replicas not spread over nodes"))
+    return found
+
+
+RULE = Rule(NAME, "Tutor runs one replica with no HPA, PDB or spread", apply, check)

@@ -1,0 +1,198 @@
+"""Rule: environments sharing a cluster cannot reach or starve each other.
+
+Per namespace: deny all ingress by default, allow traffic within the namespace and from
+the ingress controller's namespace to the entry pods; a ResourceQuota sized from the
+environment's own requests (at full autoscaling, plus a rolling-update surge and an init
+Job); a LimitRange that gives any container without resources sane defaults; and pods that
+run without privilege escalation, with all capabilities dropped and the runtime's default
+seccomp profile. The official MySQL, MongoDB and Redis images start as root to fix volume
+ownership, so they keep their default user (recorded as an exemption).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from campus.fleet.quantity import parse_cpu, parse_memory
+from campus.harden.rule import Rule, Violation, pod_spec, service_of, violation
+from campus.kube.objects import KubeObject
+from campus.labels import EXEMPT_PREFIX
+from campus.render.model import RenderedEnvironment
+
+NAME = "isolation"
+ROOT_IMAGES = frozenset({"mysql", "mongodb", "redis"})
+ENTRY_SERVICES = ("caddy",)
+HEADROOM = Decimal("1.25")
+
+
+def _policy(namespace: str, name: str, spec: dict[str, Any]) -> KubeObject:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def network_policies(rendered: RenderedEnvironment) -> list[KubeObject]:
+    environment = rendered.environment
+    namespace = environment.namespace
+    entry = {
+        "matchExpressions": [
+            {"key": "app.kubernetes.io/name", "operator": "In", "values": list(ENTRY_SERVICES)}
+        ]
+    }
+    if environment.ingress_mode == "ingress":
+        sources: list[dict[str, Any]] = [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {
+                        "kubernetes.io/metadata.name": environment.ingress_controller_namespace
+                    }
+                }
+            }
+        ]
+    else:
+        sources = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]  # Caddy behind a LoadBalancer: the world
+    return [
+        _policy(namespace, "default-deny-ingress", {"podSelector": {}, "policyTypes": ["Ingress"]}),
+        _policy(
+            namespace,
+            "allow-same-namespace",
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+            },
+        ),
+        _policy(
+            namespace,
+            "allow-entry",
+            {"podSelector": entry, "policyTypes": ["Ingress"], "ingress": [{"from": sources}]},
+        ),
+    ]
+
+
+def _pod_totals(spec: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
+    cpu = memory = memory_limit = Decimal(0)
+    for container in spec.get("containers") or []:
+        resources = container.get("resources") or {}
+        cpu += parse_cpu(resources.get("requests", {}).get("cpu", "0"))
+        memory += parse_memory(resources.get("requests", {}).get("memory", "0"))
+        memory_limit += parse_memory(resources.get("limits", {}).get("memory", "0"))
+    return cpu, memory, memory_limit
+
+
+def quota(rendered: RenderedEnvironment, objects: list[KubeObject]) -> KubeObject:
+    scalers = {
+        o["spec"]["scaleTargetRef"]["name"]: o["spec"]["maxReplicas"]
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler"
+    }
+    cpu = memory = memory_limit = Decimal(0)
+    pods = 0
+    largest_job = (Decimal(0), Decimal(0), Decimal(0))
+    for obj in objects:
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        totals = _pod_totals(spec)
+        if obj["kind"] == "Job":
+            largest_job = max(largest_job, totals)
+            continue
+        count = (
+            scalers.get(obj["metadata"]["name"], obj["spec"].get("replicas", 1)) + 1
+        )  # +1: surge
+        pods += count
+        cpu += totals[0] * count
+        memory += totals[1] * count
+        memory_limit += totals[2] * count
+    cpu, memory, memory_limit = (
+        a + b for a, b in zip((cpu, memory, memory_limit), largest_job, strict=True)
+    )
+    mebi = Decimal(1024 * 1024)
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "environment", "namespace": rendered.environment.namespace},
+        "spec": {
+            "hard": {
+                "requests.cpu": f"{math.ceil(cpu * HEADROOM * 1000)}m",
+                "requests.memory": f"{math.ceil(memory * HEADROOM / mebi)}Mi",
+                "limits.memory": f"{math.ceil(memory_limit * HEADROOM / mebi)}Mi",
+                "pods": str(math.ceil((pods + 2) * HEADROOM)),
+            }
+        },
+    }
+
+
+def limit_range(rendered: RenderedEnvironment) -> KubeObject:
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "container-defaults", "namespace": rendered.environment.namespace},
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                    "default": {"memory": "512Mi"},
+                    "max": {"memory": "8Gi"},
+                }
+            ]
+        },
+    }
+
+
+def _secure(obj: KubeObject, spec: dict[str, Any]) -> None:
+    spec.setdefault("securityContext", {})["seccompProfile"] = {"type": "RuntimeDefault"}
+    service = service_of(obj)
+    for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        context = container.setdefault("securityContext", {})
+        context["allowPrivilegeEscalation"] = False
+        if service in ROOT_IMAGES:
+            continue
+        context["capabilities"] = {
+            "drop": ["ALL"],
+            **({"add": ["NET_BIND_SERVICE"]} if service == "caddy" else {}),
+        }
+    if service in ROOT_IMAGES:
+        obj["metadata"].setdefault("annotations", {})[EXEMPT_PREFIX + NAME] = (
+            "official image starts as root to own its data volume"
+        )
+    elif spec.get("securityContext", {}).get("runAsUser"):
+        spec["securityContext"]["runAsNonRoot"] = True
+
+
+def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
+    for obj in objects:
+        spec = pod_spec(obj)
+        if spec is not None:
+            _secure(obj, spec)
+    return objects + network_policies(rendered) + [quota(rendered, objects), limit_range(rendered)]
+
+
+def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Violation]:
+    found = []
+    kinds = {o["kind"] for o in objects}
+    namespace_object = next((o for o in objects if o["kind"] == "Namespace"), None)
+    for kind in ("NetworkPolicy", "ResourceQuota", "LimitRange"):
+        if kind not in kinds and namespace_object is not None:
+            found.append(violation(NAME, namespace_object, f"namespace has no {kind}"))
+    for obj in objects:
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        for container in spec.get("containers") or []:
+            if (container.get("securityContext") or {}).get(
+                "allowPrivilegeEscalation"
+            ) is not False:
+                found.append(
+                    violation(NAME, obj, f"container {container['name']} may escalate privileges")
+                )
+    return found
+
+
+RULE = Rule(NAME, "Tutor has no NetworkPolicy, quota or pod security settings", apply, check)

@@ -1,0 +1,63 @@
+"""Rule: every container has CPU and memory requests and a memory limit.
+
+Tutor sets a memory request on lms and cms only: the scheduler cannot place pods by their
+real needs, and one leaking worker can take a node's memory from every environment on it.
+Values come from the environment's size profile, overridable per service.
+"""
+
+from __future__ import annotations
+
+from campus.harden.rule import Rule, Violation, pod_spec, service_of, violation
+from campus.harden.sizing import resources_for
+from campus.kube.objects import KubeObject
+from campus.render.model import RenderedEnvironment
+
+NAME = "resources"
+
+
+def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
+    environment = rendered.environment
+    for obj in objects:
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        service = service_of(obj) if obj["kind"] != "Job" else "job"
+        wanted = resources_for(service, environment.size, environment.resources.get(service))
+        for container in list(spec.get("containers") or []) + list(
+            spec.get("initContainers") or []
+        ):
+            container["resources"] = {
+                "requests": dict(wanted["requests"]),
+                "limits": dict(wanted["limits"]),
+            }
+    return objects
+
+
+def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Violation]:
+    found = []
+    for obj in objects:
+        spec = pod_spec(obj)
+        for container in list((spec or {}).get("containers") or []) + list(
+            (spec or {}).get("initContainers") or []
+        ):
+            resources = container.get("resources") or {}
+            requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+            missing = [
+                label
+                for label, present in (
+                    ("cpu request", "cpu" in requests),
+                    ("memory request", "memory" in requests),
+                    ("memory limit", "memory" in limits),
+                )
+                if not present
+            ]
+            if missing:
+                found.append(
+                    violation(
+                        NAME, obj, f"container {container['name']} lacks {', '.join(missing)}"
+                    )
+                )
+    return found
+
+
+RULE = Rule(NAME, "Tutor sets no CPU requests and no limits", apply, check)

@@ -1,0 +1,53 @@
+"""What a hardening rule is: a transformation and the check that proves it, defined
+together so that `campus render` and `campus lint` can never disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from campus.kube.objects import KubeObject
+from campus.render.model import RenderedEnvironment
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    kind: str
+    name: str
+    namespace: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.kind} {self.namespace}/{self.name}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    why: str
+    apply: Callable[[RenderedEnvironment, list[KubeObject]], list[KubeObject]]
+    check: Callable[[RenderedEnvironment, list[KubeObject]], list[Violation]]
+
+
+def violation(rule: str, obj: KubeObject, message: str) -> Violation:
+    metadata = obj.get("metadata", {})
+    return Violation(
+        rule, obj["kind"], metadata.get("name", ""), metadata.get("namespace", ""), message
+    )
+
+
+def pod_spec(obj: KubeObject) -> dict[str, Any] | None:
+    if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+        spec: dict[str, Any] = obj["spec"]["template"]["spec"]
+        return spec
+    return None
+
+
+def service_of(obj: KubeObject) -> str:
+    return str(
+        (obj.get("metadata", {}).get("labels") or {}).get(
+            "app.kubernetes.io/name", obj["metadata"]["name"]
+        )
+    )
