@@ -1,0 +1,38 @@
+"""Writing manifests: one folder per environment, or one YAML stream."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ruamel.yaml import YAML
+
+from campus.kube.objects import KubeObject
+
+
+def _yaml() -> YAML:
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096  # keep long strings (scripts, keys) on their own lines
+    return yaml
+
+
+def write_stream(objects: list[KubeObject], stream: TextIO = sys.stdout) -> None:
+    _yaml().dump_all(objects, stream)
+
+
+def write_environment(directory: Path, objects: list[KubeObject], jobs: list[KubeObject]) -> None:
+    """`<dir>/<kind>.yml` per kind and `init-jobs.yml`, readable only by the owner:
+    the Secrets are in there."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    by_kind: dict[str, list[Any]] = {}
+    for obj in objects:
+        by_kind.setdefault(obj["kind"], []).append(obj)
+    if jobs:
+        by_kind["init-jobs"] = jobs
+    for kind, items in by_kind.items():
+        path = directory / f"{kind.lower()}.yml"
+        with path.open("w") as stream:
+            _yaml().dump_all(items, stream)
+        path.chmod(0o600)
