@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.live import Live
 
 from campus.cli.deploy import _fail, fleet_option, kubeconfig_option
 from campus.errors import CampusError
 from campus.output.status import status_document, status_view
+from campus.output.tables import console as output_console
 from campus.output.tables import print_structured
 
 
@@ -49,7 +49,7 @@ def status(
             print_structured(status_document(fleet_status(client, selected)), output)
             return
         wide = output == "wide"
-        console = Console()
+        console = output_console()
         if not watch:
             console.print(status_view(fleet_status(client, selected), wide))
             return

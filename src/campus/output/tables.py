@@ -17,7 +17,10 @@ _OUTCOME_STYLE = {"deployed": "green", "unchanged": "dim", "failed": "bold red",
 
 
 def console() -> Console:
-    return Console(soft_wrap=False)
+    """Terminal width on a terminal; elsewhere (CI logs, pipes) wide enough for a row."""
+    import sys
+
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 def print_deploy_summary(results: Sequence[DeployResult]) -> None:
