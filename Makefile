@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/campus render -f examples/fleet.yml -o build/example-fleet
 	$(BIN)/campus lint -f examples/fleet.yml
+	$(BIN)/campus sandbox status >/dev/null 2>&1 || $(BIN)/campus sandbox up --nodes 4
+	$(BIN)/campus deploy -f examples/fleet.yml
+	$(BIN)/campus status -f examples/fleet.yml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

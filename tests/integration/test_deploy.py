@@ -102,7 +102,7 @@ def scratch(
     kube: Client, requests: dict[str, DeployRequest], request: pytest.FixtureRequest
 ) -> Iterator[DeployRequest]:
     """acme-dev under a name of the test's own, removed afterwards."""
-    name = "t-" + request.node.name.removeprefix("test_").replace("_", "-")[:40]
+    name = ("t-" + request.node.name.removeprefix("test_").replace("_", "-"))[:40].rstrip("-")
     yield renamed(requests["acme-dev"], name)
     from lightkube.resources.core_v1 import Namespace
 
