@@ -91,6 +91,11 @@ def _problems(document: Any, error: ValidationError) -> list[Problem]:
         key = ".".join(str(part) for part in location)
         line, column = _position(document, location)
         message = detail["msg"].removeprefix("Value error, ")
+        given = detail.get("input")
+        if detail["type"].startswith(("literal", "int", "bool", "greater", "less")) and isinstance(
+            given, str | int | float
+        ):
+            message += f", not {given!r}"
         if detail["type"] == "extra_forbidden":
             message = f"unknown key {location[-1]!r}"
             close = difflib.get_close_matches(str(location[-1]), _fields_at(location), n=1)

@@ -1,0 +1,151 @@
+"""Each hardening rule: Tutor's raw output breaks it, hardened output keeps it."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from campus.harden import RULES, harden_all
+from campus.lint import lint, schema_violations
+from campus.render.model import RenderedEnvironment
+
+
+def raw(rendered: RenderedEnvironment) -> list[dict[str, Any]]:
+    return copy.deepcopy(rendered.objects) + [copy.deepcopy(t.job) for t in rendered.init_tasks]
+
+
+def hardened(rendered: RenderedEnvironment) -> list[dict[str, Any]]:
+    objects, jobs = harden_all(rendered)
+    return objects + jobs
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
+def test_tutor_output_breaks_each_rule_and_hardening_fixes_it(
+    rule: Any, rendered_example: dict[str, RenderedEnvironment]
+) -> None:
+    production = rendered_example["acme-prod"]
+    assert rule.check(production, raw(production)), f"{rule.name}: raw Tutor output should fail"
+    for rendered in rendered_example.values():
+        assert rule.check(rendered, hardened(rendered)) == []
+
+
+def test_every_object_is_valid_against_the_kubernetes_schema(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    for rendered in rendered_example.values():
+        assert lint(rendered, hardened(rendered)) == []
+
+
+def test_no_secret_value_appears_outside_a_secret(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    for rendered in rendered_example.values():
+        assert len(rendered.secret_values) > 10
+        text_outside = json.dumps([o for o in hardened(rendered) if o["kind"] != "Secret"])
+        leaked = [s for s in rendered.secret_values if s in text_outside]
+        assert leaked == []
+        # and Tutor's own output does leak them, so the check above can fail
+        raw_text = json.dumps([o for o in raw(rendered) if o["kind"] != "Secret"])
+        assert any(s in raw_text for s in rendered.secret_values)
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def test_production_gets_hpa_pdb_and_required_spread(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    objects = hardened(rendered_example["acme-prod"])
+    hpas, pdbs = (
+        by_kind(objects, "HorizontalPodAutoscaler"),
+        by_kind(objects, "PodDisruptionBudget"),
+    )
+    assert hpas["lms"]["spec"]["minReplicas"] == 3 and hpas["lms"]["spec"]["maxReplicas"] == 8
+    assert "replicas" not in by_kind(objects, "Deployment")["lms"]["spec"]  # the HPA owns it
+    assert {"lms", "cms", "lms-worker", "cms-worker"} <= set(pdbs)
+    assert "mysql" not in pdbs
+    spread = by_kind(objects, "Deployment")["lms"]["spec"]["template"]["spec"][
+        "topologySpreadConstraints"
+    ]
+    assert spread[0]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert by_kind(objects, "Deployment")["mysql"]["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_development_stays_small(rendered_example: dict[str, RenderedEnvironment]) -> None:
+    objects = hardened(rendered_example["acme-dev"])
+    assert not by_kind(objects, "HorizontalPodAutoscaler")
+    assert not by_kind(objects, "PodDisruptionBudget")
+    assert all(d["spec"]["replicas"] == 1 for d in by_kind(objects, "Deployment").values())
+
+
+def test_plugins_only_where_named(rendered_example: dict[str, RenderedEnvironment]) -> None:
+    assert "mfe" in by_kind(rendered_example["acme-dev"].objects, "Deployment")
+    assert rendered_example["globex-prod"].environment.plugins == ("mfe",)
+    forum_tasks = [t for t in rendered_example["acme-dev"].init_tasks if "forum" in t.script]
+    assert forum_tasks
+    assert not [t for t in rendered_example["globex-prod"].init_tasks if "forum" in t.script]
+
+
+def test_environments_share_no_namespace_host_or_selector(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    seen_namespaces: set[str] = set()
+    seen_hosts: set[str] = set()
+    seen_selectors: set[str] = set()
+    for rendered in rendered_example.values():
+        objects = hardened(rendered)
+        namespaces = {o["metadata"].get("namespace") for o in objects} - {None}
+        assert namespaces == {rendered.environment.namespace}
+        assert not namespaces & seen_namespaces
+        seen_namespaces |= namespaces
+        hosts = {
+            rule["host"]
+            for o in by_kind(objects, "Ingress").values()
+            for rule in o["spec"]["rules"]
+        }
+        assert hosts and not hosts & seen_hosts
+        seen_hosts |= hosts
+        selectors = {
+            json.dumps(d["spec"]["selector"], sort_keys=True)
+            for d in by_kind(objects, "Deployment").values()
+        }
+        assert not selectors & seen_selectors
+        seen_selectors |= selectors
+
+
+def test_caddy_mode_keeps_tutors_load_balancer(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    rendered = rendered_example["acme-dev"]
+    caddy_env = dataclasses.replace(
+        rendered, environment=rendered.environment.model_copy(update={"ingress_mode": "caddy"})
+    )
+    objects = hardened(caddy_env)
+    assert not by_kind(objects, "Ingress")
+    policy = by_kind(objects, "NetworkPolicy")["allow-entry"]
+    assert policy["spec"]["ingress"][0]["from"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+
+
+def test_schema_validation_catches_a_broken_object() -> None:
+    broken = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {"replicas": "two"},
+    }
+    assert schema_violations([broken])
+
+
+def test_lint_catches_a_container_without_memory_limit(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    rendered = rendered_example["acme-dev"]
+    objects = hardened(rendered)
+    lms = by_kind(objects, "Deployment")["lms"]
+    del lms["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert any(v.rule == "resources" and v.name == "lms" for v in lint(rendered, objects))
