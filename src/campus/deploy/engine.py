@@ -19,6 +19,7 @@ from campus.deploy.prepare import is_data, prepare
 from campus.deploy.revisions import ENVIRONMENT_LABEL, Revision
 from campus.errors import CampusError
 from campus.kube.apply import apply_object, delete_object, list_namespace
+from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject, ObjectKey, digest, key_of
 from campus.kube.watch import NamespaceView, namespace_view, pod_logs, recent_events
 
@@ -377,7 +378,7 @@ def deploy_fleet(
     """Each environment on its own; one failing does not stop the others."""
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         futures = [
-            pool.submit(deploy_environment, client, request, options, progress)
+            pool.submit(deploy_environment, fresh_client(client), request, options, progress)
             for request in requests
         ]
         return [future.result() for future in futures]

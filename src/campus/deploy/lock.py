@@ -19,6 +19,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.coordination_v1 import Lease
 
 from campus.errors import CampusError
+from campus.kube.connect import fresh_client
 
 LEASE_NAME = "campus-deploy"
 LEASE_SECONDS = 30
@@ -97,7 +98,9 @@ def deploy_lock(
         on_wait(holder)
         time.sleep(1)
     stop = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(client, namespace, me, stop), daemon=True)
+    renewer = threading.Thread(
+        target=_renew, args=(fresh_client(client), namespace, me, stop), daemon=True
+    )
     renewer.start()
     try:
         yield

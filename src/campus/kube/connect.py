@@ -64,3 +64,11 @@ def connect(cluster: Cluster, kubeconfig: str | None = None, timeout: float = 30
             ) from None
         raise ClusterError(f"the API server ({where}) answered: {error.status.message}") from None
     return client
+
+
+def fresh_client(client: Client, timeout: float = 30) -> Client:
+    """A client of its own for another thread, talking to the same cluster as `client`.
+
+    One HTTP connection pool shared by several threads (watches, lease renewal, concurrent
+    environments) is not safe: each thread that talks to the API server gets its own."""
+    return Client(client.config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(timeout))

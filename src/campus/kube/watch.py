@@ -14,6 +14,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Pod
 
+from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject
 
 WATCHED = {"Deployment": Deployment, "Job": Job, "Pod": Pod}
@@ -55,9 +56,10 @@ class NamespaceView:
 
     def _follow(self, kind: str) -> None:
         resource: Any = WATCHED[kind]
+        client = fresh_client(self.client)
         while not self._stopping.is_set():
             try:
-                listed = self.client.list(resource, namespace=self.namespace)
+                listed = client.list(resource, namespace=self.namespace)
                 items = {item.metadata.name: item.to_dict() for item in listed}
                 version = listed.resourceVersion
                 with self._lock:
@@ -65,7 +67,7 @@ class NamespaceView:
                 self.changed.set()
                 self._listed[kind].set()
                 while not self._stopping.is_set():
-                    for event, obj in self.client.watch(
+                    for event, obj in client.watch(
                         resource,
                         namespace=self.namespace,
                         resource_version=version,

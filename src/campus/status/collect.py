@@ -15,6 +15,7 @@ from lightkube.resources.core_v1 import Pod, Secret
 from campus.deploy.revisions import ENVIRONMENT_LABEL, REVISION_LABEL
 from campus.errors import ClusterError
 from campus.fleet.model import Environment
+from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject
 from campus.status.model import EnvironmentStatus, summarise
 
@@ -64,4 +65,4 @@ def fleet_status(
     client: Client, environments: list[Environment], parallel: int = 8
 ) -> list[EnvironmentStatus]:
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        return list(pool.map(lambda e: environment_status(client, e), environments))
+        return list(pool.map(lambda e: environment_status(fresh_client(client), e), environments))
