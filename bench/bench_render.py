@@ -94,9 +94,15 @@ def main() -> None:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     )
-    print(
-        "| fleet | envs | campus render+harden, 1 job | campus, parallel | `tutor config save` | tutor / campus parallel |"
+    columns = (
+        "fleet",
+        "envs",
+        "campus render+harden, 1 job",
+        "campus, parallel",
+        "`tutor config save`",
+        "tutor / campus parallel",
     )
+    print("| " + " | ".join(columns) + " |")
     print("|---|---|---|---|---|---|")
     for label, count, sequential, parallel, tutor in rows:
         print(
