@@ -1,0 +1,71 @@
+"""Rendering through Tutor: stable secrets kept private, plugins checked, init tasks."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from campus.fleet.model import Fleet
+from campus.render import render_environment
+from campus.render.model import RenderedEnvironment
+from campus.render.tutor import RenderError
+
+
+def test_secrets_are_stable_from_one_render_to_the_next(
+    example_fleet: Fleet, tmp_path: Path
+) -> None:
+    environment = example_fleet.environment("acme-dev")
+    first = render_environment(environment, tmp_path)
+    second = render_environment(environment, tmp_path)
+    assert first.secret_values and first.secret_values == second.secret_values
+    assert first.tutor_config["MYSQL_ROOT_PASSWORD"] == second.tutor_config["MYSQL_ROOT_PASSWORD"]
+
+
+def test_state_is_private_and_kept_out_of_git(example_fleet: Fleet, tmp_path: Path) -> None:
+    render_environment(example_fleet.environment("acme-dev"), tmp_path)
+    for folder in (tmp_path, tmp_path / "acme-dev"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert (tmp_path / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_environments_get_different_secrets(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    dev, prod = rendered_example["acme-dev"], rendered_example["acme-prod"]
+    assert dev.tutor_config["OPENEDX_SECRET_KEY"] != prod.tutor_config["OPENEDX_SECRET_KEY"]
+
+
+def test_a_plugin_named_but_not_installed_is_an_error(example_fleet: Fleet, tmp_path: Path) -> None:
+    environment = example_fleet.environment("acme-dev").model_copy(
+        update={"plugins": ("mfe", "no-such-plugin")}
+    )
+    with pytest.raises(RenderError, match=r"no-such-plugin.*pip install tutor-no-such-plugin"):
+        render_environment(environment, tmp_path)
+
+
+def test_init_tasks_in_tutors_order_with_plugins(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    tasks = rendered_example["acme-dev"].init_tasks
+    services = [task.service for task in tasks]
+    assert services.index("mysql") < services.index("cms")  # databases before migrations
+    for task in tasks:
+        container = task.job["spec"]["template"]["spec"]["containers"][0]
+        assert task.script in container["args"]
+        assert task.job["metadata"]["namespace"] == "acme-dev"
+
+
+def test_ingress_mode_turns_off_caddys_own_tls(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    config = rendered_example["acme-dev"].tutor_config
+    assert config["ENABLE_WEB_PROXY"] is False
+    assert config["K8S_NAMESPACE"] == "acme-dev"
+    caddy = next(
+        o
+        for o in rendered_example["acme-dev"].objects
+        if o["kind"] == "Service" and o["metadata"]["name"] == "caddy"
+    )
+    assert caddy["spec"].get("type", "ClusterIP") == "ClusterIP"
