@@ -17,9 +17,9 @@ from campus.deploy.prepare import is_data, prepare
 from campus.deploy.revisions import ENVIRONMENT_LABEL
 from campus.errors import CampusError
 from campus.fleet.model import Environment, Fleet
-from campus.kube.apply import apply_object, delete_object, list_namespace
+from campus.kube.apply import apply_object, delete_object, list_namespace, namespace_exists
 from campus.kube.connect import connect
-from campus.kube.objects import KubeObject, ObjectKey, key_of
+from campus.kube.objects import KubeObject, ObjectKey, key_of, without_server_fields
 
 
 def load(fleet_file: Path) -> Fleet:
@@ -90,17 +90,8 @@ def _yaml_lines(obj: KubeObject) -> list[str]:
 
     yaml = YAML()
     stream = io.StringIO()
-    yaml.dump(_masked(_without_server_fields(obj)), stream)
+    yaml.dump(_masked(without_server_fields(obj)), stream)
     return stream.getvalue().splitlines(keepends=True)
-
-
-def _without_server_fields(obj: KubeObject) -> KubeObject:
-    metadata = {
-        k: v
-        for k, v in obj.get("metadata", {}).items()
-        if k not in {"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"}
-    }
-    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
 
 
 def diff_environment(client: Client, request: DeployRequest) -> list[tuple[str, str, str]]:
@@ -113,12 +104,12 @@ def diff_environment(client: Client, request: DeployRequest) -> list[tuple[str, 
     existing = list_namespace(
         client, request.namespace, kinds, {ENVIRONMENT_LABEL: request.environment}
     )
-    namespace_exists = any(True for _ in existing) or _namespace_exists(client, request.namespace)
+    has_namespace = bool(existing) or namespace_exists(client, request.namespace)
     changes: list[tuple[str, str, str]] = []
     for obj in (*objects, *jobs):
         key = key_of(obj)
         if key.kind == "Namespace":
-            if not namespace_exists:
+            if not has_namespace:
                 changes.append(("create", str(key), ""))
             continue
         before = existing.get(key)
@@ -142,17 +133,6 @@ def diff_environment(client: Client, request: DeployRequest) -> list[tuple[str, 
         if key in existing and not is_data(existing[key]):
             changes.append(("delete", str(key), ""))
     return changes
-
-
-def _namespace_exists(client: Client, namespace: str) -> bool:
-    from lightkube.core.exceptions import ApiError
-    from lightkube.resources.core_v1 import Namespace
-
-    try:
-        client.get(Namespace, namespace)
-    except ApiError:
-        return False
-    return True
 
 
 _DESTROY_KINDS = (

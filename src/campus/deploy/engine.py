@@ -18,7 +18,12 @@ from campus.deploy.phases import Phase, plan_phases
 from campus.deploy.prepare import is_data, prepare
 from campus.deploy.revisions import ENVIRONMENT_LABEL, Revision
 from campus.errors import CampusError
-from campus.kube.apply import apply_object, delete_object, list_namespace
+from campus.kube.apply import (
+    apply_object,
+    delete_object,
+    list_namespace,
+    namespace_exists,
+)
 from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject, ObjectKey, digest, key_of
 from campus.kube.watch import NamespaceView, namespace_view, pod_logs, recent_events
@@ -185,10 +190,9 @@ def _dry_run(
     existing = list_namespace(
         client, request.namespace, kinds, {ENVIRONMENT_LABEL: request.environment}
     )
+    has_namespace = namespace_exists(client, request.namespace)
     for obj in (*objects, *init_jobs):
-        if obj["kind"] == "Namespace" or (
-            obj["kind"] != "Namespace" and not _namespace_exists(client, request.namespace)
-        ):
+        if obj["kind"] == "Namespace" or not has_namespace:
             # Without the namespace the server cannot dry-run namespaced objects.
             result.created += key_of(obj) not in existing
             continue
@@ -196,17 +200,6 @@ def _dry_run(
         _count(result, apply_object(client, obj, dry_run=True, before=existing.get(key_of(obj))))
     result.outcome = "planned"
     result.message = f"would create {result.created}, change {result.changed}"
-
-
-def _namespace_exists(client: Client, namespace: str) -> bool:
-    from lightkube.core.exceptions import ApiError
-    from lightkube.resources.core_v1 import Namespace
-
-    try:
-        client.get(Namespace, namespace)
-    except ApiError:
-        return False
-    return True
 
 
 def _count(result: DeployResult, applied: object) -> None:

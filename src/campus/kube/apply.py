@@ -14,7 +14,7 @@ from lightkube.types import CascadeType
 
 from campus.errors import ClusterError
 from campus.kube.connect import FIELD_MANAGER
-from campus.kube.objects import KubeObject, ObjectKey, key_of
+from campus.kube.objects import KubeObject, ObjectKey, key_of, without_server_fields
 
 
 @dataclass(frozen=True)
@@ -49,20 +49,22 @@ def apply_object(
     old_version = (before or {}).get("metadata", {}).get("resourceVersion")
     new_version = result_dict.get("metadata", {}).get("resourceVersion")
     if dry_run:
-        changed = before is None or _comparable(before) != _comparable(result_dict)
+        changed = before is None or without_server_fields(before) != without_server_fields(
+            result_dict
+        )
     else:
         changed = old_version != new_version
     return Applied(key, before is None, changed, result_dict)
 
 
-def _comparable(obj: KubeObject) -> KubeObject:
-    """What a server-side dry run would change, without fields the server always rewrites."""
-    metadata = {
-        k: v
-        for k, v in obj.get("metadata", {}).items()
-        if k not in {"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"}
-    }
-    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
+def namespace_exists(client: Client, namespace: str) -> bool:
+    from lightkube.resources.core_v1 import Namespace
+
+    try:
+        client.get(Namespace, namespace)
+    except ApiError:
+        return False
+    return True
 
 
 def list_namespace(

@@ -43,3 +43,14 @@ def digest(value: Any) -> str:
     """A stable content digest of any JSON-able value (key order does not matter)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+SERVER_FIELDS = frozenset(
+    {"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"}
+)
+
+
+def without_server_fields(obj: KubeObject) -> KubeObject:
+    """The object as campus wrote it: no status, no metadata the server maintains."""
+    metadata = {k: v for k, v in obj.get("metadata", {}).items() if k not in SERVER_FIELDS}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
