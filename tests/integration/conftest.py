@@ -3,6 +3,7 @@ and metrics-server, with KWOK nodes. One per test session."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,8 @@ from lightkube import Client
 from campus.kube.connect import FIELD_MANAGER
 from campus.sandbox import cluster
 
-TEST_SANDBOX = "campus-test"
+# Several test runs at once (e.g. one per working copy) each need a sandbox of their own.
+TEST_SANDBOX = os.environ.get("CAMPUS_TEST_SANDBOX", "campus-test")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,9 @@ import click
 
 from campus import __version__
 from campus.cli.deploy import deploy, destroy, diff, history, rollback
+from campus.cli.drill import drill
 from campus.cli.lint import lint
+from campus.cli.logs import exec_, logs
 from campus.cli.pending import pending_command
 from campus.cli.render import render
 from campus.cli.sandbox import sandbox
@@ -26,12 +28,12 @@ def cli() -> None:
 cli.add_command(render)
 cli.add_command(lint)
 cli.add_command(sandbox)
-for _command in (deploy, diff, history, rollback, destroy, status):
+cli.add_command(drill)
+for _command in (deploy, diff, history, rollback, destroy, status, logs, exec_):
     cli.add_command(_command)
 for _name, _summary in (
     ("scale", "Change replicas in the fleet file and deploy"),
     ("plan", "How many nodes the fleet needs"),
-    ("drill", "Rehearse failures on the sandbox"),
 ):
     cli.add_command(pending_command(_name, _summary))
 

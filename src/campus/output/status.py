@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from campus.status.model import EnvironmentStatus
+from campus.status.model import EnvironmentStatus, age
 
 STATUS_API_VERSION = "campus.openedx.org/v1alpha1"
 
@@ -41,12 +42,15 @@ def _hpa_cell(status: EnvironmentStatus) -> str:
 
 
 def status_view(statuses: Sequence[EnvironmentStatus], wide: bool = False) -> RenderableType:
+    now = datetime.now(UTC)
     fleet = Table(title="fleet", title_justify="left", box=None, pad_edge=False)
     for column in ("ENVIRONMENT", "NAMESPACE", "HEALTH", "SERVICES", "HPA", "REVISION", "PROBLEMS"):
         fleet.add_column(column, overflow="fold")
     for status in statuses:
         health = Text("ok", style="green") if status.healthy else Text("degraded", style="red")
-        revision = f"{status.revision} ({status.deployed_at})" if status.revision else "-"
+        revision = (
+            f"{status.revision} ({age(status.deployed_at, now)} ago)" if status.revision else "-"
+        )
         fleet.add_row(
             status.name,
             status.namespace,

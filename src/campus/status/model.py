@@ -53,7 +53,7 @@ class EnvironmentStatus:
 
 def age(timestamp: str | datetime | None, now: datetime) -> str:
     """kubectl's compact ages: 45s, 12m, 3h, 5d."""
-    if timestamp is None:
+    if not timestamp:
         return "-"
     moment = (
         timestamp

@@ -1,0 +1,133 @@
+"""`campus logs` and `campus exec`: into one service of one environment, on real clusters."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+import click
+from lightkube import Client
+
+from campus.cli.deploy import _environment, _fail, fleet_option, kubeconfig_option
+from campus.errors import CampusError
+from campus.kube.service_pods import ServicePod, refuse_simulated, service_pods
+
+
+def _stream(
+    client: Client,
+    namespace: str,
+    pod: ServicePod,
+    lines: queue.Queue[str | None],
+    follow: bool,
+    tail: int,
+    since: int | None,
+) -> None:
+    from campus.kube.connect import fresh_client
+
+    try:
+        for line in fresh_client(client).log(
+            pod.name,
+            namespace=namespace,
+            container=pod.container,
+            follow=follow,
+            tail_lines=tail,
+            since=since,
+        ):
+            lines.put(f"[{pod.name}] {line}".rstrip("\n"))
+    except Exception as error:  # one pod's stream ending must not stop the others
+        lines.put(f"[{pod.name}] (log stream ended: {error})")
+    finally:
+        lines.put(None)
+
+
+@click.command()
+@click.argument("environment")
+@click.argument("service")
+@fleet_option
+@kubeconfig_option
+@click.option("-f", "--follow", is_flag=True, help="Keep streaming new lines.")
+@click.option("--tail", default=100, show_default=True, help="Lines from the end of each pod.")
+@click.option("--since", default=None, type=int, help="Only lines newer than this many seconds.")
+def logs(
+    environment: str,
+    service: str,
+    fleet_file: Path,
+    kubeconfig: str | None,
+    follow: bool,
+    tail: int,
+    since: int | None,
+) -> None:
+    """Logs of every pod of SERVICE in ENVIRONMENT, each line prefixed with its pod."""
+    from campus.pipeline import connect_fleet
+
+    try:
+        fleet, client = connect_fleet(fleet_file, kubeconfig)
+        env = _environment(fleet, environment)
+        pods = service_pods(client, env, service)
+        refuse_simulated(client, pods, "logs")
+    except CampusError as error:
+        raise _fail(error) from None
+    lines: queue.Queue[str | None] = queue.Queue()
+    for pod in pods:
+        threading.Thread(
+            target=_stream,
+            args=(client, env.namespace, pod, lines, follow, tail, since),
+            daemon=True,
+        ).start()
+    running = len(pods)
+    try:
+        while running:
+            line = lines.get()
+            if line is None:
+                running -= 1
+            else:
+                click.echo(line)
+    except KeyboardInterrupt:
+        pass
+
+
+@click.command(name="exec", context_settings={"ignore_unknown_options": True})
+@click.argument("environment")
+@click.argument("service")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@fleet_option
+@kubeconfig_option
+def exec_(
+    environment: str,
+    service: str,
+    command: tuple[str, ...],
+    fleet_file: Path,
+    kubeconfig: str | None,
+) -> None:
+    """Run COMMAND in a ready pod of SERVICE: campus exec acme-prod lms -- ./manage.py lms shell
+
+    campus picks the pod; the interactive stream (TTY, stdin, resize) is kubectl's, which
+    implements and maintains that protocol, so kubectl must be on PATH."""
+    from campus.kube.connect import kubeconfig_for
+    from campus.pipeline import connect_fleet
+
+    try:
+        fleet, client = connect_fleet(fleet_file, kubeconfig)
+        env = _environment(fleet, environment)
+        pods = service_pods(client, env, service)
+        refuse_simulated(client, pods, "exec")
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            raise CampusError("`campus exec` runs kubectl for the interactive stream: install it")
+        config, _ = kubeconfig_for(fleet.cluster, kubeconfig)
+    except CampusError as error:
+        raise _fail(error) from None
+    pod = pods[0]
+    arguments = [kubectl]
+    if config.fname:
+        arguments += ["--kubeconfig", str(config.fname)]
+    if fleet.cluster.context:
+        arguments += ["--context", fleet.cluster.context]
+    arguments += ["exec", "-i"] + (["-t"] if sys.stdin.isatty() else [])
+    arguments += ["-n", env.namespace, pod.name, "-c", pod.container, "--", *command]
+    click.echo(" ".join(arguments), err=True)
+    os.execv(kubectl, arguments)

@@ -1,0 +1,1 @@
+"""Rehearsing failures on the sandbox and measuring what users would have seen."""

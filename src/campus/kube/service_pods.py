@@ -1,0 +1,81 @@
+"""Finding the pods behind one service of one environment, for `logs` and `exec`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lightkube import Client
+from lightkube.core.exceptions import ApiError
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import Node, Pod
+
+from campus.errors import CampusError, ClusterError
+from campus.fleet.model import Environment
+from campus.kube.objects import KubeObject
+from campus.labels import NAME
+from campus.sandbox.nodes import KWOK_NODE_ANNOTATION
+
+
+@dataclass(frozen=True)
+class ServicePod:
+    name: str
+    container: str
+    node: str
+    ready: bool
+
+
+def _ready(pod: KubeObject) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in pod.get("status", {}).get("conditions") or []
+    )
+
+
+def pick_pods(pods: list[KubeObject], service: str) -> list[ServicePod]:
+    """The service's scheduled, not terminating pods, ready ones first. Pure."""
+    found = []
+    for pod in pods:
+        metadata = pod["metadata"]
+        node = pod.get("spec", {}).get("nodeName")
+        if (metadata.get("labels") or {}).get(NAME) != service or not node:
+            continue
+        if metadata.get("deletionTimestamp") or metadata.get("labels", {}).get("job-name"):
+            continue
+        containers = pod["spec"].get("containers") or [{}]
+        found.append(ServicePod(metadata["name"], containers[0].get("name", ""), node, _ready(pod)))
+    return sorted(found, key=lambda p: (not p.ready, p.name))
+
+
+def service_pods(client: Client, environment: Environment, service: str) -> list[ServicePod]:
+    """Pods of `service`, or an error naming the services the environment has."""
+    namespace = environment.namespace
+    try:
+        services = sorted(
+            d.metadata.name
+            for d in client.list(Deployment, namespace=namespace)
+            if d.metadata and d.metadata.name
+        )
+        if service not in services:
+            known = ", ".join(services) or "none: deploy it first"
+            raise CampusError(f"{environment.name} has no service {service!r}; services: {known}")
+        pods = pick_pods(
+            [p.to_dict() for p in client.list(Pod, namespace=namespace, labels={NAME: service})],
+            service,
+        )
+    except ApiError as error:
+        raise ClusterError(f"cannot read {namespace}: {error.status.message}") from None
+    if not pods:
+        raise CampusError(f"{environment.name}/{service} has no running pod")
+    return pods
+
+
+def refuse_simulated(client: Client, pods: list[ServicePod], what: str) -> None:
+    """Sandbox pods are simulated by KWOK: no container runs, so there is nothing to read
+    or enter. Say so instead of failing with a cryptic proxy error."""
+    node = client.get(Node, pods[0].node)
+    annotations = (node.metadata.annotations if node.metadata else None) or {}
+    if annotations.get(KWOK_NODE_ANNOTATION) == "fake":
+        raise CampusError(
+            f"{pods[0].name} runs on simulated node {pods[0].node}: sandbox pods have no "
+            f"containers, so there is no {what}. `campus {what}` works on real clusters."
+        )
