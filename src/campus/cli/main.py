@@ -10,6 +10,7 @@ from campus.cli.drill import drill
 from campus.cli.lint import lint
 from campus.cli.logs import exec_, logs
 from campus.cli.pending import pending_command
+from campus.cli.plan import plan
 from campus.cli.render import render
 from campus.cli.sandbox import sandbox
 from campus.cli.status import status
@@ -29,11 +30,11 @@ cli.add_command(render)
 cli.add_command(lint)
 cli.add_command(sandbox)
 cli.add_command(drill)
+cli.add_command(plan)
 for _command in (deploy, diff, history, rollback, destroy, status, logs, exec_):
     cli.add_command(_command)
 for _name, _summary in (
     ("scale", "Change replicas in the fleet file and deploy"),
-    ("plan", "How many nodes the fleet needs"),
 ):
     cli.add_command(pending_command(_name, _summary))
 

@@ -189,8 +189,10 @@ def up(
     port: int | None = None,
     timing: Timing = Timing(),
     progress: Callable[[str], None] = lambda message: None,
+    node_reserved: tuple[str, str] | None = None,
 ) -> SandboxInfo:
-    """Start a sandbox and wait until every node is Ready."""
+    """Start a sandbox and wait until every node is Ready. `node_reserved` (CPU, memory)
+    is held back from each node's allocatable, like a kubelet's reservation."""
     try:
         node_specs.validate_shape(nodes, node_cpu, node_memory, list(zones))
     except ValueError as error:
@@ -237,7 +239,9 @@ def up(
             f"creating {nodes} nodes ({node_cpu} CPU, {node_memory}) in zones {','.join(zones)}"
         )
         client.apply(from_dict(node_specs.storage_class()), field_manager="campus-sandbox")
-        for manifest in node_specs.nodes_for(name, nodes, node_cpu, node_memory, list(zones)):
+        for manifest in node_specs.nodes_for(
+            name, nodes, node_cpu, node_memory, list(zones), node_reserved
+        ):
             client.create(from_dict(manifest))
         _wait_nodes_ready(client, node_specs.node_names(nodes), timeout=120)
     except Exception as error:  # whatever went wrong, leave nothing half-started

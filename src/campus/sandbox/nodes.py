@@ -37,9 +37,21 @@ def validate_shape(count: int, cpu: str, memory: str, zones: list[str]) -> None:
 
 
 def node_manifest(
-    name: str, sandbox: str, zone: str, cpu: str, memory: str, pods: int = 110
+    name: str,
+    sandbox: str,
+    zone: str,
+    cpu: str,
+    memory: str,
+    pods: int = 110,
+    reserved: tuple[str, str] | None = None,
 ) -> KubeObject:
+    """`reserved` (CPU, memory) is kept off allocatable, as a kubelet's kube-reserved and
+    system-reserved are on a real node."""
     capacity = {"cpu": cpu, "memory": memory, "pods": str(pods), "ephemeral-storage": "100Gi"}
+    allocatable = dict(capacity)
+    if reserved is not None:
+        allocatable["cpu"] = f"{int((parse_cpu(cpu) - parse_cpu(reserved[0])) * 1000)}m"
+        allocatable["memory"] = str(int(parse_memory(memory) - parse_memory(reserved[1])))
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -63,18 +75,23 @@ def node_manifest(
             },
         },
         "status": {
-            "allocatable": capacity,
+            "allocatable": allocatable,
             "capacity": capacity,
         },
     }
 
 
 def nodes_for(
-    sandbox: str, count: int, cpu: str, memory: str, zones: list[str]
+    sandbox: str,
+    count: int,
+    cpu: str,
+    memory: str,
+    zones: list[str],
+    reserved: tuple[str, str] | None = None,
 ) -> list[KubeObject]:
     """Nodes spread round-robin over the zones, as a cloud node group would be."""
     return [
-        node_manifest(name, sandbox, zones[index % len(zones)], cpu, memory)
+        node_manifest(name, sandbox, zones[index % len(zones)], cpu, memory, reserved=reserved)
         for index, name in enumerate(node_names(count))
     ]
 

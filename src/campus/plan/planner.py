@@ -1,0 +1,245 @@
+"""How many nodes the fleet needs, in the situations an operator must survive: the steady
+state, every environment rolling at once, autoscaling to the maximum, and a lost (or
+drained) node. Pure: hardened objects in, numbers and layouts out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from campus.errors import CampusError
+from campus.kube.objects import KubeObject
+from campus.plan.demand import workloads_of
+from campus.plan.model import GIB, NodeShape, Overhead, Resources, Workload
+from campus.plan.packing import (
+    Layout,
+    Pod,
+    add_pods,
+    layouts,
+    lower_bound,
+    pods_of,
+    stranded_by_loss,
+)
+from campus.plan.servers import Server, one_server_per_service
+
+
+class PlanError(CampusError):
+    pass
+
+
+class PodDoesNotFit(PlanError):
+    """A single pod asks for more than an empty node offers: no node count helps."""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The node group to plan for."""
+
+    shape: NodeShape
+    overhead: Overhead
+    zones: tuple[str, ...] = ("a", "b", "c")
+    node_price: float = 0.0  # per node and month, any currency; 0 = no cost shown
+
+    @property
+    def room(self) -> Resources:
+        return self.overhead.room_for_pods(self.shape)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    pods: int
+    requests: Resources
+    nodes: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EnvironmentPlan:
+    name: str
+    pods: int
+    requests: Resources
+    nodes_alone: int
+    servers: tuple[Server, ...]
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    cluster: Cluster
+    environments: tuple[EnvironmentPlan, ...]
+    steady: Scenario
+    rolling_update: Scenario
+    autoscaled: Scenario
+    node_loss: Scenario
+    recommended: int
+    steady_layout: Layout
+
+    @property
+    def servers(self) -> list[Server]:
+        return [s for e in self.environments for s in e.servers]
+
+
+def _cpu(millicores: int) -> str:
+    return f"{millicores / 1000:g}"
+
+
+def _memory(size: int) -> str:
+    return f"{size / GIB:.2f}Gi"
+
+
+def check_pods_fit(workloads: Sequence[Workload], cluster: Cluster) -> None:
+    """Fail on the first pod no node can hold, naming it and what a node has to offer."""
+    room = cluster.room
+    for workload in sorted(workloads, key=lambda w: -w.pod.share_of(room)):
+        if workload.pod.fits_in(room):
+            continue
+        reserved, daemons = cluster.overhead.reserved, cluster.overhead.daemons
+        raise PodDoesNotFit(
+            f"{workload.environment}: a pod of {workload.kind} {workload.name} requests "
+            f"{_cpu(workload.pod.cpu)} CPU and {_memory(workload.pod.memory)} but a node of "
+            f"{_cpu(cluster.shape.cpu)} CPU and {_memory(cluster.shape.memory)} has "
+            f"{_cpu(room.cpu)} CPU and {_memory(room.memory)} left for pods (after "
+            f"{_cpu(reserved.cpu)} CPU, {_memory(reserved.memory)} kubelet reservation and "
+            f"{_cpu(daemons.cpu)} CPU, {_memory(daemons.memory)} of daemon sets); "
+            "plan with a larger --node-cpu/--node-memory"
+        )
+    if room.cpu <= 0 or room.memory <= 0 or room.pods <= 0:
+        raise PodDoesNotFit(
+            f"a node of {_cpu(cluster.shape.cpu)} CPU and {_memory(cluster.shape.memory)} has "
+            "nothing left for pods after its overhead"
+        )
+
+
+def smallest(
+    pods: Sequence[Pod],
+    cluster: Cluster,
+    start: int = 1,
+    accept: Callable[[Layout], bool] = lambda layout: True,
+    step: int = 1,
+) -> tuple[int, Layout]:
+    """The fewest nodes (from `start`, in steps of `step`) on which some heuristic's layout
+    holds the pods and satisfies `accept`."""
+    count = max(start, lower_bound(pods, cluster.room))
+    # One pod per node always fits (every pod fits an empty node, and spread with at most
+    # one pod of a group per node has skew 1); the loss check may need one more than that.
+    limit = max(count, len(pods) + 1) + step
+    while count <= limit:
+        for layout in layouts(pods, count, cluster.room, cluster.zones):
+            if accept(layout):
+                return count, layout
+        count += step
+    raise PlanError(f"no layout of {len(pods)} pods found on up to {limit} nodes")
+
+
+def _requests(pods: Sequence[Pod]) -> Resources:
+    total = Resources()
+    for pod in pods:
+        total += pod.workload.pod
+    return total
+
+
+def _steady(w: Workload) -> int:
+    return w.replicas if w.kind != "Job" else 0
+
+
+def _rollout_extra(workloads: Sequence[Workload]) -> list[Pod]:
+    """Every Deployment's surge at once, and the largest init Job of each environment
+    (Jobs run one at a time within an environment)."""
+    extra = [Pod(w, w.replicas + k) for w in workloads if w.kind != "Job" for k in range(w.surge)]
+    largest: dict[str, Workload] = {}
+    for w in workloads:
+        if w.kind == "Job" and (w.environment not in largest or w.pod > largest[w.environment].pod):
+            largest[w.environment] = w
+    extra += [Pod(w, index) for w in largest.values() for index in range(w.replicas)]
+    return extra
+
+
+def _round_to_zones(count: int, zones: int) -> int:
+    return math.ceil(count / zones) * zones
+
+
+def plan_fleet(
+    requests: Sequence[tuple[str, Sequence[KubeObject], Sequence[KubeObject]]],
+    cluster: Cluster,
+) -> FleetPlan:
+    """`requests`: (environment, hardened objects, init Jobs) per environment."""
+    by_environment = {name: workloads_of(name, objects, jobs) for name, objects, jobs in requests}
+    workloads = [w for ws in by_environment.values() for w in ws]
+    check_pods_fit(workloads, cluster)
+
+    steady_pods = pods_of(workloads, _steady)
+    steady_count, steady_layout = smallest(steady_pods, cluster)
+    steady = Scenario(
+        "steady state",
+        len(steady_pods),
+        _requests(steady_pods),
+        steady_count,
+        "replicas, or the HPA's minReplicas",
+    )
+
+    extra = _rollout_extra(workloads)
+
+    def rolls(layout: Layout) -> bool:
+        return add_pods(layout.copy(), extra) is None
+
+    rollout_count, _ = smallest(steady_pods, cluster, steady_count, rolls)
+    rollout = Scenario(
+        "rolling update",
+        len(steady_pods) + len(extra),
+        _requests(steady_pods) + _requests(extra),
+        rollout_count,
+        "every Deployment's surge and one init Job per environment at once",
+    )
+
+    most_pods = pods_of(workloads, lambda w: w.max_replicas if w.kind != "Job" else 0)
+    autoscaled_count, _ = smallest(most_pods, cluster, steady_count)
+    autoscaled = Scenario(
+        "autoscaled to max",
+        len(most_pods),
+        _requests(most_pods),
+        autoscaled_count,
+        "every HPA at maxReplicas",
+    )
+
+    def survives(layout: Layout) -> bool:
+        return stranded_by_loss(layout) is None
+
+    loss_count, _ = smallest(steady_pods, cluster, steady_count, survives)
+    stranded = stranded_by_loss(steady_layout)
+    loss_note = "any one node lost or drained: its pods find room on the others"
+    if stranded is not None:
+        node, pod = stranded
+        loss_note += f" (on {steady_count} nodes, losing {node} strands {pod.name})"
+    node_loss = Scenario(
+        "survives a lost node", len(steady_pods), _requests(steady_pods), loss_count, loss_note
+    )
+
+    recommended, _ = smallest(
+        steady_pods,
+        cluster,
+        _round_to_zones(max(rollout_count, loss_count), len(cluster.zones)),
+        lambda layout: rolls(layout) and survives(layout),
+        step=len(cluster.zones),
+    )
+
+    environments = []
+    for name, env_workloads in by_environment.items():
+        pods = pods_of(env_workloads, _steady)
+        alone, _ = smallest(pods, cluster)
+        servers = one_server_per_service(
+            env_workloads, cluster.shape, cluster.overhead.daemons, cluster.node_price
+        )
+        environments.append(
+            EnvironmentPlan(name, len(pods), _requests(pods), alone, tuple(servers))
+        )
+    return FleetPlan(
+        cluster,
+        tuple(environments),
+        steady,
+        rollout,
+        autoscaled,
+        node_loss,
+        recommended,
+        steady_layout,
+    )

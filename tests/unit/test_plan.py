@@ -1,0 +1,224 @@
+"""Capacity planning, pure: demands read from hardened manifests, packing with the
+scheduler's spread rule, the lost-node check, the one-server-per-service comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from campus.harden import harden_all
+from campus.plan.demand import pod_request, workloads_of
+from campus.plan.model import (
+    GIB,
+    HOSTNAME,
+    MIB,
+    NodeShape,
+    Overhead,
+    Resources,
+    Spread,
+    Workload,
+    kubelet_reservation,
+)
+from campus.plan.packing import Layout, Pod, pods_of, stranded_by_loss
+from campus.plan.planner import Cluster, PodDoesNotFit, plan_fleet, smallest
+from campus.plan.servers import one_server_per_service
+from campus.plan.verify import Trial, Verification, judge
+from campus.render.model import RenderedEnvironment
+
+NODE = NodeShape.parse("8", "32Gi")
+BARE = Cluster(NODE, Overhead(Resources(), Resources()))  # no overhead: round numbers
+
+
+def workload(
+    name: str, cpu: int, replicas: int = 1, spread: bool = False, memory: int = GIB
+) -> Workload:
+    return Workload(
+        environment="env",
+        name=name,
+        kind="Deployment",
+        pod=Resources(cpu, memory, 1),
+        replicas=replicas,
+        max_replicas=replicas,
+        surge=0,
+        spread=(Spread(HOSTNAME, 1),) if spread else (),
+    )
+
+
+def steady(*workloads: Workload) -> list[Pod]:
+    return pods_of(workloads, lambda w: w.replicas)
+
+
+def test_kubelet_reservation_follows_the_published_ladder() -> None:
+    reserved = kubelet_reservation(NODE)
+    # 6% of the first core, 1% of the second, 0.5% of the next two, 0.25% of the rest.
+    assert reserved.cpu == 60 + 10 + 10 + 10
+    # 25% of 4Gi, 20% of 4Gi, 10% of 8Gi, 6% of 16Gi, plus the 100Mi eviction threshold.
+    assert reserved.memory == pytest.approx((1 + 0.8 + 0.8 + 0.96) * GIB + 100 * MIB, abs=1)
+
+
+def test_pod_request_counts_init_containers_and_overhead() -> None:
+    spec: dict[str, Any] = {
+        "containers": [
+            {"resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}},
+            {"resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}},
+        ],
+        "initContainers": [{"resources": {"requests": {"cpu": "2", "memory": "64Mi"}}}],
+        "overhead": {"cpu": "10m", "memory": "1Mi"},
+    }
+    assert pod_request(spec) == Resources(2010, 513 * MIB, 1)
+
+
+def test_workloads_read_from_the_hardened_example(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    objects, jobs = harden_all(rendered_example["acme-prod"])
+    found = {w.name: w for w in workloads_of("acme-prod", objects, jobs)}
+    lms = found["lms"]
+    assert (lms.replicas, lms.max_replicas, lms.surge) == (3, 8, 1)  # HPA 3-8, maxSurge 1
+    assert lms.spread == (Spread(HOSTNAME, 1),)  # zone spread is only preferred
+    assert lms.disruption_budget
+    assert lms.pod == Resources(1000, 3 * GIB, 1)
+    mysql = found["mysql"]
+    assert (mysql.replicas, mysql.surge, mysql.spread) == (1, 0, ())  # Recreate, no spread
+    assert not mysql.disruption_budget
+    assert any(w.kind == "Job" for w in found.values())
+    dev = {w.name: w for w in workloads_of("acme-dev", *harden_all(rendered_example["acme-dev"]))}
+    assert dev["lms"].spread == ()  # ScheduleAnyway outside production
+
+
+def test_required_spread_can_cost_a_node() -> None:
+    """Three 3-CPU replicas that must not share a node leave no 7-CPU gap on three nodes;
+    packed freely they would."""
+    big = workload("big", 7000)
+    spread_out = smallest(steady(workload("web", 3000, 3, spread=True), big), BARE)
+    packed = smallest(steady(workload("web", 3000, 3, spread=False), big), BARE)
+    assert (spread_out[0], packed[0]) == (4, 3)
+    hosts = [n.name for n in spread_out[1].nodes for p in n.pods if p.workload.name == "web"]
+    assert len(set(hosts)) == 3
+
+
+def test_one_node_balances_any_spread() -> None:
+    """With a single node there is a single domain: skew 0, so spread never blocks."""
+    count, _ = smallest(steady(workload("web", 100, 3, spread=True)), BARE)
+    assert count == 1
+
+
+def test_a_lost_node_stays_a_spread_domain() -> None:
+    """Two replicas that must spread, on two nodes: when one node dies it still counts as a
+    domain with none of them, so the replacement may not join its sibling: three nodes."""
+    pods = steady(workload("web", 100, 2, spread=True))
+    _, layout = smallest(pods, BARE, start=2)
+    stranded = stranded_by_loss(layout)
+    assert stranded is not None and stranded[1].workload.name == "web"
+    count, _ = smallest(pods, BARE, 1, lambda layout: stranded_by_loss(layout) is None)
+    assert count == 3
+
+
+def test_loss_check_needs_room_for_the_biggest_node() -> None:
+    pods = steady(workload("a", 5000), workload("b", 5000))
+    _, layout = smallest(pods, BARE)
+    assert len(layout.used_nodes) == 2
+    assert stranded_by_loss(layout) is not None  # 5 + 5 CPU do not fit one 8-CPU node
+    count, _ = smallest(pods, BARE, 1, lambda layout: stranded_by_loss(layout) is None)
+    assert count == 3
+
+
+def test_layout_places_nodes_round_robin_over_zones() -> None:
+    layout = Layout(5, BARE.room, ("a", "b", "c"))
+    assert [n.zone for n in layout.nodes] == ["a", "b", "c", "a", "b"]
+
+
+def _requests(rendered: dict[str, RenderedEnvironment]) -> list[tuple[str, Any, Any]]:
+    return [(name, *harden_all(r)) for name, r in rendered.items()]
+
+
+def test_example_fleet_plan(rendered_example: dict[str, RenderedEnvironment]) -> None:
+    cluster = Cluster(NODE, Overhead.default(NODE), node_price=100)
+    plan = plan_fleet(_requests(rendered_example), cluster)
+    room = cluster.room
+    # Never below what the requests add up to, never more than a node or two above it.
+    floor = max(
+        -(-plan.steady.requests.cpu // room.cpu), -(-plan.steady.requests.memory // room.memory)
+    )
+    assert floor <= plan.steady.nodes <= floor + 1
+    assert plan.rolling_update.nodes >= plan.steady.nodes
+    assert plan.autoscaled.nodes >= plan.steady.nodes
+    assert plan.node_loss.nodes > plan.steady.nodes  # the steady layout has no spare node
+    assert plan.recommended % 3 == 0
+    assert plan.recommended >= max(plan.rolling_update.nodes, plan.node_loss.nodes)
+    # The planned layout honours what it promises: resources and required spread.
+    for node in plan.steady_layout.nodes:
+        assert node.used.fits_in(room)
+        groups = [p.workload.group for p in node.pods if p.workload.spread]
+        for group in set(groups):
+            replicas = next(p.workload.replicas for p in node.pods if p.workload.group == group)
+            if replicas <= plan.steady.nodes:
+                assert groups.count(group) == 1, f"{group} twice on {node.name}"
+    servers = plan.servers
+    assert len(servers) == plan.steady.pods  # every pod of a service on a server of its own
+    assert sum(s.price for s in servers) > plan.recommended * cluster.node_price
+
+
+def test_pod_too_big_for_a_node_is_named(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    shape = NodeShape.parse("2", "4Gi")
+    with pytest.raises(PodDoesNotFit) as error:
+        plan_fleet(_requests(rendered_example), Cluster(shape, Overhead.default(shape)))
+    message = str(error.value)
+    assert message.startswith("acme-prod: a pod of Deployment lms requests 1 CPU and 3.00Gi")
+    assert "left for pods" in message and "--node-memory" in message
+
+
+def test_one_server_per_service_picks_the_smallest_size() -> None:
+    web = workload("web", 1500, replicas=2, memory=3 * GIB)
+    cache = workload("cache", 50, memory=64 * MIB)
+    servers = one_server_per_service([web, cache], NODE, Resources(), node_price=100)
+    assert [(s.service, s.shape.cpu, s.shape.memory // GIB) for s in servers] == [
+        ("web", 2000, 8),  # 2 vCPU/4Gi minus the OS reservation is under 3Gi
+        ("web", 2000, 8),
+        ("cache", 1000, 2),
+    ]
+    assert servers[0].price == pytest.approx(100 * (2 / 8 + 8 / 32) / 2)
+
+
+def _pod(name: str, conditions: list[dict[str, str]], phase: str = "Pending") -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": "ns"},
+        "status": {"phase": phase, "conditions": conditions},
+    }
+
+
+def test_judge_reports_pending_pods_with_the_scheduler_message() -> None:
+    deployment = {
+        "metadata": {"name": "lms", "namespace": "ns"},
+        "spec": {"replicas": 2},
+        "status": {"readyReplicas": 1},
+    }
+    pending = _pod(
+        "lms-2",
+        [{"type": "PodScheduled", "status": "False", "message": "0/3 nodes are available"}],
+    )
+    ready = _pod("lms-1", [{"type": "Ready", "status": "True"}], "Running")
+    done = _pod("init-1", [], "Succeeded")
+    seen = judge([deployment], [], [pending, ready, done])
+    assert not seen.ready
+    assert seen.pending == ("ns/lms-2: 0/3 nodes are available",)
+    scaler = {
+        "metadata": {"name": "lms", "namespace": "ns"},
+        "spec": {"scaleTargetRef": {"name": "lms"}, "minReplicas": 3},
+    }
+    assert "HPA to scale to 3" in judge([deployment], [scaler], [ready]).waiting
+    deployment["status"] = {"readyReplicas": 2}
+    assert judge([deployment], [], [ready, done]).ready
+
+
+def test_verification_verdicts() -> None:
+    confirmed = Verification(4, [Trial(4, fits=True), Trial(3, fits=False)])
+    assert confirmed.scheduler_needed == 4 and confirmed.verdict.startswith("confirmed")
+    more = Verification(4, [Trial(4), Trial(5, fits=True)])
+    assert more.scheduler_needed == 5 and "more than the 4 planned" in more.verdict
+    fewer = Verification(4, [Trial(4, fits=True), Trial(3, fits=True), Trial(2)])
+    assert fewer.scheduler_needed == 3 and "fewer" in fewer.verdict
+    assert Verification(4, [Trial(4), Trial(5)]).scheduler_needed is None
