@@ -9,10 +9,10 @@ from campus.cli.deploy import deploy, destroy, diff, history, rollback
 from campus.cli.drill import drill
 from campus.cli.lint import lint
 from campus.cli.logs import exec_, logs
-from campus.cli.pending import pending_command
 from campus.cli.plan import plan
 from campus.cli.render import render
 from campus.cli.sandbox import sandbox
+from campus.cli.scale import autoscale, scale
 from campus.cli.status import status
 
 
@@ -31,12 +31,8 @@ cli.add_command(lint)
 cli.add_command(sandbox)
 cli.add_command(drill)
 cli.add_command(plan)
-for _command in (deploy, diff, history, rollback, destroy, status, logs, exec_):
+for _command in (deploy, diff, history, rollback, destroy, status, logs, exec_, scale, autoscale):
     cli.add_command(_command)
-for _name, _summary in (
-    ("scale", "Change replicas in the fleet file and deploy"),
-):
-    cli.add_command(pending_command(_name, _summary))
 
 
 def main() -> None:
