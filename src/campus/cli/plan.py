@@ -62,6 +62,12 @@ def _cluster(options: dict[str, Any]) -> Cluster:
     show_default=True,
     help="Daemon sets per node.",
 )
+@click.option(
+    "--parallel",
+    default=4,
+    show_default=True,
+    help="Environments rolling at once (as `campus deploy --parallel`).",
+)
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
 @click.option(
     "--verify",
@@ -87,6 +93,7 @@ def plan(
     reserved_memory: str | None,
     daemon_cpu: str,
     daemon_memory: str,
+    parallel: int,
     output: str,
     verify: bool,
     sandbox_name: str,
@@ -106,7 +113,7 @@ def plan(
         fleet = load(fleet_file)
         requests = deploy_requests(fleet, fleet_file, list(environments))
         fleet_plan = plan_fleet(
-            [(r.environment, r.objects, r.init_jobs) for r in requests], cluster
+            [(r.environment, r.objects, r.init_jobs) for r in requests], cluster, max(1, parallel)
         )
         if output == "table":
             print_plan(fleet_plan)

@@ -143,16 +143,26 @@ def _steady(w: Workload) -> int:
     return w.replicas if w.kind != "Job" else 0
 
 
-def _rollout_extra(workloads: Sequence[Workload]) -> list[Pod]:
-    """Every Deployment's surge at once, and the largest init Job of each environment
-    (Jobs run one at a time within an environment)."""
-    extra = [Pod(w, w.replicas + k) for w in workloads if w.kind != "Job" for k in range(w.surge)]
-    largest: dict[str, Workload] = {}
+def _rollout_extra(workloads: Sequence[Workload], environments: int, room: Resources) -> list[Pod]:
+    """The surge of every Deployment and the largest init Job (Jobs run one at a time) of
+    the `environments` environments that need the most for it: a fleet deploy rolls that
+    many environments at once (`campus deploy --parallel`)."""
+    extra: dict[str, list[Pod]] = {}
     for w in workloads:
-        if w.kind == "Job" and (w.environment not in largest or w.pod > largest[w.environment].pod):
-            largest[w.environment] = w
-    extra += [Pod(w, index) for w in largest.values() for index in range(w.replicas)]
-    return extra
+        pods = extra.setdefault(w.environment, [])
+        if w.kind != "Job":
+            pods += [Pod(w, w.replicas + k) for k in range(w.surge)]
+    for w in workloads:
+        if w.kind != "Job":
+            continue
+        pods = extra[w.environment]
+        current = next((p for p in pods if p.workload.kind == "Job"), None)
+        if current is None or w.pod > current.workload.pod:
+            if current is not None:
+                pods.remove(current)
+            pods.append(Pod(w, 0))
+    heaviest = sorted(extra.values(), key=lambda pods: -_requests(pods).share_of(room))
+    return [pod for pods in heaviest[:environments] for pod in pods]
 
 
 def _round_to_zones(count: int, zones: int) -> int:
@@ -162,8 +172,10 @@ def _round_to_zones(count: int, zones: int) -> int:
 def plan_fleet(
     requests: Sequence[tuple[str, Sequence[KubeObject], Sequence[KubeObject]]],
     cluster: Cluster,
+    rolling_environments: int = 4,
 ) -> FleetPlan:
-    """`requests`: (environment, hardened objects, init Jobs) per environment."""
+    """`requests`: (environment, hardened objects, init Jobs) per environment;
+    `rolling_environments`: how many roll at once."""
     by_environment = {name: workloads_of(name, objects, jobs) for name, objects, jobs in requests}
     workloads = [w for ws in by_environment.values() for w in ws]
     check_pods_fit(workloads, cluster)
@@ -178,7 +190,8 @@ def plan_fleet(
         "replicas, or the HPA's minReplicas",
     )
 
-    extra = _rollout_extra(workloads)
+    rolling = min(rolling_environments, len(by_environment))
+    extra = _rollout_extra(workloads, rolling, cluster.room)
 
     def rolls(layout: Layout) -> bool:
         return add_pods(layout.copy(), extra) is None
@@ -189,7 +202,7 @@ def plan_fleet(
         len(steady_pods) + len(extra),
         _requests(steady_pods) + _requests(extra),
         rollout_count,
-        "every Deployment's surge and one init Job per environment at once",
+        f"{rolling} environments rolling at once: every Deployment's surge and an init Job",
     )
 
     most_pods = pods_of(workloads, lambda w: w.max_replicas if w.kind != "Job" else 0)
