@@ -12,6 +12,7 @@ from lightkube.core.exceptions import ApiError, ConfigError
 from lightkube.resources.core_v1 import Namespace
 
 from campus.errors import ClusterError
+from campus.kube.decoding import prime_decoders
 from campus.fleet.model import Cluster
 
 FIELD_MANAGER = "campus"
@@ -46,6 +47,7 @@ def kubeconfig_for(cluster: Cluster, kubeconfig: str | None = None) -> tuple[Kub
 
 def connect(cluster: Cluster, kubeconfig: str | None = None, timeout: float = 30) -> Client:
     """A client for the fleet's cluster, checked to answer before any work starts."""
+    prime_decoders()
     config, where = kubeconfig_for(cluster, kubeconfig)
     single = config.get(context_name=None if cluster.sandbox else cluster.context)
     client = Client(single, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(timeout))
@@ -71,4 +73,5 @@ def fresh_client(client: Client, timeout: float = 30) -> Client:
 
     One HTTP connection pool shared by several threads (watches, lease renewal, concurrent
     environments) is not safe: each thread that talks to the API server gets its own."""
+    prime_decoders()
     return Client(client.config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(timeout))

@@ -27,6 +27,7 @@ from lightkube.resources.core_v1 import Node
 from ruamel.yaml import YAML
 
 from campus.errors import CampusError
+from campus.kube.decoding import prime_decoders
 from campus.sandbox import nodes as node_specs
 from campus.sandbox.build import Binaries, ensure_binaries
 from campus.sandbox.paths import kubeconfig_path, state_dir
@@ -158,6 +159,7 @@ def client_for(name: str, timeout: float = 10) -> Client:
         raise SandboxError(
             f"sandbox {name!r} is not running (start it: campus sandbox up --name {name})"
         )
+    prime_decoders()
     return Client(KubeConfig.from_file(path), timeout=httpx2.Timeout(timeout))
 
 
