@@ -12,8 +12,8 @@ from lightkube.core.exceptions import ApiError, ConfigError
 from lightkube.resources.core_v1 import Namespace
 
 from campus.errors import ClusterError
-from campus.kube.decoding import prime_decoders
 from campus.fleet.model import Cluster
+from campus.kube.decoding import prime_decoders
 
 FIELD_MANAGER = "campus"
 
