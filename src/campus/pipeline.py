@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -72,16 +73,22 @@ def deploy_requests(fleet: Fleet, fleet_file: Path, names: list[str]) -> list[De
 
 
 _MASK = "<secret value hidden>"
+_MASK_CHANGED = "<secret value hidden, changed>"
 
 
-def _masked(obj: KubeObject) -> KubeObject:
-    """Never print a Secret's values, not even in a diff."""
+def _masked(obj: KubeObject, other: KubeObject | None = None) -> KubeObject:
+    """Never print a Secret's values, not even in a diff. A value that differs from the
+    one in `other` is masked differently, so that a changed value still shows as a change."""
     if obj.get("kind") != "Secret":
         return obj
     result = dict(obj)
     for field in ("data", "stringData"):
         if field in result:
-            result[field] = dict.fromkeys(result[field], _MASK)
+            theirs = (other or {}).get(field) or {}
+            result[field] = {
+                key: _MASK if other is None or theirs.get(key) == value else _MASK_CHANGED
+                for key, value in result[field].items()
+            }
     return result
 
 
@@ -90,21 +97,60 @@ def _yaml_lines(obj: KubeObject) -> list[str]:
 
     yaml = YAML()
     stream = io.StringIO()
-    yaml.dump(_masked(without_server_fields(obj)), stream)
+    yaml.dump(without_server_fields(obj), stream)
     return stream.getvalue().splitlines(keepends=True)
+
+
+def object_diff(live: KubeObject, after: KubeObject) -> str:
+    """A unified diff of two versions of an object as YAML, Secret values masked; empty
+    when they are the same."""
+    old, new = _yaml_lines(_masked(live)), _yaml_lines(_masked(after, live))
+    return "".join(difflib.unified_diff(old, new, "live", "after deploy", n=2))
+
+
+_CONTENT_SUFFIX = re.compile(r"-[0-9a-f]{8,}$")
+
+
+def predecessor(key: ObjectKey, candidates: Sequence[ObjectKey]) -> ObjectKey | None:
+    """The object `key` replaces, when both are named after their content (kustomize's
+    ConfigMap/Secret hashes, campus's Secrets and Jobs): same kind and namespace, same name
+    but for the trailing hash."""
+    stem = _CONTENT_SUFFIX.sub("", key.name)
+    if stem == key.name:
+        return None
+    for candidate in candidates:
+        if (
+            candidate[:3] == key[:3]
+            and candidate.name != key.name
+            and _CONTENT_SUFFIX.sub("", candidate.name) == stem
+        ):
+            return candidate
+    return None
 
 
 def diff_environment(client: Client, request: DeployRequest) -> list[tuple[str, str, str]]:
     """What a deploy would do, object by object, from a server-side dry run: the server
-    fills in defaults, so only real changes show."""
+    fills in defaults, so only real changes show. An object renamed after its new content
+    shows as a replacement of the old one, with the diff between them."""
     objects, jobs = prepare(
         request.objects, request.init_jobs, request.environment, request.namespace
     )
-    kinds = sorted({(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "Namespace"})
+    kinds = sorted(
+        {(o["apiVersion"], o["kind"]) for o in (*objects, *jobs) if o["kind"] != "Namespace"}
+    )
     existing = list_namespace(
         client, request.namespace, kinds, {ENVIRONMENT_LABEL: request.environment}
     )
     has_namespace = bool(existing) or namespace_exists(client, request.namespace)
+    current = {key_of(o) for o in (*objects, *jobs)}
+    recorded = {
+        key_of(o)
+        for revision in list_revisions(client, request.namespace, request.environment)
+        for o in revision.objects
+    }
+    deleted = [
+        key for key in sorted(recorded - current) if key in existing and not is_data(existing[key])
+    ]
     changes: list[tuple[str, str, str]] = []
     for obj in (*objects, *jobs):
         key = key_of(obj)
@@ -113,25 +159,21 @@ def diff_environment(client: Client, request: DeployRequest) -> list[tuple[str, 
                 changes.append(("create", str(key), ""))
             continue
         before = existing.get(key)
-        if before is None:
+        replaced = predecessor(key, deleted) if before is None and key.kind != "Job" else None
+        if replaced is not None:
+            deleted.remove(replaced)
+            after = apply_object(client, obj, dry_run=True).result
+            text = object_diff(existing[replaced], after)
+            changes.append(("replace", f"{replaced} with {key.name}", text))
+        elif before is None:
             changes.append(("create", str(key), ""))
-            continue
-        if key.kind == "Job":
-            continue  # same content, same name: already ran
-        after = apply_object(client, obj, dry_run=True, before=before).result
-        old, new = _yaml_lines(before), _yaml_lines(after)
-        if old != new:
-            text = "".join(difflib.unified_diff(old, new, "live", "after deploy", n=2))
-            changes.append(("change", str(key), text))
-    current = {key_of(o) for o in (*objects, *jobs)}
-    recorded = {
-        key_of(o)
-        for revision in list_revisions(client, request.namespace, request.environment)
-        for o in revision.objects
-    }
-    for key in sorted(recorded - current):
-        if key in existing and not is_data(existing[key]):
-            changes.append(("delete", str(key), ""))
+        elif key.kind != "Job":  # a Job of the same name has the same content: it ran
+            text = object_diff(
+                before, apply_object(client, obj, dry_run=True, before=before).result
+            )
+            if text:
+                changes.append(("change", str(key), text))
+    changes += [("delete", str(key), "") for key in deleted]
     return changes
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from campus.deploy.engine import DeployOptions, DeployRequest, DeployResult, deploy_fleet
+from campus.deploy.recovery import failure_advice
 from campus.deploy.revisions import Revision
 from campus.errors import CampusError
 from campus.fleet.model import Environment, Fleet
@@ -79,11 +80,16 @@ def _finish(results: list[DeployResult]) -> None:
         click.echo(f"\n{result.environment}: {result.message}", err=True)
         for line in result.details:
             click.echo(f"  {line}", err=True)
-        click.echo(
-            f"  The previous revision of {result.environment} keeps serving; fix the cause and run "
-            f"`campus deploy {result.environment}` again.",
-            err=True,
+        advice = failure_advice(
+            result.environment,
+            result.namespace,
+            history_read=result.history_read,
+            previous_revision=result.previous_revision,
+            failed_phase=result.failed_phase,
+            applied=result.applied,
         )
+        for line in advice:
+            click.echo(f"  {line}", err=True)
     if failed:
         sys.exit(1)
 
@@ -141,7 +147,7 @@ def rollback(
         fleet, client = connect_fleet(fleet_file, kubeconfig)
         env = _environment(fleet, environment)
         revisions = list_revisions(client, env.namespace, env.name)
-        target = _pick_revision(revisions, revision)
+        target = _pick_revision(env.name, revisions, revision)
         request = DeployRequest(
             environment=env.name,
             namespace=env.namespace,
@@ -159,20 +165,20 @@ def rollback(
     _finish(results)
 
 
-def _pick_revision(revisions: list[Revision], number: int | None) -> Revision:
+def _pick_revision(environment: str, revisions: list[Revision], number: int | None) -> Revision:
     if not revisions:
-        raise CampusError("no revision recorded yet: deploy first")
+        raise CampusError(f"{environment} has no recorded revision yet: deploy it first")
     if number is None:
         if len(revisions) < 2:
             raise CampusError(
-                f"only revision {revisions[0].number} exists: nothing to roll back to"
+                f"{environment} has only revision {revisions[0].number}: nothing to roll back to"
             )
         return revisions[-2]
     for candidate in revisions:
         if candidate.number == number:
             return candidate
     known = ", ".join(str(r.number) for r in revisions)
-    raise CampusError(f"no revision {number}; recorded: {known}")
+    raise CampusError(f"{environment} has no revision {number}; recorded: {known}")
 
 
 @click.command()

@@ -19,6 +19,7 @@ from campus.deploy.prepare import is_data, prepare
 from campus.deploy.revisions import ENVIRONMENT_LABEL, Revision
 from campus.errors import CampusError
 from campus.kube.apply import (
+    Applied,
     apply_object,
     delete_object,
     list_namespace,
@@ -73,11 +74,19 @@ class DeployResult:
     message: str = ""
     details: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # What a failure leaves behind: the revision that was serving before this deploy (None
+    # when none was recorded, i.e. a first install), whether that is known yet, the phase
+    # that failed, and every object this deploy applied.
+    previous_revision: int | None = None
+    history_read: bool = False
+    failed_phase: str = ""
+    applied: list[ObjectKey] = field(default_factory=list)
 
 
 class PhaseFailed(CampusError):
     def __init__(self, phase: Phase, message: str, details: list[str]) -> None:
         super().__init__(f"{phase.value}: {message}")
+        self.phase = phase
         self.details = details
 
 
@@ -91,6 +100,7 @@ def deploy_environment(
         _deploy(client, request, options, progress, result)
     except PhaseFailed as failure:
         result.outcome, result.message, result.details = "failed", str(failure), failure.details
+        result.failed_phase = failure.phase.value
     except CampusError as error:
         result.outcome, result.message = "failed", str(error)
     result.seconds = time.monotonic() - started
@@ -114,6 +124,7 @@ def _deploy(
     if namespace_object is not None and not options.dry_run:
         say("foundation", f"namespace {namespace}")
         apply_object(client, namespace_object)
+        result.applied.append(key_of(namespace_object))
 
     def waiting_for_lock(holder: str) -> None:
         say("lock", f"waiting for another deploy to finish ({holder})")
@@ -123,6 +134,8 @@ def _deploy(
         return
     with deploy_lock(client, namespace, options.lock_timeout, waiting_for_lock):
         previous = history.list_revisions(client, namespace, env)
+        result.previous_revision = previous[-1].number if previous else None
+        result.history_read = True
         kinds = {(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "Namespace"}
         for revision in previous:
             kinds |= {(k.api_version, k.kind) for k in revision.keys if k.kind != "Namespace"}
@@ -138,7 +151,8 @@ def _deploy(
                     if obj["kind"] == "Namespace":
                         continue
                     say(plan.phase.value, f"applying {key_of(obj)}")
-                    _count(result, apply_object(client, obj, before=existing.get(key_of(obj))))
+                    applied = apply_object(client, obj, before=existing.get(key_of(obj)))
+                    _count(result, applied, record=True)
                 if plan.phase in (Phase.BACKING, Phase.APPLICATIONS):
                     names = [
                         o["metadata"]["name"] for o in plan.objects if o["kind"] == "Deployment"
@@ -202,10 +216,9 @@ def _dry_run(
     result.message = f"would create {result.created}, change {result.changed}"
 
 
-def _count(result: DeployResult, applied: object) -> None:
-    from campus.kube.apply import Applied
-
-    assert isinstance(applied, Applied)
+def _count(result: DeployResult, applied: Applied, record: bool = False) -> None:
+    if record:
+        result.applied.append(applied.key)
     if applied.created:
         result.created += 1
     elif applied.changed:
@@ -244,7 +257,7 @@ def _run_init_jobs(
                 delete_object(client, key_of(job))
                 _wait_gone(view, "Job", name, options.phase_timeout)
         say(Phase.INIT.value, f"running {name}")
-        _count(result, apply_object(client, job, before=None if current is None else current))
+        _count(result, apply_object(client, job, before=current), record=True)
         result.jobs_run += 1
         _wait(view, Phase.INIT, "Job", [name], options.phase_timeout, say)
 
