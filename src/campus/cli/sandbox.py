@@ -36,6 +36,7 @@ def sandbox() -> None:
     type=int,
     help="How long pods stay on a NotReady node before eviction (Kubernetes' default: 300).",
 )
+@click.option("--audit", is_flag=True, help="Have the API server log every request (an audit log).")
 def up(
     name: str,
     nodes: int,
@@ -44,6 +45,7 @@ def up(
     zones: str,
     port: int | None,
     eviction_seconds: int,
+    audit: bool,
 ) -> None:
     """Start a sandbox (builds its binaries on first use)."""
     from campus.sandbox.cluster import Timing
@@ -59,11 +61,14 @@ def up(
             port,
             Timing(eviction_toleration_seconds=eviction_seconds),
             _progress,
+            audit=audit,
         )
     except CampusError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"sandbox {info.name} is up: {len(info.nodes)} nodes, API server {info.server}")
     click.echo(f"kubeconfig: {info.kubeconfig}")
+    if info.audit_log is not None:
+        click.echo(f"audit log:  {info.audit_log}")
     flag = "" if name == "campus" else f" --name {name}"
     click.echo(f"use it:     export KUBECONFIG=$(campus sandbox kubeconfig{flag})")
 

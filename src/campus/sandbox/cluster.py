@@ -59,17 +59,37 @@ class SandboxInfo:
     kubeconfig: Path
     server: str
     nodes: list[str]
+    audit_log: Path | None = None  # the API server's audit log, when started with `audit`
 
 
-def _kwokctl_config(directory: Path, name: str, port: int, timing: Timing) -> dict[str, object]:
+# The cheapest policy that still sees every request: one Metadata event per request stage
+# (no bodies), and not the RequestReceived stage, which would double every count.
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [{"level": "Metadata"}],
+}
+
+
+def audit_log_path(name: str) -> Path:
+    """Where kwokctl has the API server write its audit log (JSON, one event a line)."""
+    return state_dir(name) / "kwok" / "clusters" / name / "logs" / "audit.log"
+
+
+def _kwokctl_config(
+    directory: Path, name: str, port: int, timing: Timing, audit_policy: Path | None = None
+) -> dict[str, object]:
     toleration = str(timing.eviction_toleration_seconds)
     # The API server vouches for the users it proxies to metrics-server with kwokctl's
     # client certificate; metrics-server needs the CA of that to trust it.
     ca = str(directory / "kwok" / "clusters" / name / "pki" / "ca.crt")
+    audit = {} if audit_policy is None else {"kubeAuditPolicy": str(audit_policy)}
     return {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
         "kind": "KwokctlConfiguration",
         "options": {
+            **audit,
             "runtime": "binary",
             "kubeApiserverPort": port,
             "heartbeatFactor": 1,
@@ -93,6 +113,9 @@ def _kwokctl_config(directory: Path, name: str, port: int, timing: Timing) -> di
                     {"key": "requestheader-username-headers", "value": "X-Remote-User"},
                     {"key": "requestheader-group-headers", "value": "X-Remote-Group"},
                     {"key": "requestheader-extra-headers-prefix", "value": "X-Remote-Extra-"},
+                    # One file however long the sandbox runs (the default rotates at 100 MB),
+                    # so that offsets into it stay valid.
+                    *([{"key": "audit-log-maxsize", "value": "4096"}] if audit_policy else []),
                 ],
             },
             {
@@ -191,10 +214,12 @@ def up(
     port: int | None = None,
     timing: Timing = Timing(),
     progress: Callable[[str], None] = lambda message: None,
+    audit: bool = False,
     node_reserved: tuple[str, str] | None = None,
 ) -> SandboxInfo:
-    """Start a sandbox and wait until every node is Ready. `node_reserved` (CPU, memory)
-    is held back from each node's allocatable, like a kubelet's reservation."""
+    """Start a sandbox and wait until every node is Ready; with `audit`, the API server
+    logs every request it serves (`SandboxInfo.audit_log`). `node_reserved` (CPU, memory) is
+    held back from each node's allocatable, like a kubelet's reservation."""
     try:
         node_specs.validate_shape(nodes, node_cpu, node_memory, list(zones))
     except ValueError as error:
@@ -214,9 +239,13 @@ def up(
         _stop(binaries, name, directory)
     directory.mkdir(parents=True, mode=0o700)
     api_port = port or _free_port()
+    audit_policy = directory / "audit-policy.yaml" if audit else None
+    if audit_policy is not None:
+        with audit_policy.open("w") as stream:
+            YAML().dump(AUDIT_POLICY, stream)
     config_file = directory / "kwokctl.yaml"
     with config_file.open("w") as stream:
-        YAML().dump(_kwokctl_config(directory, name, api_port, timing), stream)
+        YAML().dump(_kwokctl_config(directory, name, api_port, timing, audit_policy), stream)
     progress(f"starting the control plane of sandbox {name} on 127.0.0.1:{api_port}")
     started = _kwokctl(
         binaries,
@@ -251,7 +280,11 @@ def up(
         raise SandboxError(f"sandbox {name} did not become ready: {error}") from None
     progress(f"sandbox {name} is ready")
     return SandboxInfo(
-        name, kubeconfig_path(name), f"https://127.0.0.1:{api_port}", node_specs.node_names(nodes)
+        name,
+        kubeconfig_path(name),
+        f"https://127.0.0.1:{api_port}",
+        node_specs.node_names(nodes),
+        audit_log_path(name) if audit else None,
     )
 
 
