@@ -198,13 +198,20 @@ def test_judge_reports_pending_pods_with_the_scheduler_message() -> None:
     }
     pending = _pod(
         "lms-2",
-        [{"type": "PodScheduled", "status": "False", "message": "0/3 nodes are available"}],
+        [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "message": "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes "
+                "are available: 3 No preemption victims found for incoming pod.",
+            }
+        ],
     )
     ready = _pod("lms-1", [{"type": "Ready", "status": "True"}], "Running")
     done = _pod("init-1", [], "Succeeded")
     seen = judge([deployment], [], [pending, ready, done])
     assert not seen.ready
-    assert seen.pending == ("ns/lms-2: 0/3 nodes are available",)
+    assert seen.pending == ("ns/lms-2: 0/3 nodes are available: 3 Insufficient cpu.",)
     scaler = {
         "metadata": {"name": "lms", "namespace": "ns"},
         "spec": {"scaleTargetRef": {"name": "lms"}, "minReplicas": 3},

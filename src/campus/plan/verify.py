@@ -16,6 +16,7 @@ from typing import Any
 
 from campus.deploy.engine import DeployOptions, DeployRequest, Progress, deploy_fleet
 from campus.kube.objects import KubeObject
+from campus.plan.model import GIB
 from campus.plan.planner import Cluster
 
 SANDBOX = "campus-plan"
@@ -82,7 +83,9 @@ class Verification:
 def _unschedulable(pod: KubeObject) -> str | None:
     for condition in pod.get("status", {}).get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
-            return str(condition.get("message") or condition.get("reason") or "Pending")
+            message = str(condition.get("message") or condition.get("reason") or "Pending")
+            # The filters' verdict is the first sentence; preemption's follows.
+            return message.split(". ")[0].rstrip(".") + "."
     return None
 
 
@@ -232,7 +235,10 @@ def run_trial(
     from lightkube.codecs import from_dict
 
     from campus.kube.connect import FIELD_MANAGER
+    from campus.kube.decoding import prime_decoders
     from campus.sandbox import cluster as sandboxes
+
+    prime_decoders()  # before any thread decodes: concurrent first decodes crash msgspec
 
     started = time.monotonic()
     trial = Trial(nodes)
@@ -241,13 +247,13 @@ def run_trial(
     def say(message: str) -> None:
         progress.update(label, "sandbox", message)
 
-    reserved = cluster.overhead.reserved
+    reserved, shape = cluster.overhead.reserved, cluster.shape
     sandboxes.down(options.sandbox)  # one left behind by an interrupted run
     info = sandboxes.up(
         options.sandbox,
         nodes=nodes,
-        node_cpu=f"{cluster.shape.cpu}m",
-        node_memory=str(cluster.shape.memory),
+        node_cpu=f"{shape.cpu / 1000:g}" if shape.cpu % 1000 == 0 else f"{shape.cpu}m",
+        node_memory=f"{shape.memory // GIB}Gi" if shape.memory % GIB == 0 else str(shape.memory),
         zones=cluster.zones,
         progress=say,
         node_reserved=(f"{reserved.cpu}m", str(reserved.memory)),
