@@ -164,3 +164,14 @@ def test_prepare_labels_and_namespaces_everything() -> None:
 )
 def test_data_objects_are_recognised(item: dict[str, Any], data: bool) -> None:
     assert is_data(item) is data
+
+
+def test_autoscaling_floors_name_each_autoscaled_deployment() -> None:
+    from campus.deploy.phases import autoscaling_floors
+
+    hpa = {
+        "kind": "HorizontalPodAutoscaler",
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "lms"}, "minReplicas": 3},
+    }
+    other = {"kind": "Deployment", "metadata": {"name": "cms"}, "spec": {"replicas": 2}}
+    assert autoscaling_floors([hpa, other]) == {"lms": 3}

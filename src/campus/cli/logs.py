@@ -16,6 +16,16 @@ from campus.cli.deploy import _environment, _fail, fleet_option, kubeconfig_opti
 from campus.errors import CampusError
 from campus.kube.service_pods import ServicePod, refuse_simulated, service_pods
 
+# As with kubectl, `-f` follows the logs here; the fleet file is `--file`.
+file_option = click.option(
+    "--file",
+    "fleet_file",
+    default="fleet.yml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The fleet file.",
+)
+
 
 def _stream(
     client: Client,
@@ -47,7 +57,7 @@ def _stream(
 @click.command()
 @click.argument("environment")
 @click.argument("service")
-@fleet_option
+@file_option
 @kubeconfig_option
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming new lines.")
 @click.option("--tail", default=100, show_default=True, help="Lines from the end of each pod.")

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from lightkube import Client
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.types import PatchType
 
 from campus.deploy import history
 from campus.deploy.health import Health, deployment_health, job_health, pod_problem
 from campus.deploy.lock import deploy_lock
-from campus.deploy.phases import Phase, plan_phases
+from campus.deploy.phases import Phase, autoscaling_floors, plan_phases
 from campus.deploy.prepare import is_data, prepare
 from campus.deploy.revisions import ENVIRONMENT_LABEL, Revision
 from campus.errors import CampusError
@@ -142,6 +144,10 @@ def _deploy(
         say("inventory", f"reading what namespace {namespace} holds")
         existing = list_namespace(client, namespace, sorted(kinds), {ENVIRONMENT_LABEL: env})
 
+        floors = autoscaling_floors(objects)
+        # The generation each apply produced: the watch-fed view may still hold the object
+        # from before the apply, which would look healthy while the change has not started.
+        generations: dict[str, int] = {}
         with namespace_view(client, namespace) as view:
             for plan in plan_phases(objects, init_jobs):
                 if plan.phase is Phase.INIT:
@@ -153,11 +159,25 @@ def _deploy(
                     say(plan.phase.value, f"applying {key_of(obj)}")
                     applied = apply_object(client, obj, before=existing.get(key_of(obj)))
                     _count(result, applied, record=True)
+                    if obj["kind"] == "Deployment":
+                        name = obj["metadata"]["name"]
+                        live = applied.result
+                        if name in floors:
+                            live = _raise_to_floor(client, live, floors[name])
+                        generations[name] = live["metadata"].get("generation", 1)
                 if plan.phase in (Phase.BACKING, Phase.APPLICATIONS):
                     names = [
                         o["metadata"]["name"] for o in plan.objects if o["kind"] == "Deployment"
                     ]
-                    _wait(view, plan.phase, "Deployment", names, options.phase_timeout, say)
+                    _wait(
+                        view,
+                        plan.phase,
+                        "Deployment",
+                        names,
+                        options.phase_timeout,
+                        say,
+                        generations,
+                    )
 
         current_keys = {key_of(o) for o in (*objects, *init_jobs)}
         if options.prune:
@@ -189,6 +209,29 @@ def _deploy(
     else:
         result.outcome = "unchanged"
         result.message = f"revision {result.revision}: nothing to change"
+
+
+# Not `campus`: a field owned by campus's manager would be reset whenever an apply omits it.
+SCALE_MANAGER = "campus-autoscaling-floor"
+
+
+def _raise_to_floor(client: Client, deployment: KubeObject, floor: int) -> KubeObject:
+    """Bring an autoscaled Deployment up to its HPA's minimum through the scale subresource,
+    as the HPA itself would; never down (the HPA may have scaled it up)."""
+    if deployment.get("spec", {}).get("replicas", 1) >= floor:
+        return deployment
+    client.patch(
+        Deployment.Scale,
+        deployment["metadata"]["name"],
+        {"spec": {"replicas": floor}},
+        namespace=deployment["metadata"]["namespace"],
+        patch_type=PatchType.MERGE,
+        field_manager=SCALE_MANAGER,
+    )
+    scaled = client.get(
+        Deployment, deployment["metadata"]["name"], namespace=deployment["metadata"]["namespace"]
+    )
+    return scaled.to_dict()
 
 
 def _dry_run(
@@ -280,9 +323,11 @@ def _wait(
     names: list[str],
     timeout: float,
     say: Callable[[str, str], None],
+    generations: dict[str, int] | None = None,
 ) -> None:
     """Until every named workload is healthy; fail fast on a failure the cluster reports,
-    with the events and logs that explain it."""
+    with the events and logs that explain it. `generations`: the least generation each
+    workload must show, so that a view older than the last apply is not taken as health."""
     deadline = time.monotonic() + timeout
     while True:
         view.changed.clear()
@@ -291,6 +336,9 @@ def _wait(
         waiting: list[str] = []
         for name in names:
             obj = workloads.get(name)
+            seen = obj and obj["metadata"].get("generation", 1) >= (generations or {}).get(name, 0)
+            if obj and not seen:
+                obj = None
             health = _health(kind, obj) if obj else Health.waiting(f"{name}: not seen yet")
             if health.failed:
                 raise PhaseFailed(phase, health.message, _explain(view, name, pods))

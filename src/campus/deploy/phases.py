@@ -77,3 +77,18 @@ def plan_phases(objects: list[KubeObject], init_jobs: list[KubeObject]) -> list[
         plans[phase_of(obj)].objects.append(obj)
     plans[Phase.INIT].objects.extend(init_jobs)
     return [plans[phase] for phase in PHASE_ORDER if plans[phase].objects]
+
+
+def autoscaling_floors(objects: list[KubeObject]) -> dict[str, int]:
+    """Deployment name -> its HPA's minReplicas.
+
+    campus leaves `replicas` out of autoscaled Deployments so that its applies never fight
+    the HPA; a Deployment created that way starts with one replica until the HPA's next
+    sync (15 s), which would let a first deploy report success on a single replica of a
+    production service. The engine raises such Deployments to this floor itself."""
+    return {
+        o["spec"]["scaleTargetRef"]["name"]: int(o["spec"].get("minReplicas", 1))
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler"
+        and o["spec"].get("scaleTargetRef", {}).get("kind") == "Deployment"
+    }
