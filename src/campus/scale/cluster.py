@@ -4,10 +4,10 @@ a Deployment's replica count handed over to its new autoscaler."""
 from __future__ import annotations
 
 from lightkube import Client
-from lightkube.codecs import from_dict
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node, Pod
+from lightkube.types import PatchType
 
 from campus.errors import ClusterError
 from campus.scale.capacity import Room, room_for
@@ -54,7 +54,15 @@ def hand_replicas_to_autoscaler(client: Client, namespace: str, name: str) -> in
         "spec": {"replicas": count},
     }
     try:
-        client.apply(from_dict(patch), field_manager=HANDOVER_MANAGER)
+        # A partial object (no selector, no template): a raw apply patch, not a typed model.
+        client.patch(
+            Deployment,
+            name,
+            patch,
+            namespace=namespace,
+            patch_type=PatchType.APPLY,
+            field_manager=HANDOVER_MANAGER,
+        )
     except ApiError as error:
         raise ClusterError(
             f"cannot hand Deployment {namespace}/{name} to its autoscaler: {error.status.message}"
