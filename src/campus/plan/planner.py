@@ -202,7 +202,8 @@ def plan_fleet(
         len(steady_pods) + len(extra),
         _requests(steady_pods) + _requests(extra),
         rollout_count,
-        f"{rolling} environments rolling at once: every Deployment's surge and an init Job",
+        f"{rolling} environment{'s' if rolling > 1 else ''} rolling at once: every "
+        "Deployment's surge and an init Job",
     )
 
     most_pods = pods_of(workloads, lambda w: w.max_replicas if w.kind != "Job" else 0)

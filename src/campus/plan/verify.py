@@ -18,6 +18,7 @@ from campus.deploy.engine import DeployOptions, DeployRequest, Progress, deploy_
 from campus.kube.objects import KubeObject
 from campus.plan.model import GIB
 from campus.plan.planner import Cluster
+from campus.sandbox.cluster import SandboxError, SandboxInfo
 
 SANDBOX = "campus-plan"
 AGENTS = "node-agents"
@@ -223,6 +224,36 @@ def _wait_agents(client: Any, count: int, timeout: float, say: Callable[[str], N
         time.sleep(1)
 
 
+def _start_sandbox(
+    cluster: Cluster, nodes: int, name: str, say: Callable[[str], None]
+) -> SandboxInfo:
+    """A fresh sandbox of the cluster's shape; a second attempt when the first does not come
+    up (on a loaded machine the simulated nodes occasionally miss the readiness deadline)."""
+    from campus.sandbox import cluster as sandboxes
+
+    reserved, shape = cluster.overhead.reserved, cluster.shape
+
+    def start() -> SandboxInfo:
+        sandboxes.down(name)  # one left behind by an interrupted run, or a failed start
+        return sandboxes.up(
+            name,
+            nodes=nodes,
+            node_cpu=f"{shape.cpu / 1000:g}" if shape.cpu % 1000 == 0 else f"{shape.cpu}m",
+            node_memory=f"{shape.memory // GIB}Gi"
+            if shape.memory % GIB == 0
+            else str(shape.memory),
+            zones=cluster.zones,
+            progress=say,
+            node_reserved=(f"{reserved.cpu}m", str(reserved.memory)),
+        )
+
+    try:
+        return start()
+    except SandboxError as error:
+        say(f"starting again: {error}")
+    return start()
+
+
 def run_trial(
     requests: Sequence[DeployRequest],
     cluster: Cluster,
@@ -247,17 +278,7 @@ def run_trial(
     def say(message: str) -> None:
         progress.update(label, "sandbox", message)
 
-    reserved, shape = cluster.overhead.reserved, cluster.shape
-    sandboxes.down(options.sandbox)  # one left behind by an interrupted run
-    info = sandboxes.up(
-        options.sandbox,
-        nodes=nodes,
-        node_cpu=f"{shape.cpu / 1000:g}" if shape.cpu % 1000 == 0 else f"{shape.cpu}m",
-        node_memory=f"{shape.memory // GIB}Gi" if shape.memory % GIB == 0 else str(shape.memory),
-        zones=cluster.zones,
-        progress=say,
-        node_reserved=(f"{reserved.cpu}m", str(reserved.memory)),
-    )
+    info = _start_sandbox(cluster, nodes, options.sandbox, say)
     try:
         client = Client(KubeConfig.from_file(info.kubeconfig), field_manager=FIELD_MANAGER)
         if cluster.overhead.daemons.cpu or cluster.overhead.daemons.memory:
