@@ -74,6 +74,31 @@ def test_production_gets_hpa_pdb_and_required_spread(
     ]
     assert spread[0]["whenUnsatisfiable"] == "DoNotSchedule"
     assert by_kind(objects, "Deployment")["mysql"]["spec"]["strategy"]["type"] == "Recreate"
+    # Each spread and budget selects the Deployment's own pods, as labelled after hardening.
+    for deployment in by_kind(objects, "Deployment").values():
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selectors = [
+            c["labelSelector"]["matchLabels"]
+            for c in deployment["spec"]["template"]["spec"].get("topologySpreadConstraints", [])
+        ]
+        if deployment["metadata"]["name"] in pdbs:
+            selectors.append(
+                pdbs[deployment["metadata"]["name"]]["spec"]["selector"]["matchLabels"]
+            )
+        for selector in selectors:
+            assert selector.items() <= pod_labels.items(), deployment["metadata"]["name"]
+
+
+def test_lint_catches_a_spread_that_selects_no_pod(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    production = rendered_example["acme-prod"]
+    objects = hardened(production)
+    lms = by_kind(objects, "Deployment")["lms"]
+    constraint = lms["spec"]["template"]["spec"]["topologySpreadConstraints"][0]
+    constraint["labelSelector"]["matchLabels"]["app.kubernetes.io/managed-by"] = "tutor"
+    messages = [str(v) for v in lint(production, objects)]
+    assert any("selects none of its own pods" in m for m in messages)
 
 
 def test_development_stays_small(rendered_example: dict[str, RenderedEnvironment]) -> None:

@@ -23,6 +23,11 @@ class DrillError(CampusError):
     pass
 
 
+# How long pods may stay unschedulable after the eviction before the drill concludes
+# that the remaining nodes lack room (the scheduler retries on every cluster change).
+UNSCHEDULABLE_PATIENCE = 30.0
+
+
 @dataclass(frozen=True)
 class FleetView:
     """What one sample reads: the fleet's Deployments and pods, and the nodes."""
@@ -169,6 +174,7 @@ def run_node_failure(
     started = time.monotonic()
     samples: list[Sample] = []
     view = before
+    stuck_since: float | None = None
     try:
         while True:
             at = time.monotonic() - started
@@ -181,6 +187,13 @@ def run_node_failure(
                 break
             if at > timeout:
                 progress(f"gave up after {timeout:.0f}s: still short: {', '.join(short[:5])}")
+                break
+            # Pods the scheduler keeps refusing will not fit by waiting: one node fewer is
+            # not enough room (see `campus plan`). Report that instead of running out the clock.
+            stuck = short and _unschedulable(view, environments)
+            stuck_since = (stuck_since or at) if stuck else None
+            if stuck_since is not None and at - stuck_since > UNSCHEDULABLE_PATIENCE:
+                progress(f"{len(short)} services short and their pods cannot be scheduled")
                 break
             if not detected:
                 progress(

@@ -17,6 +17,7 @@ from typing import Any
 from campus.fleet.model import Autoscaling
 from campus.harden.rule import Rule, Violation, service_of, violation
 from campus.kube.objects import KubeObject
+from campus.labels import MANAGED_BY
 from campus.render.model import RenderedEnvironment
 
 NAME = "availability"
@@ -59,7 +60,17 @@ def autoscaling_for(rendered: RenderedEnvironment, service: str) -> Autoscaling 
 
 
 def _selector(obj: KubeObject) -> dict[str, Any]:
-    return {"matchLabels": dict(obj["spec"]["selector"]["matchLabels"])}
+    """The Deployment's own pods. Without Tutor's managed-by label, which the ownership
+    rule rewrites in pod templates later: a selector still naming `tutor` would select
+    no pod at all, and a spread constraint over no pods constrains nothing."""
+    labels = obj["spec"]["selector"]["matchLabels"]
+    return {"matchLabels": {k: v for k, v in labels.items() if k != MANAGED_BY}}
+
+
+def _selects_own_pods(obj: KubeObject, constraint: dict[str, Any]) -> bool:
+    wanted = (constraint.get("labelSelector") or {}).get("matchLabels") or {}
+    labels = (obj["spec"]["template"].get("metadata") or {}).get("labels") or {}
+    return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
 
 
 def _hpa(obj: KubeObject, scaling: Autoscaling) -> KubeObject:
@@ -173,8 +184,19 @@ def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Viol
             and not _caddy_holds_volume(rendered, service)
         ):
             found.append(violation(NAME, obj, "production web service with fewer than 2 replicas"))
-        if floor >= 2 and not obj["spec"]["template"]["spec"].get("topologySpreadConstraints"):
+        constraints = obj["spec"]["template"]["spec"].get("topologySpreadConstraints") or []
+        if floor >= 2 and not constraints:
             found.append(violation(NAME, obj, "replicas not spread over nodes"))
+        for constraint in constraints:
+            if not _selects_own_pods(obj, constraint):
+                found.append(
+                    violation(
+                        NAME,
+                        obj,
+                        f"spread over {constraint.get('topologyKey')} selects none of its own "
+                        "pods, so it spreads nothing",
+                    )
+                )
     return found
 
 

@@ -50,10 +50,14 @@ def drill_view(report: DrillReport) -> RenderableType:
         verdict = Text(
             "PASSED: no production web service was ever without a ready replica", style="green"
         )
+    elif report.unschedulable:
+        verdict = Text(
+            "FAILED: pods could not be rescheduled on the remaining nodes "
+            "(`campus plan` gives the node count that survives a lost node)",
+            style="bold red",
+        )
     elif report.recovered_after is None:
         verdict = Text("FAILED: the fleet did not recover before the timeout", style="bold red")
-    elif report.unschedulable:
-        verdict = Text("FAILED: pods could not be rescheduled", style="bold red")
     else:
         names = ", ".join(f"{s.environment}/{s.service}" for s in report.broken_promises)
         verdict = Text(f"FAILED: production web services went down: {names}", style="bold red")
