@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/campus lint -f examples/fleet.yml
-	$(BIN)/campus sandbox status >/dev/null 2>&1 || $(BIN)/campus sandbox up --nodes 4
+	$(BIN)/campus sandbox status >/dev/null 2>&1 || $(BIN)/campus sandbox up --nodes 6
 	$(BIN)/campus deploy -f examples/fleet.yml
 	$(BIN)/campus status -f examples/fleet.yml
 
