@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from lightkube import Client
 
+from campus.cli.main import cli
 from campus.kube.connect import FIELD_MANAGER
 from campus.sandbox import cluster
 
@@ -38,3 +41,41 @@ def kube(sandbox: cluster.SandboxInfo) -> Client:
     from lightkube import KubeConfig
 
     return Client(KubeConfig.from_file(sandbox.kubeconfig), field_manager=FIELD_MANAGER)
+
+
+# A small fleet on a sandbox of its own, for the operations commands (status, drill, logs):
+# a production-like environment and a development one.
+OPS_FLEET = """\
+cluster:
+  sandbox: {sandbox}
+defaults:
+  plugins: []
+  size: small
+  ingress: {{mode: ingress}}
+environments:
+  ops-prod:
+    hosts: {{lms: learn.prod.ops.example.org}}
+    production: true
+  ops-dev:
+    hosts: {{lms: learn.dev.ops.example.org}}
+"""
+
+
+@pytest.fixture(scope="session")
+def ops_sandbox(sandbox: cluster.SandboxInfo) -> Iterator[str]:
+    name = f"{sandbox.name}-ops"
+    cluster.down(name)
+    cluster.up(name, nodes=3, node_cpu="8", node_memory="32Gi", zones=("a", "b", "c"))
+    try:
+        yield name
+    finally:
+        cluster.down(name)
+
+
+@pytest.fixture(scope="session")
+def ops_fleet(ops_sandbox: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ops") / "fleet.yml"
+    path.write_text(OPS_FLEET.format(sandbox=ops_sandbox))
+    result = CliRunner().invoke(cli, ["deploy", "-f", str(path), "--timeout", "180"])
+    assert result.exit_code == 0, result.output
+    return path

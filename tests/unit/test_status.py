@@ -1,0 +1,115 @@
+"""Summarising live objects into an environment's status: problems, health, ages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from campus.status.model import age, summarise
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def deployment(name: str, desired: int, ready: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {"replicas": desired},
+        "status": {"readyReplicas": ready},
+    }
+
+
+def pod(name: str, service: str, **status: Any) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/name": service},
+            "creationTimestamp": (NOW - timedelta(minutes=12)).isoformat(),
+        },
+        "spec": {"nodeName": status.pop("node", "node-1"), "containers": [{"name": service}]},
+        "status": status,
+    }
+
+
+def test_healthy_environment_with_autoscaler_and_revision() -> None:
+    hpa = {
+        "spec": {"scaleTargetRef": {"name": "lms"}, "minReplicas": 2, "maxReplicas": 4},
+        "status": {"currentReplicas": 3},
+    }
+    result = summarise(
+        "prod",
+        "prod",
+        [deployment("lms", 3, 3)],
+        [pod("lms-a", "lms", phase="Running", containerStatuses=[{"ready": True}])],
+        [hpa],
+        [],
+        (4, "2026-11-25T11:00:00+00:00"),
+        now=NOW,
+    )
+    assert result.healthy
+    [service] = result.services
+    assert (service.hpa_current, service.hpa_min, service.hpa_max) == (3, 2, 4)
+    assert result.revision == 4
+    assert result.pods[0].age == "12m" and result.pods[0].ready == "1/1"
+
+
+def test_problems_name_their_cause() -> None:
+    pending = pod(
+        "lms-b",
+        "lms",
+        node=None,
+        phase="Pending",
+        conditions=[
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/3 nodes are available: 3 Insufficient cpu.",
+            }
+        ],
+    )
+    crashing = pod(
+        "cms-a",
+        "cms",
+        phase="Running",
+        containerStatuses=[
+            {
+                "name": "cms",
+                "ready": False,
+                "restartCount": 7,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            }
+        ],
+    )
+    done = pod("lms-job-x", "lms-job", phase="Succeeded")
+    failed_job = {
+        "metadata": {"name": "lms-init-1"},
+        "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimit"}]},
+    }
+    result = summarise(
+        "dev",
+        "dev",
+        [deployment("lms", 2, 1), deployment("cms", 1, 0)],
+        [pending, crashing, done],
+        [],
+        [failed_job],
+        None,
+        now=NOW,
+    )
+    assert not result.healthy
+    assert [p.name for p in result.pods] == ["cms-a", "lms-b"]  # the finished Job pod is history
+    assert result.pods[1].node == "<none>"
+    assert result.pods[0].status == "CrashLoopBackOff" and result.pods[0].restarts == 7
+    text = " | ".join(result.problems)
+    assert "pod lms-b Pending: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu." in text
+    assert "CrashLoopBackOff (7 restarts)" in text
+    assert "job lms-init-1: BackoffLimit" in text
+
+
+def test_ages_read_like_kubectl() -> None:
+    assert [age(NOW - timedelta(seconds=s), NOW) for s in (5, 600, 4 * 3600, 3 * 86400)] == [
+        "5s",
+        "10m",
+        "4h",
+        "3d",
+    ]
+    assert age(None, NOW) == "-" and age("", NOW) == "-"
