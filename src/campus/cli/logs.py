@@ -11,9 +11,11 @@ from pathlib import Path
 
 import click
 from lightkube import Client
+from lightkube.core.exceptions import ApiError
 
 from campus.cli.deploy import _environment, _fail, fleet_option, kubeconfig_option
 from campus.errors import CampusError
+from campus.fleet.model import Cluster
 from campus.kube.service_pods import ServicePod, refuse_simulated, service_pods
 
 # As with kubectl, `-f` follows the logs here; the fleet file is `--file`.
@@ -106,38 +108,76 @@ def logs(
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @fleet_option
 @kubeconfig_option
+@click.option(
+    "-t/-T",
+    "--tty/--no-tty",
+    default=None,
+    help="Interactive terminal (default: when stdin is a terminal).",
+)
 def exec_(
     environment: str,
     service: str,
     command: tuple[str, ...],
     fleet_file: Path,
     kubeconfig: str | None,
+    tty: bool | None,
 ) -> None:
     """Run COMMAND in a ready pod of SERVICE: campus exec acme-prod lms -- ./manage.py lms shell
 
-    campus picks the pod; the interactive stream (TTY, stdin, resize) is kubectl's, which
-    implements and maintains that protocol, so kubectl must be on PATH."""
-    from campus.kube.connect import kubeconfig_for
+    campus picks the pod and its main container. Without a terminal the command runs
+    through the API server's exec stream (stdin piped in, stdout and stderr out, its exit
+    code returned), fit for scripts. An interactive terminal (TTY, resize) is kubectl's
+    protocol to keep: with one, campus hands the terminal to `kubectl exec -it`."""
     from campus.pipeline import connect_fleet
 
+    interactive = sys.stdin.isatty() if tty is None else tty
     try:
         fleet, client = connect_fleet(fleet_file, kubeconfig)
         env = _environment(fleet, environment)
         pods = service_pods(client, env, service)
         refuse_simulated(client, pods, "exec")
-        kubectl = shutil.which("kubectl")
-        if kubectl is None:
-            raise CampusError("`campus exec` runs kubectl for the interactive stream: install it")
-        config, _ = kubeconfig_for(fleet.cluster, kubeconfig)
+        pod = pods[0]
+        if interactive:
+            _exec_in_terminal(fleet.cluster, kubeconfig, env.namespace, pod, command)
+        response = client.exec(
+            pod.name,
+            namespace=env.namespace,
+            container=pod.container,
+            command=list(command),
+            stdin=sys.stdin.buffer,
+            stdout=sys.stdout.buffer,
+            stderr=sys.stderr.buffer,
+            decode=None,
+        )
     except CampusError as error:
         raise _fail(error) from None
-    pod = pods[0]
+    except ApiError as error:
+        raise _fail(CampusError(f"exec in {pod.name}: {error.status.message}")) from None
+    sys.exit(response.exit_code)
+
+
+def _exec_in_terminal(
+    cluster: Cluster,
+    kubeconfig: str | None,
+    namespace: str,
+    pod: ServicePod,
+    command: tuple[str, ...],
+) -> None:
+    """Replace this process with `kubectl exec -it`, printing the exact command first."""
+    from campus.kube.connect import kubeconfig_for
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise CampusError(
+            "an interactive `campus exec` hands the terminal to kubectl: install it, "
+            "or run without a terminal (--no-tty)"
+        )
+    config, _ = kubeconfig_for(cluster, kubeconfig)
     arguments = [kubectl]
     if config.fname:
         arguments += ["--kubeconfig", str(config.fname)]
-    if fleet.cluster.context:
-        arguments += ["--context", fleet.cluster.context]
-    arguments += ["exec", "-i"] + (["-t"] if sys.stdin.isatty() else [])
-    arguments += ["-n", env.namespace, pod.name, "-c", pod.container, "--", *command]
+    if cluster.context:
+        arguments += ["--context", cluster.context]
+    arguments += ["exec", "-it", "-n", namespace, pod.name, "-c", pod.container, "--", *command]
     click.echo(" ".join(arguments), err=True)
     os.execv(kubectl, arguments)
