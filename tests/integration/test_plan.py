@@ -75,16 +75,17 @@ def test_scheduler_needs_exactly_the_planned_nodes(
     requests: list[DeployRequest], small_nodes: Cluster
 ) -> None:
     plan = plan_fleet([(r.environment, r.objects, r.init_jobs) for r in requests], small_nodes)
-    assert plan.steady.nodes >= 3  # several small nodes: a real packing problem
+    planned = plan.scheduled.nodes
+    assert planned >= 3  # several small nodes: a real packing problem
     options = VerifyOptions(PLAN_SANDBOX, phase_timeout=60, settle_seconds=10, max_extra=1)
-    verification = verify_plan(requests, small_nodes, plan.steady.nodes, QuietProgress(), options)
+    verification = verify_plan(requests, small_nodes, planned, QuietProgress(), options)
     first, second = verification.trials[:2]
-    assert (first.nodes, first.fits, first.failed) == (plan.steady.nodes, True, [])
+    assert (first.nodes, first.fits, first.failed) == (planned, True, [])
     assert not first.pending
-    assert second.nodes == plan.steady.nodes - 1 and not second.fits
+    assert second.nodes == planned - 1 and not second.fits
     assert second.pending, "one node fewer should leave pods Pending"
     assert all("Insufficient" in p or "topology spread" in p for p in second.pending)
-    assert verification.scheduler_needed == plan.steady.nodes
+    assert verification.scheduler_needed == planned
 
 
 def test_sandbox_nodes_carry_the_planned_overhead(
@@ -207,5 +208,11 @@ def test_plan_json_document(fleet_file: Path) -> None:
     assert document["kind"] == "FleetPlan"
     assert [e["name"] for e in document["environments"]] == ["shop-dev", "shop-prod"]
     names = [s["name"] for s in document["scenarios"]]
-    assert names == ["steady state", "rolling update", "autoscaled to max", "survives a lost node"]
+    assert names == [
+        "steady state",
+        "steady, as scheduled",
+        "rolling update",
+        "autoscaled to max",
+        "survives a lost node",
+    ]
     assert document["recommended"]["nodes"] % 3 == 0

@@ -21,7 +21,14 @@ from campus.plan.model import (
     kubelet_reservation,
 )
 from campus.plan.packing import Layout, Pod, pods_of, stranded_by_loss
-from campus.plan.planner import Cluster, PodDoesNotFit, plan_fleet, smallest
+from campus.plan.planner import (
+    Cluster,
+    PodDoesNotFit,
+    as_scheduled,
+    deploy_order,
+    plan_fleet,
+    smallest,
+)
 from campus.plan.servers import one_server_per_service
 from campus.plan.verify import Trial, Verification, judge
 from campus.render.model import RenderedEnvironment
@@ -124,6 +131,18 @@ def test_loss_check_needs_room_for_the_biggest_node() -> None:
     assert count == 3
 
 
+def test_deploy_order_and_the_schedulers_spreading_can_cost_a_node() -> None:
+    """Placed in deploy order on the emptiest node, two 4-CPU pods take both nodes' middle
+    and leave no room for the 6-CPU pod that bin packing fits beside them."""
+    small = workload("small", 4000, replicas=2)
+    big = Workload("env", "lms", "Deployment", Resources(6000, GIB, 1), 1, 3, 1, autoscaled=True)
+    database = workload("mysql", 4000, replicas=1)
+    ordered = deploy_order([small, big, database])
+    assert [p.workload.name for p in ordered] == ["mysql", "small", "small", "lms"]
+    assert smallest(ordered, BARE)[0] == 3  # 6 | 4+4 | 4
+    assert as_scheduled(ordered, BARE) == 4
+
+
 def test_layout_places_nodes_round_robin_over_zones() -> None:
     layout = Layout(5, BARE.room, ("a", "b", "c"))
     assert [n.zone for n in layout.nodes] == ["a", "b", "c", "a", "b"]
@@ -142,6 +161,7 @@ def test_example_fleet_plan(rendered_example: dict[str, RenderedEnvironment]) ->
         -(-plan.steady.requests.cpu // room.cpu), -(-plan.steady.requests.memory // room.memory)
     )
     assert floor <= plan.steady.nodes <= floor + 1
+    assert plan.scheduled.nodes >= plan.steady.nodes
     assert plan.rolling_update.nodes >= plan.steady.nodes
     assert plan.autoscaled.nodes >= plan.steady.nodes
     assert plan.node_loss.nodes > plan.steady.nodes  # the steady layout has no spare node

@@ -120,11 +120,11 @@ def plan(
         verification = None
         if verify:
             with LiveProgress(
-                f"campus plan --verify ({fleet_plan.steady.nodes} nodes planned)"
+                f"campus plan --verify ({fleet_plan.scheduled.nodes} nodes planned)"
             ) as progress:
                 options = VerifyOptions(sandbox_name, verify_timeout)
                 verification = verify_plan(
-                    requests, cluster, fleet_plan.steady.nodes, progress, options
+                    requests, cluster, fleet_plan.scheduled.nodes, progress, options
                 )
             if output == "table":
                 print_verification(verification)

@@ -109,10 +109,7 @@ def plan_document(plan: FleetPlan, verification: Verification | None = None) -> 
             }
             for e in plan.environments
         ],
-        "scenarios": [
-            _scenario(s)
-            for s in (plan.steady, plan.rolling_update, plan.autoscaled, plan.node_loss)
-        ],
+        "scenarios": [_scenario(s) for s in plan.scenarios],
         "recommended": recommended,
         "oneServerPerService": _servers(plan.servers, priced),
     }
@@ -171,7 +168,7 @@ def print_plan(plan: FleetPlan) -> None:
             justify="left" if column in ("SITUATION", "WHAT IT COVERS") else "right",
             overflow="fold",
         )
-    for scenario in (plan.steady, plan.rolling_update, plan.autoscaled, plan.node_loss):
+    for scenario in plan.scenarios:
         fleet.add_row(
             scenario.name,
             str(scenario.pods),
@@ -192,8 +189,8 @@ def print_plan(plan: FleetPlan) -> None:
     cost = f", {_money(plan.recommended * cluster.node_price)} per month" if priced else ""
     out.print(
         f"[bold]recommended: {plan.recommended} nodes[/] ({plan.recommended // zones} per zone"
-        f"{cost}): the larger of the rolling-update and lost-node counts, rounded up to a "
-        f"multiple of {zones} zones; the cluster autoscaler's ceiling is "
+        f"{cost}): the largest of the as-scheduled, rolling-update and lost-node counts, "
+        f"rounded up to a multiple of {zones} zones; the cluster autoscaler's ceiling is "
         f"{_round_up(plan.autoscaled.nodes, zones)}"
     )
     servers = plan.servers

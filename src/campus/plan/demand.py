@@ -91,6 +91,7 @@ def workloads_of(
                 surge=_surge(spec, replicas) if obj["kind"] == "Deployment" else 0,
                 spread=_required_spread(template["spec"]),
                 disruption_budget=any(_selects(b, labels) for b in budgets),
+                autoscaled=scaler is not None,
             )
         )
     for job in init_jobs:

@@ -79,6 +79,7 @@ class Workload:
     surge: int  # extra pods while a rolling update runs
     spread: tuple[Spread, ...] = ()
     disruption_budget: bool = False
+    autoscaled: bool = False  # an HPA owns the count
 
     @property
     def group(self) -> str:

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from campus.deploy.phases import BACKING_SERVICES
 from campus.errors import CampusError
 from campus.kube.objects import KubeObject
 from campus.plan.demand import workloads_of
@@ -17,7 +18,9 @@ from campus.plan.packing import (
     Pod,
     add_pods,
     layouts,
+    least_allocated,
     lower_bound,
+    pack,
     pods_of,
     stranded_by_loss,
 )
@@ -69,11 +72,16 @@ class FleetPlan:
     cluster: Cluster
     environments: tuple[EnvironmentPlan, ...]
     steady: Scenario
+    scheduled: Scenario
     rolling_update: Scenario
     autoscaled: Scenario
     node_loss: Scenario
     recommended: int
     steady_layout: Layout
+
+    @property
+    def scenarios(self) -> tuple[Scenario, ...]:
+        return (self.steady, self.scheduled, self.rolling_update, self.autoscaled, self.node_loss)
 
     @property
     def servers(self) -> list[Server]:
@@ -165,6 +173,33 @@ def _rollout_extra(workloads: Sequence[Workload], environments: int, room: Resou
     return [pod for pods in heaviest[:environments] for pod in pods]
 
 
+def deploy_order(workloads: Sequence[Workload]) -> list[Pod]:
+    """The steady-state pods in the order a fleet deploy creates them: backing services,
+    then applications at their first count (one pod where an HPA owns the count, since the
+    Deployment is applied without `replicas`), then the pods the HPAs add."""
+    backing: list[Pod] = []
+    applications: list[Pod] = []
+    scaled: list[Pod] = []
+    for w in workloads:
+        if w.kind == "Job":
+            continue
+        first = min(1, w.replicas) if w.autoscaled else w.replicas
+        phase = backing if w.name in BACKING_SERVICES else applications
+        phase += [Pod(w, index) for index in range(first)]
+        scaled += [Pod(w, index) for index in range(first, w.replicas)]
+    return backing + applications + scaled
+
+
+def as_scheduled(pods: Sequence[Pod], cluster: Cluster, start: int = 1) -> int:
+    """The fewest nodes on which the pods fit when each, in the given order, goes to the
+    emptiest node that takes it: the default scheduler's preference, which spreads load
+    instead of packing it, so it can need more nodes than bin packing."""
+    count = max(start, lower_bound(pods, cluster.room))
+    while pack(pods, count, cluster.room, cluster.zones, least_allocated) is None:
+        count += 1
+    return count
+
+
 def _round_to_zones(count: int, zones: int) -> int:
     return math.ceil(count / zones) * zones
 
@@ -191,6 +226,16 @@ def plan_fleet(
     )
 
     rolling = min(rolling_environments, len(by_environment))
+    ordered = deploy_order(workloads)
+    scheduled = Scenario(
+        "steady, as scheduled",
+        len(ordered),
+        _requests(ordered),
+        as_scheduled(ordered, cluster, steady_count),
+        "deploy order, each pod on the emptiest node that takes it (the default "
+        "scheduler's preference): what --verify should find",
+    )
+
     extra = _rollout_extra(workloads, rolling, cluster.room)
 
     def rolls(layout: Layout) -> bool:
@@ -232,7 +277,7 @@ def plan_fleet(
     recommended, _ = smallest(
         steady_pods,
         cluster,
-        _round_to_zones(max(rollout_count, loss_count), len(cluster.zones)),
+        _round_to_zones(max(scheduled.nodes, rollout_count, loss_count), len(cluster.zones)),
         lambda layout: rolls(layout) and survives(layout),
         step=len(cluster.zones),
     )
@@ -251,6 +296,7 @@ def plan_fleet(
         cluster,
         tuple(environments),
         steady,
+        scheduled,
         rollout,
         autoscaled,
         node_loss,
