@@ -137,7 +137,8 @@ def drill_figures(directory: Path, nodes: int, runs: int) -> list[tuple[str, str
                 f"NotReady {report.detected_after:.0f} s, whole again "
                 f"{_seconds(report.recovered_after)}, production web services "
                 f"without a ready replica {production_gap:.0f} s; "
-                f"non-production outages: {down or 'none'}; "
+                f"other services without a ready replica (data services, single replicas): "
+                f"{down or 'none'}; "
                 f"{'passed' if report.passed else 'FAILED'}{stuck}",
             )
         )
@@ -150,13 +151,16 @@ def _seconds(value: float | None) -> str:
 
 
 def main() -> None:
+    parts = sys.argv[1:] or ["status", "drill"]  # e.g. `bench_operations.py status`
+    tables = []
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
-        status = status_figures(directory)
-        drills = drill_figures(directory, nodes=6, runs=3) + drill_figures(
-            directory, nodes=4, runs=1
-        )
-    for title, rows in (("status, 20 environments", status), ("node-failure drill", drills)):
+        if "status" in parts:
+            tables.append(("status, 20 environments", status_figures(directory)))
+        if "drill" in parts:
+            drills = drill_figures(directory, nodes=6, runs=3)
+            tables.append(("node-failure drill", drills + drill_figures(directory, 4, 1)))
+    for title, rows in tables:
         print(f"\n{title}\n\n| figure | value |\n|---|---|")
         for figure, value in rows:
             print(f"| {figure} | {value} |")

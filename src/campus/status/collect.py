@@ -1,7 +1,13 @@
-"""Reading what the status view needs from the API server, environments in parallel."""
+"""Reading what the status view needs from the API server.
+
+One list call per kind across the cluster (as `kubectl get -A` does), then grouped by
+namespace: five requests whatever the fleet's size. Where the credentials may only read
+the fleet's own namespaces, each namespace is read on its own, in parallel."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,50 +25,97 @@ from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject
 from campus.status.model import EnvironmentStatus, summarise
 
+# kind name -> (resource, label selector)
+_KINDS: dict[str, tuple[Any, dict[str, Any] | None]] = {
+    "deployments": (Deployment, None),
+    "pods": (Pod, None),
+    "hpas": (HorizontalPodAutoscaler, None),
+    "jobs": (Job, None),
+    "revisions": (Secret, {REVISION_LABEL: None}),
+}
 
-def _list(client: Client, resource: Any, namespace: str, **labels: Any) -> list[KubeObject]:
+
+class _NotAllowed(Exception):
+    """Cluster-wide reading is forbidden to these credentials."""
+
+
+def _list(
+    client: Client, resource: Any, namespace: str, labels: dict[str, Any] | None
+) -> list[KubeObject]:
     try:
         return [
-            item.to_dict()
-            for item in client.list(resource, namespace=namespace, labels=labels or None)
+            item.to_dict() for item in client.list(resource, namespace=namespace, labels=labels)
         ]
     except ApiError as error:
+        if error.status.code == 403 and namespace == "*":
+            raise _NotAllowed from None
         if error.status.code == 404:
             return []
         raise ClusterError(f"cannot read {namespace}: {error.status.message}") from None
 
 
-def environment_status(client: Client, environment: Environment) -> EnvironmentStatus:
-    namespace = environment.namespace
-    revisions = _list(
-        client, Secret, namespace, **{ENVIRONMENT_LABEL: environment.name, REVISION_LABEL: None}
+def _newest_revision(secrets: Iterable[KubeObject], environment: str) -> tuple[int, str] | None:
+    own = [
+        s
+        for s in secrets
+        if (s["metadata"].get("labels") or {}).get(ENVIRONMENT_LABEL) == environment
+    ]
+    newest = max(own, key=lambda s: int(s["metadata"]["labels"][REVISION_LABEL]), default=None)
+    if newest is None:
+        return None
+    deployed_at = (newest["metadata"].get("annotations") or {}).get(
+        "campus.openedx.org/deployed-at", ""
     )
-    newest = max(
-        revisions,
-        key=lambda s: int(s["metadata"]["labels"][REVISION_LABEL]),
-        default=None,
-    )
-    revision = (
-        (
-            int(newest["metadata"]["labels"][REVISION_LABEL]),
-            newest["metadata"].get("annotations", {}).get("campus.openedx.org/deployed-at", ""),
-        )
-        if newest
-        else None
-    )
+    return int(newest["metadata"]["labels"][REVISION_LABEL]), deployed_at
+
+
+def _summary(environment: Environment, objects: dict[str, list[KubeObject]]) -> EnvironmentStatus:
     return summarise(
         environment.name,
-        namespace,
-        deployments=_list(client, Deployment, namespace),
-        pods=_list(client, Pod, namespace),
-        hpas=_list(client, HorizontalPodAutoscaler, namespace),
-        jobs=_list(client, Job, namespace),
-        revision=revision,
+        environment.namespace,
+        deployments=objects["deployments"],
+        pods=objects["pods"],
+        hpas=objects["hpas"],
+        jobs=objects["jobs"],
+        revision=_newest_revision(objects["revisions"], environment.name),
     )
+
+
+def environment_status(client: Client, environment: Environment) -> EnvironmentStatus:
+    """One environment, from its own namespace only."""
+    objects = {
+        kind: _list(client, resource, environment.namespace, labels)
+        for kind, (resource, labels) in _KINDS.items()
+    }
+    return _summary(environment, objects)
+
+
+def _cluster_wide(client: Client, environments: list[Environment]) -> list[EnvironmentStatus]:
+    wanted = {e.namespace for e in environments}
+
+    def read(kind: str) -> tuple[str, list[KubeObject]]:
+        resource, labels = _KINDS[kind]
+        found = _list(fresh_client(client), resource, "*", labels)
+        return kind, [o for o in found if o["metadata"].get("namespace") in wanted]
+
+    with ThreadPoolExecutor(max_workers=len(_KINDS)) as pool:
+        lists = dict(pool.map(read, _KINDS))
+    by_namespace: dict[str, dict[str, list[KubeObject]]] = defaultdict(
+        lambda: {kind: [] for kind in _KINDS}
+    )
+    for kind, objects in lists.items():
+        for obj in objects:
+            by_namespace[obj["metadata"]["namespace"]][kind].append(obj)
+    return [_summary(e, by_namespace[e.namespace]) for e in environments]
 
 
 def fleet_status(
     client: Client, environments: list[Environment], parallel: int = 8
 ) -> list[EnvironmentStatus]:
+    if len(environments) > 1:
+        try:
+            return _cluster_wide(client, environments)
+        except _NotAllowed:
+            pass  # namespaced credentials: read each environment's namespace instead
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         return list(pool.map(lambda e: environment_status(fresh_client(client), e), environments))
