@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -15,15 +17,22 @@ from campus.fleet.model import Environment, Fleet
 from campus.output.progress import LiveProgress
 from campus.output.tables import print_deploy_summary, print_diff, print_history
 
-fleet_option = click.option(
-    "-f",
-    "--file",
-    "fleet_file",
-    default="fleet.yml",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The fleet file.",
-)
+FC = TypeVar("FC", bound=Callable[..., object])
+
+
+def fleet_file_option(*flags: str) -> Callable[[FC], FC]:
+    """The fleet file option, `-f/--file` unless a command needs `-f` for itself."""
+    return click.option(
+        *(flags or ("-f", "--file")),
+        "fleet_file",
+        default="fleet.yml",
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The fleet file.",
+    )
+
+
+fleet_option = fleet_file_option()
 kubeconfig_option = click.option(
     "--kubeconfig", default=None, help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config)."
 )

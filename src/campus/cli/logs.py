@@ -13,20 +13,19 @@ import click
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
 
-from campus.cli.deploy import _environment, _fail, fleet_option, kubeconfig_option
+from campus.cli.deploy import (
+    _environment,
+    _fail,
+    fleet_file_option,
+    fleet_option,
+    kubeconfig_option,
+)
 from campus.errors import CampusError
 from campus.fleet.model import Cluster
 from campus.kube.service_pods import ServicePod, refuse_simulated, service_pods
 
 # As with kubectl, `-f` follows the logs here; the fleet file is `--file`.
-file_option = click.option(
-    "--file",
-    "fleet_file",
-    default="fleet.yml",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The fleet file.",
-)
+file_option = fleet_file_option("--file")
 
 
 def _stream(
