@@ -3,10 +3,12 @@ change together, a later deploy keeps the change, and bad input changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 from click.testing import CliRunner, Result
 from lightkube import Client
@@ -91,12 +93,14 @@ def watch_replicas(kube: Client, namespace: str, name: str, seen: list[int]) -> 
     client = fresh_client(kube)
 
     def run() -> None:
-        for _, deployment in client.watch(
-            Deployment, namespace=namespace, fields={"metadata.name": name}
-        ):
-            started.set()
-            if deployment.spec is not None:
-                seen.append(deployment.spec.replicas or 0)
+        # The watch outlives the test; it ends when the sandbox stops and closes it.
+        with contextlib.suppress(httpx2.HTTPError):
+            for _, deployment in client.watch(
+                Deployment, namespace=namespace, fields={"metadata.name": name}
+            ):
+                started.set()
+                if deployment.spec is not None:
+                    seen.append(deployment.spec.replicas or 0)
 
     threading.Thread(target=run, daemon=True).start()
     started.wait(30)
