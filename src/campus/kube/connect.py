@@ -54,9 +54,7 @@ def connect(cluster: Cluster, kubeconfig: str | None = None, timeout: float = 30
     try:
         # Any authenticated answer will do; 403/404 still prove reachability and credentials.
         client.get(Namespace, "default")
-    except httpx2.HTTPError as error:
-        raise ClusterError(f"cannot reach the API server ({where}): {error}") from None
-    except ApiError as error:
+    except ApiError as error:  # before HTTPError: lightkube's ApiError is one
         if error.status.code in (403, 404):
             return client
         if error.status.code == 401:
@@ -65,6 +63,8 @@ def connect(cluster: Cluster, kubeconfig: str | None = None, timeout: float = 30
                 "refresh them (e.g. log in to your cloud provider again)"
             ) from None
         raise ClusterError(f"the API server ({where}) answered: {error.status.message}") from None
+    except httpx2.HTTPError as error:
+        raise ClusterError(f"cannot reach the API server ({where}): {error}") from None
     return client
 
 

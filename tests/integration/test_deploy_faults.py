@@ -1,0 +1,79 @@
+"""Faults a deploy meets on real clusters, against the sandbox's real API server: expired
+credentials and missing permissions give one clear line each, and leave nothing the next
+deploy cannot finish."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lightkube import Client
+from lightkube.models.authentication_v1 import TokenRequestSpec
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace, ServiceAccount
+
+from campus.cli.main import cli
+from campus.sandbox import cluster
+
+pytestmark = pytest.mark.integration
+
+FLEET = """\
+cluster: {context: limited}
+defaults: {plugins: [], size: small}
+environments:
+  faulty:
+    hosts: {lms: learn.faulty.example.org}
+"""
+
+
+def kubeconfig_with_token(tmp_path: Path, server: str, token: str) -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: limited\n"
+        "clusters: [{name: sb, cluster: "
+        f"{{server: '{server}', insecure-skip-tls-verify: true}}}}]\n"
+        "contexts: [{name: limited, context: {cluster: sb, user: limited}}]\n"
+        f"users: [{{name: limited, user: {{token: '{token}'}}}}]\n"
+    )
+    return path
+
+
+def deploy(tmp_path: Path, kubeconfig: Path) -> tuple[int, str]:
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text(FLEET)
+    result = CliRunner().invoke(cli, ["deploy", "-f", str(fleet), "--kubeconfig", str(kubeconfig)])
+    return result.exit_code, result.output
+
+
+def test_expired_credentials_are_named_as_such(
+    sandbox: cluster.SandboxInfo, tmp_path: Path
+) -> None:
+    code, output = deploy(tmp_path, kubeconfig_with_token(tmp_path, sandbox.server, "expired"))
+    assert code != 0
+    assert "refused the credentials" in output and "refresh them" in output
+
+
+def test_missing_permissions_name_the_refused_action_and_change_nothing(
+    sandbox: cluster.SandboxInfo, kube: Client, tmp_path: Path
+) -> None:
+    kube.create(ServiceAccount(metadata=ObjectMeta(name="no-rights", namespace="default")))
+    granted = kube.create(
+        ServiceAccount.Token(
+            metadata=ObjectMeta(namespace="default"), spec=TokenRequestSpec(audiences=[])
+        ),
+        "no-rights",
+        namespace="default",
+    )
+    assert granted.status is not None
+    try:
+        code, output = deploy(
+            tmp_path, kubeconfig_with_token(tmp_path, sandbox.server, granted.status.token)
+        )
+        assert code != 0
+        assert 'namespaces "faulty" is forbidden' in output
+        assert "cannot patch" in output and "system:serviceaccount:default:no-rights" in output
+        assert "changed nothing" in output
+        assert not [n for n in kube.list(Namespace) if n.metadata and n.metadata.name == "faulty"]
+    finally:
+        kube.delete(ServiceAccount, "no-rights", namespace="default")
