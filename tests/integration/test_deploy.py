@@ -14,6 +14,7 @@ from lightkube import Client
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod
+from lightkube.types import PatchType
 
 from campus.cli.main import cli
 from campus.deploy.engine import DeployOptions, DeployRequest, deploy_environment, deploy_fleet
@@ -119,6 +120,25 @@ def test_replica_change_rolls_out(kube: Client, scratch: DeployRequest) -> None:
     assert result.outcome == "deployed" and result.changed >= 1
     cms = kube.get(Deployment, "cms", namespace=scratch.namespace)
     assert cms.status.readyReplicas == 3
+
+
+def test_hand_edits_to_what_campus_renders_are_put_back(
+    kube: Client, scratch: DeployRequest
+) -> None:
+    """An unchanged deploy skips objects that match their last revision; a field campus
+    owns that someone changed by hand must still be put back."""
+    assert deploy_environment(kube, scratch, OPTIONS, QuietProgress()).outcome == "deployed"
+    kube.patch(
+        Deployment,
+        "smtp",
+        [{"op": "replace", "path": "/spec/replicas", "value": 3}],
+        namespace=scratch.namespace,
+        patch_type=PatchType.JSON,
+    )
+    result = deploy_environment(kube, scratch, OPTIONS, QuietProgress())
+    assert result.changed == 1 and result.created == 0
+    assert kube.get(Deployment, "smtp", namespace=scratch.namespace).spec.replicas == 1
+    assert deploy_environment(kube, scratch, OPTIONS, QuietProgress()).outcome == "unchanged"
 
 
 def test_removed_service_is_pruned_and_volumes_stay(kube: Client, scratch: DeployRequest) -> None:

@@ -14,6 +14,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.types import PatchType
 
 from campus.deploy import history
+from campus.deploy.drift import apply_needed
 from campus.deploy.health import Health, deployment_health, job_health, pod_problem
 from campus.deploy.lock import deploy_lock
 from campus.deploy.phases import Phase, autoscaling_floors, plan_phases
@@ -145,6 +146,7 @@ def _deploy(
         existing = list_namespace(client, namespace, sorted(kinds), {ENVIRONMENT_LABEL: env})
 
         floors = autoscaling_floors(objects)
+        recorded = {key_of(o): o for o in previous[-1].objects} if previous else {}
         # The generation each apply produced: the watch-fed view may still hold the object
         # from before the apply, which would look healthy while the change has not started.
         generations: dict[str, int] = {}
@@ -156,8 +158,13 @@ def _deploy(
                 for obj in plan.objects:
                     if obj["kind"] == "Namespace":
                         continue
-                    say(plan.phase.value, f"applying {key_of(obj)}")
-                    applied = apply_object(client, obj, before=existing.get(key_of(obj)))
+                    key = key_of(obj)
+                    before = existing.get(key)
+                    if before is not None and not apply_needed(obj, recorded.get(key), before):
+                        applied = Applied(key, created=False, changed=False, result=before)
+                    else:
+                        say(plan.phase.value, f"applying {key}")
+                        applied = apply_object(client, obj, before=before)
                     _count(result, applied, record=True)
                     if obj["kind"] == "Deployment":
                         name = obj["metadata"]["name"]
