@@ -32,8 +32,9 @@ integration: $(STAMP)
 test: lint
 	$(BIN)/pytest tests
 
+# Every benchmark in turn (about 40 minutes); each prints the markdown table for bench/README.md.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build
