@@ -151,7 +151,8 @@ def exec_(
     except CampusError as error:
         raise _fail(error) from None
     except ApiError as error:
-        raise _fail(CampusError(f"exec in {pod.name}: {error.status.message}")) from None
+        message = f"exec in {environment}/{service}: {error.status.message}"
+        raise _fail(CampusError(message)) from None
     sys.exit(response.exit_code)
 
 

@@ -4,9 +4,8 @@ and Argo CD's health checks make, over plain objects. Pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from campus.kube.objects import KubeObject
+from campus.kube.objects import KubeObject, conditions_of
 
 # Container states that will not fix themselves by waiting a little longer.
 _STUCK_REASONS = frozenset(
@@ -41,17 +40,13 @@ class Health:
         return Health(False, True, message)
 
 
-def _conditions(obj: KubeObject) -> dict[str, dict[str, Any]]:
-    return {c["type"]: c for c in obj.get("status", {}).get("conditions") or []}
-
-
 def deployment_health(deployment: KubeObject) -> Health:
     """Rolled out: the controller saw the latest spec, every replica is updated and available."""
     spec, status = deployment.get("spec", {}), deployment.get("status", {})
     name = deployment["metadata"]["name"]
     if status.get("observedGeneration", 0) < deployment["metadata"].get("generation", 1):
         return Health.waiting(f"{name}: waiting for the controller to see the new spec")
-    progressing = _conditions(deployment).get("Progressing", {})
+    progressing = conditions_of(deployment).get("Progressing", {})
     if progressing.get("reason") == "ProgressDeadlineExceeded":
         return Health.failure(f"{name}: {progressing.get('message', 'progress deadline exceeded')}")
     desired = spec.get("replicas", 1)
@@ -69,7 +64,7 @@ def deployment_health(deployment: KubeObject) -> Health:
 
 def job_health(job: KubeObject) -> Health:
     name = job["metadata"]["name"]
-    conditions = _conditions(job)
+    conditions = conditions_of(job)
     for kind in ("Failed", "FailureTarget"):
         failed = conditions.get(kind)
         if failed and failed.get("status") == "True":
@@ -86,7 +81,7 @@ def pod_problem(pod: KubeObject) -> Health | None:
     """A pod's reason for not being ready, when there is one worth showing the operator."""
     name = pod["metadata"]["name"]
     status = pod.get("status", {})
-    scheduled = _conditions(pod).get("PodScheduled")
+    scheduled = conditions_of(pod).get("PodScheduled")
     if scheduled and scheduled.get("status") == "False":
         reason = scheduled.get("reason", "Unschedulable")
         return Health.waiting(f"pod {name} Pending: {reason}: {scheduled.get('message', '')}")

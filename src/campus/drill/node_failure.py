@@ -14,7 +14,7 @@ from lightkube.resources.core_v1 import Node, Pod
 from campus.drill.availability import DrillReport, Sample, ServiceKey, analyse, busiest_node
 from campus.errors import CampusError
 from campus.fleet.model import Environment
-from campus.kube.objects import KubeObject
+from campus.kube.objects import KubeObject, conditions_of, is_ready
 from campus.labels import NAME
 from campus.sandbox import cluster
 
@@ -37,13 +37,6 @@ class FleetView:
     ready_nodes: set[str]
 
 
-def _ready(obj: KubeObject) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in obj.get("status", {}).get("conditions") or []
-    )
-
-
 def read_fleet(client: Client, namespaces: set[str]) -> FleetView:
     """Three list calls, whatever the fleet's size."""
     deployments = [
@@ -56,7 +49,9 @@ def read_fleet(client: Client, namespaces: set[str]) -> FleetView:
         for p in client.list(Pod, namespace="*")
         if p.metadata and p.metadata.namespace in namespaces
     ]
-    ready_nodes = {n.metadata.name for n in client.list(Node) if n.metadata and _ready(n.to_dict())}
+    ready_nodes = {
+        n.metadata.name for n in client.list(Node) if n.metadata and is_ready(n.to_dict())
+    }
     return FleetView(deployments, pods, {n for n in ready_nodes if n})
 
 
@@ -86,7 +81,7 @@ def serving(
         node = pod.get("spec", {}).get("nodeName")
         if not service or not node or node in dead_nodes or metadata.get("deletionTimestamp"):
             continue
-        if _ready(pod):
+        if is_ready(pod):
             key = (by_namespace[metadata["namespace"]], service)
             counts[key] = counts.get(key, 0) + 1
     return counts
@@ -104,13 +99,13 @@ def _unschedulable(view: FleetView, environments: Sequence[Environment]) -> list
     by_namespace = _environment_of(environments)
     found = []
     for pod in view.pods:
-        for condition in pod.get("status", {}).get("conditions") or []:
-            if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
-                metadata = pod["metadata"]
-                found.append(
-                    f"{by_namespace[metadata['namespace']]}/{metadata['name']}: "
-                    f"{condition.get('reason', 'Unschedulable')}: {condition.get('message', '')}"
-                )
+        condition = conditions_of(pod).get("PodScheduled", {})
+        if condition.get("status") == "False":
+            metadata = pod["metadata"]
+            found.append(
+                f"{by_namespace[metadata['namespace']]}/{metadata['name']}: "
+                f"{condition.get('reason', 'Unschedulable')}: {condition.get('message', '')}"
+            )
     return sorted(found)
 
 

@@ -54,3 +54,13 @@ def without_server_fields(obj: KubeObject) -> KubeObject:
     """The object as campus wrote it: no status, no metadata the server maintains."""
     metadata = {k: v for k, v in obj.get("metadata", {}).items() if k not in SERVER_FIELDS}
     return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
+
+
+def conditions_of(obj: KubeObject) -> dict[str, dict[str, Any]]:
+    """An object's status conditions by type."""
+    return {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or [] if "type" in c}
+
+
+def is_ready(obj: KubeObject) -> bool:
+    """A pod or node whose Ready condition is True."""
+    return conditions_of(obj).get("Ready", {}).get("status") == "True"

@@ -11,7 +11,7 @@ from lightkube.resources.core_v1 import Node, Pod
 
 from campus.errors import CampusError, ClusterError
 from campus.fleet.model import Environment
-from campus.kube.objects import KubeObject
+from campus.kube.objects import KubeObject, is_ready
 from campus.labels import NAME
 from campus.sandbox.nodes import KWOK_NODE_ANNOTATION
 
@@ -22,13 +22,6 @@ class ServicePod:
     container: str
     node: str
     ready: bool
-
-
-def _ready(pod: KubeObject) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in pod.get("status", {}).get("conditions") or []
-    )
 
 
 def pick_pods(pods: list[KubeObject], service: str) -> list[ServicePod]:
@@ -42,7 +35,9 @@ def pick_pods(pods: list[KubeObject], service: str) -> list[ServicePod]:
         if metadata.get("deletionTimestamp") or metadata.get("labels", {}).get("job-name"):
             continue
         containers = pod["spec"].get("containers") or [{}]
-        found.append(ServicePod(metadata["name"], containers[0].get("name", ""), node, _ready(pod)))
+        found.append(
+            ServicePod(metadata["name"], containers[0].get("name", ""), node, is_ready(pod))
+        )
     return sorted(found, key=lambda p: (not p.ready, p.name))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campus.deploy.engine import DeployOptions, DeployRequest, Progress, deploy_fleet
-from campus.kube.objects import KubeObject
+from campus.kube.objects import KubeObject, conditions_of, is_ready
 from campus.plan.model import GIB
 from campus.plan.planner import Cluster
 from campus.sandbox.cluster import SandboxError, SandboxInfo
@@ -82,19 +82,12 @@ class Verification:
 
 
 def _unschedulable(pod: KubeObject) -> str | None:
-    for condition in pod.get("status", {}).get("conditions") or []:
-        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
-            message = str(condition.get("message") or condition.get("reason") or "Pending")
-            # The filters' verdict is the first sentence; preemption's follows.
-            return message.split(". ")[0].rstrip(".") + "."
-    return None
-
-
-def _pod_ready(pod: KubeObject) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in pod.get("status", {}).get("conditions") or []
-    )
+    condition = conditions_of(pod).get("PodScheduled", {})
+    if condition.get("status") != "False":
+        return None
+    message = str(condition.get("message") or condition.get("reason") or "Pending")
+    # The filters' verdict is the first sentence; preemption's follows.
+    return message.split(". ")[0].rstrip(".") + "."
 
 
 def judge(
@@ -124,7 +117,7 @@ def judge(
         reason = _unschedulable(pod)
         if reason is not None:
             pending.append(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}: {reason}")
-        elif not _pod_ready(pod):
+        elif not is_ready(pod):
             waiting.append(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}: not Ready")
     return Observation(not waiting and not pending, tuple(sorted(pending)), "; ".join(waiting[:3]))
 
@@ -262,14 +255,10 @@ def run_trial(
     options: VerifyOptions = VerifyOptions(),
 ) -> Trial:
     """Deploy the fleet into a fresh sandbox of `nodes` nodes and see whether it fits."""
-    from lightkube import Client, KubeConfig
     from lightkube.codecs import from_dict
 
     from campus.kube.connect import FIELD_MANAGER
-    from campus.kube.decoding import prime_decoders
     from campus.sandbox import cluster as sandboxes
-
-    prime_decoders()  # before any thread decodes: concurrent first decodes crash msgspec
 
     started = time.monotonic()
     trial = Trial(nodes)
@@ -280,7 +269,8 @@ def run_trial(
 
     info = _start_sandbox(cluster, nodes, options.sandbox, say)
     try:
-        client = Client(KubeConfig.from_file(info.kubeconfig), field_manager=FIELD_MANAGER)
+        # client_for prepares the decoders before deploy_fleet's threads use them.
+        client = sandboxes.client_for(info.name, timeout=30)
         if cluster.overhead.daemons.cpu or cluster.overhead.daemons.memory:
             client.apply(from_dict(agents_daemon_set(cluster)), field_manager=FIELD_MANAGER)
             _wait_agents(client, nodes, 60, say)

@@ -14,7 +14,7 @@ from typing import Any
 
 from campus.fleet.quantity import parse_cpu, parse_memory
 from campus.harden.rule import pod_spec
-from campus.kube.objects import KubeObject
+from campus.kube.objects import KubeObject, is_ready
 
 GIBI = Decimal(1024**3)
 
@@ -109,8 +109,7 @@ class Room:
 def _schedulable(node: dict[str, Any]) -> bool:
     if (node.get("spec") or {}).get("unschedulable"):
         return False
-    conditions = (node.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    return is_ready(node)
 
 
 def room_for(namespace: str, nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> Room:
