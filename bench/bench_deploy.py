@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from campus.deploy.engine import DeployOptions, DeployResult, deploy_fleet
+from campus.deploy.engine import deploy_fleet
+from campus.deploy.model import DeployOptions, DeployResult
 from campus.fleet.model import Environment
 from campus.output.progress import QuietProgress
 from campus.pipeline import connect_fleet, deploy_requests, load
@@ -111,7 +112,7 @@ def campus_deploy(fleet_file: Path, audit: AuditLog) -> Run:
     start = audit.mark()
     started = time.perf_counter()
     fleet, client = connect_fleet(fleet_file, None)
-    requests = deploy_requests(fleet, fleet_file, [])
+    requests = deploy_requests(fleet)
     rendered = time.perf_counter()
     results: list[DeployResult] = deploy_fleet(
         client, requests, DeployOptions(phase_timeout=600), QuietProgress()

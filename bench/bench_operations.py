@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from campus.deploy.engine import DeployOptions, deploy_fleet
+from campus.deploy.engine import deploy_fleet
+from campus.deploy.model import DeployOptions
 from campus.drill.node_failure import run_node_failure
 from campus.fleet.load import load_fleet
 from campus.output.progress import QuietProgress
@@ -66,7 +67,7 @@ def status_figures(directory: Path) -> list[tuple[str, str]]:
     client = cluster.client_for(NAME, timeout=30)
     started = time.perf_counter()
     results = deploy_fleet(
-        client, deploy_requests(fleet, path, []), DeployOptions(phase_timeout=300), QuietProgress()
+        client, deploy_requests(fleet), DeployOptions(phase_timeout=300), QuietProgress()
     )
     deployed = time.perf_counter() - started
     failed = [r.environment for r in results if r.outcome == "failed"]
@@ -120,9 +121,7 @@ def drill_figures(directory: Path, nodes: int, runs: int) -> list[tuple[str, str
     path.write_text(EXAMPLE.read_text().replace("sandbox: campus", f"sandbox: {NAME}"))
     fleet = load_fleet(path)
     client = cluster.client_for(NAME, timeout=30)
-    deploy_fleet(
-        client, deploy_requests(fleet, path, []), DeployOptions(phase_timeout=300), QuietProgress()
-    )
+    deploy_fleet(client, deploy_requests(fleet), DeployOptions(phase_timeout=300), QuietProgress())
     rows = []
     for run in range(1, runs + 1):
         report = run_node_failure(NAME, list(fleet.environments))

@@ -58,7 +58,7 @@ def fleet_of(clients: int, directory: Path) -> Path:
 
 def measure(label: str, path: Path, cluster: Cluster, verify: bool) -> dict[str, str]:
     started = time.perf_counter()
-    requests = deploy_requests(load(path), path, [])
+    requests = deploy_requests(load(path))
     rendered = time.perf_counter() - started
     started = time.perf_counter()
     plan = plan_fleet([(r.environment, r.objects, r.init_jobs) for r in requests], cluster)

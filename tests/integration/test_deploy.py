@@ -17,10 +17,12 @@ from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod
 from lightkube.types import PatchType
 
 from campus.cli.main import cli
-from campus.deploy.engine import DeployOptions, DeployRequest, deploy_environment, deploy_fleet
+from campus.deploy.destroy import destroy_environment
+from campus.deploy.engine import deploy_environment, deploy_fleet
 from campus.deploy.history import list_revisions
+from campus.deploy.model import DeployOptions, DeployRequest
 from campus.output.progress import QuietProgress
-from campus.pipeline import deploy_requests, destroy_environment, load
+from campus.pipeline import deploy_requests, load
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +36,7 @@ def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DeployReques
     fleet_copy = tmp_path_factory.mktemp("fleet") / "fleet.yml"
     fleet_copy.write_text(EXAMPLE.read_text())
     fleet = load(fleet_copy)
-    return {r.environment: r for r in deploy_requests(fleet, fleet_copy, [])}
+    return {r.environment: r for r in deploy_requests(fleet)}
 
 
 def renamed(request: DeployRequest, environment: str) -> DeployRequest:

@@ -20,9 +20,6 @@ from test_deploy import failing_job  # the same broken migration as the engine's
 
 from campus.cli.main import cli
 from campus.deploy.history import list_revisions
-from campus.deploy.recovery import failure_advice, left_behind
-from campus.kube.objects import ObjectKey
-from campus.pipeline import object_diff, predecessor
 
 pytestmark = pytest.mark.integration
 
@@ -210,53 +207,3 @@ def test_failed_first_install_says_what_is_left_and_how_to_retry(
     assert upgrade.exit_code == 1
     assert f"Revision 1 of {fleet.name} keeps serving" in upgrade.output
     assert "first install" not in upgrade.output
-
-
-def test_failure_advice_without_a_cluster() -> None:
-    """The pure part: what is said when nothing was applied, or applications were switching."""
-    nothing = failure_advice(
-        "acme", "acme", history_read=False, previous_revision=None, failed_phase="", applied=[]
-    )
-    assert nothing == [
-        "This deploy changed nothing in namespace acme. Fix the cause and run "
-        "`campus deploy acme` again."
-    ]
-    key = ObjectKey("apps/v1", "Deployment", "acme", "lms")
-    switching = failure_advice(
-        "acme",
-        "acme",
-        history_read=True,
-        previous_revision=4,
-        failed_phase="applications",
-        applied=[key, key._replace(name="cms")],
-    )
-    assert "`campus rollback acme 4`" in switching[0]
-    assert switching[1] == "Applied by this deploy in namespace acme: 2 Deployments."
-
-
-def test_diff_pairs_content_named_objects_and_masks_changed_secret_values() -> None:
-    """The pure part of `diff`: which object a renamed one replaces, and masking."""
-    old = ObjectKey("v1", "Secret", "acme", "openedx-config-b15d769c39")
-    others = [old._replace(kind="ConfigMap"), old._replace(name="mysql-f6ea3c84"), old]
-    assert predecessor(old._replace(name="openedx-config-75e1f8e516"), others) == old
-    assert predecessor(old._replace(name="openedx-config"), others) is None
-    assert predecessor(old._replace(namespace="globex"), others) is None
-
-    def secret(**data: str) -> dict[str, Any]:
-        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": data}
-
-    text = object_diff(secret(a="b2xk", b="c2FtZQ=="), secret(a="bmV3", b="c2FtZQ==", c="eA=="))
-    assert "-  a: <secret value hidden>\n+  a: <secret value hidden, changed>\n" in text
-    assert "  b: <secret value hidden>\n" in text
-    assert "+  c: <secret value hidden, changed>\n" in text
-    assert not any(value in text for value in ("b2xk", "bmV3", "c2FtZQ==", "eA=="))
-    assert object_diff(secret(a="b2xk"), secret(a="b2xk")) == ""
-
-
-def test_what_is_left_is_counted_by_kind_in_plain_english() -> None:
-    keys = [
-        ObjectKey("networking.k8s.io/v1", kind, "acme", str(index))
-        for index, kind in enumerate(["NetworkPolicy", "NetworkPolicy", "Ingress", "Ingress"])
-    ]
-    keys.append(ObjectKey("v1", "Secret", "acme", "one"))
-    assert left_behind(keys) == "2 NetworkPolicies, 2 Ingresses, 1 Secret"

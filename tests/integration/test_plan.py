@@ -16,7 +16,7 @@ from lightkube.codecs import from_dict
 from lightkube.resources.core_v1 import Pod
 
 from campus.cli.main import cli
-from campus.deploy.engine import DeployRequest
+from campus.deploy.model import DeployRequest
 from campus.output.progress import QuietProgress
 from campus.pipeline import deploy_requests, load
 from campus.plan.model import HOSTNAME, NodeShape, Overhead, Resources, Spread, Workload
@@ -57,7 +57,7 @@ def fleet_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def requests(fleet_file: Path) -> list[DeployRequest]:
-    return deploy_requests(load(fleet_file), fleet_file, [])
+    return deploy_requests(load(fleet_file))
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from click.testing import CliRunner
 
 from campus import __version__
@@ -38,3 +40,15 @@ def test_version_is_the_package_version() -> None:
     assert result.exit_code == 0
     assert __version__ in result.output
     assert __version__ != "0.0.0"
+
+
+def test_an_operator_error_prints_one_line_and_exits_1(tmp_path: Path) -> None:
+    """Errors from any command go through the one handler in `main`: no traceback."""
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text("environments:\n  acme: {hosts: {lms: learn.acme.org}}\n")
+    for arguments in (["history", "nope"], ["lint", "nope"], ["drill", "node-failure"]):
+        result = CliRunner().invoke(cli, [*arguments, "-f", str(fleet)])
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("Error: "), result.output
+        assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from campus.cli.deploy import _fail, fleet_option
-from campus.errors import CampusError
+from campus.cli.options import fleet_option, output_option
 from campus.output.tables import console, print_structured
 
 
@@ -28,7 +27,7 @@ def drill() -> None:
 )
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for recovery.")
 @click.option("--keep-failed", is_flag=True, help="Leave the node failed afterwards.")
-@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
+@output_option()
 def node_failure(
     fleet_file: Path,
     node: str | None,
@@ -41,30 +40,21 @@ def node_failure(
     is whole again. Exits non-zero if a production web service had no ready replica,
     a pod could not be rescheduled, or the fleet did not recover."""
     from campus.drill.node_failure import run_node_failure
+    from campus.drill.target import drill_sandbox
     from campus.pipeline import load
 
     def progress(message: str) -> None:
         click.echo(f"drill: {message}", err=True)
 
-    try:
-        fleet = load(fleet_file)
-        target = sandbox_name or fleet.cluster.sandbox
-        if not target:
-            where = f"context {fleet.cluster.context}" if fleet.cluster.context else "a cluster"
-            raise CampusError(
-                f"{fleet_file} deploys to {where}, not a sandbox: a drill fails nodes on "
-                "purpose, so it runs only on a sandbox (give --sandbox NAME to drill a copy)"
-            )
-        report = run_node_failure(
-            target,
-            list(fleet.environments),
-            node=node,
-            timeout=timeout,
-            restore=not keep_failed,
-            progress=progress,
-        )
-    except CampusError as error:
-        raise _fail(error) from None
+    fleet = load(fleet_file)
+    report = run_node_failure(
+        drill_sandbox(fleet, sandbox_name),
+        list(fleet.environments),
+        node=node,
+        timeout=timeout,
+        restore=not keep_failed,
+        progress=progress,
+    )
     if output == "table":
         from campus.output.drill import drill_view
 

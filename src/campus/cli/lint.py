@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from campus.cli.deploy import _fail, fleet_option
-from campus.errors import CampusError
+from campus.cli.options import fleet_option
 
 
 @click.command()
@@ -16,28 +15,20 @@ from campus.errors import CampusError
 @fleet_option
 def lint(environments: tuple[str, ...], fleet_file: Path) -> None:
     """Render, harden and check environments; exit 1 on any violation."""
-    from campus.harden import harden_all
     from campus.lint import lint as check
-    from campus.pipeline import load, select
-    from campus.render import render_fleet
+    from campus.pipeline import build, load
 
-    try:
-        fleet = load(fleet_file)
-        selected = select(fleet, fleet_file, environments)
-        rendered = render_fleet(fleet, [e.name for e in selected])
-    except CampusError as error:
-        raise _fail(error) from None
     failed = False
-    for environment in rendered:
-        objects, init_jobs = harden_all(environment)
-        violations = check(environment, objects + init_jobs)
-        name = environment.environment.name
+    for built in build(load(fleet_file), environments):
+        objects = built.objects + built.init_jobs
+        violations = check(built.rendered, objects)
+        name = built.environment.name
         if violations:
             failed = True
             click.echo(f"{name}: {len(violations)} violation(s)")
             for item in violations:
                 click.echo(f"  {item}")
         else:
-            click.echo(f"{name}: ok ({len(objects) + len(init_jobs)} objects, every rule holds)")
+            click.echo(f"{name}: ok ({len(objects)} objects, every rule holds)")
     if failed:
         sys.exit(1)

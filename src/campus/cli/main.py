@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from campus import __version__
@@ -14,9 +16,21 @@ from campus.cli.render import render
 from campus.cli.sandbox import sandbox
 from campus.cli.scale import autoscale, scale
 from campus.cli.status import status
+from campus.errors import CampusError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CampusGroup(click.Group):
+    """Every operator-facing error, from any command, prints as `Error: ...` without a
+    traceback and exits 1: handled here once, not in each command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CampusError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=CampusGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="campus")
 def cli() -> None:
     """Run a fleet of Open edX environments on one Kubernetes cluster.
@@ -26,12 +40,23 @@ def cli() -> None:
     """
 
 
-cli.add_command(render)
-cli.add_command(lint)
-cli.add_command(sandbox)
-cli.add_command(drill)
-cli.add_command(plan)
-for _command in (deploy, diff, history, rollback, destroy, status, logs, exec_, scale, autoscale):
+for _command in (
+    render,
+    lint,
+    sandbox,
+    drill,
+    plan,
+    deploy,
+    diff,
+    history,
+    rollback,
+    destroy,
+    status,
+    logs,
+    exec_,
+    scale,
+    autoscale,
+):
     cli.add_command(_command)
 
 

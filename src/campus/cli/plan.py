@@ -9,8 +9,7 @@ from typing import Any
 
 import click
 
-from campus.cli.deploy import _fail, fleet_option
-from campus.errors import CampusError
+from campus.cli.options import fleet_option, output_option
 from campus.plan.model import DEFAULT_DAEMON_CPU, DEFAULT_DAEMON_MEMORY, NodeShape, Overhead
 from campus.plan.planner import Cluster
 from campus.plan.verify import SANDBOX
@@ -68,7 +67,7 @@ def _cluster(options: dict[str, Any]) -> Cluster:
     show_default=True,
     help="Environments rolling at once (as `campus deploy --parallel`).",
 )
-@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
+@output_option()
 @click.option(
     "--verify",
     is_flag=True,
@@ -109,26 +108,22 @@ def plan(
     from campus.plan.verify import VerifyOptions, verify_plan
 
     cluster = _cluster(click.get_current_context().params)
-    try:
-        fleet = load(fleet_file)
-        requests = deploy_requests(fleet, fleet_file, list(environments))
-        fleet_plan = plan_fleet(
-            [(r.environment, r.objects, r.init_jobs) for r in requests], cluster, max(1, parallel)
-        )
+    requests = deploy_requests(load(fleet_file), environments)
+    fleet_plan = plan_fleet(
+        [(r.environment, r.objects, r.init_jobs) for r in requests], cluster, max(1, parallel)
+    )
+    if output == "table":
+        print_plan(fleet_plan)
+    verification = None
+    if verify:
+        with LiveProgress(
+            f"campus plan --verify ({fleet_plan.scheduled.nodes} nodes planned)"
+        ) as progress:
+            options = VerifyOptions(sandbox_name, verify_timeout)
+            verification = verify_plan(
+                requests, cluster, fleet_plan.scheduled.nodes, progress, options
+            )
         if output == "table":
-            print_plan(fleet_plan)
-        verification = None
-        if verify:
-            with LiveProgress(
-                f"campus plan --verify ({fleet_plan.scheduled.nodes} nodes planned)"
-            ) as progress:
-                options = VerifyOptions(sandbox_name, verify_timeout)
-                verification = verify_plan(
-                    requests, cluster, fleet_plan.scheduled.nodes, progress, options
-                )
-            if output == "table":
-                print_verification(verification)
-    except CampusError as error:
-        raise _fail(error) from None
+            print_verification(verification)
     if output != "table":
         print_structured(plan_document(fleet_plan, verification), output)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from campus.cli.deploy import _fail, fleet_option
-from campus.errors import CampusError
+from campus.cli.options import fleet_option
 
 
 @click.command()
@@ -19,26 +18,18 @@ from campus.errors import CampusError
 @click.option("--jobs", type=int, default=None, help="Environments rendered at once.")
 def render(environments: tuple[str, ...], fleet_file: Path, output: str, jobs: int | None) -> None:
     """Render environments through Tutor and harden them (all by default)."""
-    from campus.harden import harden_all
     from campus.output.manifests import write_environment, write_stream
-    from campus.pipeline import load, select
-    from campus.render import render_fleet
+    from campus.pipeline import build, load
 
-    try:
-        fleet = load(fleet_file)
-        selected = select(fleet, fleet_file, environments)
-        rendered = render_fleet(fleet, [e.name for e in selected], jobs=jobs)
-    except CampusError as error:
-        raise _fail(error) from None
-    for environment in rendered:
-        objects, init_jobs = harden_all(environment)
+    for built in build(load(fleet_file), environments, jobs=jobs):
         if output == "-":
-            write_stream(objects + init_jobs)
+            write_stream(built.objects + built.init_jobs)
             continue
-        directory = Path(output) / environment.environment.name
-        write_environment(directory, objects, init_jobs)
+        name = built.environment.name
+        directory = Path(output) / name
+        write_environment(directory, built.objects, built.init_jobs)
         click.echo(
-            f"{environment.environment.name}: {len(objects)} objects, "
-            f"{len(init_jobs)} init jobs -> {directory}/",
+            f"{name}: {len(built.objects)} objects, {len(built.init_jobs)} init jobs -> "
+            f"{directory}/",
             err=True,
         )

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
-from rich.table import Table
-
-from campus.errors import CampusError
 
 name_option = click.option(
     "--name", default="campus", show_default=True, help="Sandbox name (several may run)."
@@ -51,20 +47,17 @@ def up(
     from campus.sandbox.cluster import Timing
     from campus.sandbox.cluster import up as start
 
-    try:
-        info = start(
-            name,
-            nodes,
-            node_cpu,
-            node_memory,
-            tuple(z.strip() for z in zones.split(",")),
-            port,
-            Timing(eviction_toleration_seconds=eviction_seconds),
-            _progress,
-            audit=audit,
-        )
-    except CampusError as error:
-        raise click.ClickException(str(error)) from None
+    info = start(
+        name,
+        nodes,
+        node_cpu,
+        node_memory,
+        tuple(z.strip() for z in zones.split(",")),
+        port,
+        Timing(eviction_toleration_seconds=eviction_seconds),
+        _progress,
+        audit=audit,
+    )
     click.echo(f"sandbox {info.name} is up: {len(info.nodes)} nodes, API server {info.server}")
     click.echo(f"kubeconfig: {info.kubeconfig}")
     if info.audit_log is not None:
@@ -98,24 +91,11 @@ def kubeconfig(name: str) -> None:
 @name_option
 def status(name: str) -> None:
     """Nodes of the sandbox: zone, readiness, pods."""
+    from campus.output.sandbox import nodes_view
+    from campus.output.tables import console
     from campus.sandbox.cluster import status as node_states
 
-    try:
-        states = node_states(name)
-    except CampusError as error:
-        raise click.ClickException(str(error)) from None
-    table = Table(box=None, pad_edge=False)
-    for column in ("NODE", "ZONE", "STATUS", "HEARTBEAT", "PODS"):
-        table.add_column(column)
-    for node in states:
-        table.add_row(
-            node.name,
-            node.zone,
-            "Ready" if node.ready else "NotReady",
-            "simulated" if node.simulated else "stopped (failed)",
-            str(node.pods),
-        )
-    Console().print(table)
+    console().print(nodes_view(node_states(name)))
 
 
 @sandbox.command("fail-node")
@@ -125,10 +105,7 @@ def fail_node(name: str, node: str) -> None:
     """Stop NODE's heartbeats, as if its machine died."""
     from campus.sandbox.cluster import fail_node as fail
 
-    try:
-        fail(name, node)
-    except CampusError as error:
-        raise click.ClickException(str(error)) from None
+    fail(name, node)
     click.echo(f"{node} stopped heartbeating: NotReady within seconds, pods evicted after that")
 
 
@@ -139,8 +116,5 @@ def restore_node(name: str, node: str) -> None:
     """Bring a failed NODE back."""
     from campus.sandbox.cluster import restore_node as restore
 
-    try:
-        restore(name, node)
-    except CampusError as error:
-        raise click.ClickException(str(error)) from None
+    restore(name, node)
     click.echo(f"{node} is Ready again")

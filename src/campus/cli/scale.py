@@ -3,20 +3,17 @@ then deploy, so the next deploy keeps the change (unlike `kubectl scale`)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from lightkube import Client
 
-from campus.cli.deploy import _fail, _finish, fleet_option, kubeconfig_option
-from campus.errors import CampusError, ClusterError
+from campus.cli.options import fleet_option, kubeconfig_option, timeout_option
 from campus.scale.change import Change
 
 no_deploy_option = click.option(
     "--no-deploy", is_flag=True, help="Only write the fleet file; deploy later."
-)
-timeout_option = click.option(
-    "--timeout", default=600.0, show_default=True, help="Seconds each deploy phase may take."
 )
 
 
@@ -32,35 +29,28 @@ def _counts(pairs: tuple[str, ...]) -> dict[str, int]:
     return counts
 
 
-def _client(fleet_file: Path, kubeconfig: str | None, no_deploy: bool) -> Client | None:
-    """The fleet's cluster; with --no-deploy one out of reach only skips the capacity check."""
-    from campus.kube.connect import connect
-    from campus.pipeline import load
-
-    fleet = load(fleet_file)
-    try:
-        return connect(fleet.cluster, kubeconfig)
-    except ClusterError as error:
-        if not no_deploy:
-            raise
-        click.echo(f"note: capacity not checked: {error}", err=True)
-        return None
+def _note(message: str) -> None:
+    click.echo(f"note: {message}", err=True)
 
 
-def _deploy(change: Change, client: Client | None, timeout: float) -> None:
-    from campus.deploy.engine import DeployOptions, deploy_fleet
+def _show_and_deploy(
+    fleet_file: Path, change: Change, client: Client | None, timeout: float
+) -> None:
+    """Print what was written; then, unless --no-deploy (no client), deploy it."""
+    from campus.deploy.model import DeployOptions
     from campus.output.progress import LiveProgress
-    from campus.scale.cluster import hand_replicas_to_autoscaler
+    from campus.output.scale import print_change
+    from campus.output.tables import print_deploy_results
+    from campus.scale.rollout import deploy_change
 
-    assert change.request is not None and client is not None
-    request = change.request
-    for deployment in change.autoscaled_now:
-        kept = hand_replicas_to_autoscaler(client, request.namespace, deployment)
-        if kept is not None:
-            click.echo(f"{deployment}: {kept} replicas kept while its autoscaler takes over")
-    with LiveProgress(f"campus deploy {request.environment}") as progress:
-        results = deploy_fleet(client, [request], DeployOptions(phase_timeout=timeout), progress)
-    _finish(results)
+    print_change(fleet_file, change)
+    if client is None:
+        return
+    with LiveProgress(f"campus deploy {change.request.environment}") as progress:
+        options = DeployOptions(phase_timeout=timeout)
+        results = deploy_change(change, client, options, progress, _note)
+    if not print_deploy_results(results):
+        sys.exit(1)
 
 
 @click.command()
@@ -85,18 +75,13 @@ def scale(
     (its PodDisruptionBudget), more than one pod on a data volume, more than the cluster
     has room for.
     """
-    from campus.output.scale import print_change
     from campus.scale.change import scale as scale_change
+    from campus.scale.rollout import change_client
 
     wanted = _counts(counts)
-    try:
-        client = _client(fleet_file, kubeconfig, no_deploy)
-        change = scale_change(fleet_file, environment, wanted, client)
-        print_change(fleet_file, change)
-        if not no_deploy:
-            _deploy(change, client, timeout)
-    except CampusError as error:
-        raise _fail(error) from None
+    client = change_client(fleet_file, kubeconfig, no_deploy, _note)
+    change = scale_change(fleet_file, environment, wanted, client)
+    _show_and_deploy(fleet_file, change, None if no_deploy else client, timeout)
 
 
 @click.command()
@@ -131,24 +116,17 @@ def autoscale(
     A fixed `replicas` of the service in the environment is removed (the autoscaler owns
     the count). Production web services need a floor of 2 or more.
     """
-    from campus.output.scale import print_change
     from campus.scale import change as changes
+    from campus.scale.rollout import change_client
 
     if off and (minimum is not None or maximum is not None or cpu is not None):
         raise click.UsageError("--off takes no --min, --max or --cpu")
     if not off and (minimum is None or maximum is None):
         raise click.UsageError("give --min and --max (or --off)")
-    try:
-        client = _client(fleet_file, kubeconfig, no_deploy)
-        if off:
-            change = changes.autoscale_off(fleet_file, environment, service, client)
-        else:
-            assert minimum is not None and maximum is not None
-            change = changes.autoscale(
-                fleet_file, environment, service, minimum, maximum, cpu, client
-            )
-        print_change(fleet_file, change)
-        if not no_deploy:
-            _deploy(change, client, timeout)
-    except CampusError as error:
-        raise _fail(error) from None
+    client = change_client(fleet_file, kubeconfig, no_deploy, _note)
+    if off:
+        change = changes.autoscale_off(fleet_file, environment, service, client)
+    else:
+        assert minimum is not None and maximum is not None
+        change = changes.autoscale(fleet_file, environment, service, minimum, maximum, cpu, client)
+    _show_and_deploy(fleet_file, change, None if no_deploy else client, timeout)

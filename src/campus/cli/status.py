@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.live import Live
 
-from campus.cli.deploy import _fail, fleet_option, kubeconfig_option
+from campus.cli.options import fleet_option, kubeconfig_option, output_option
 from campus.errors import CampusError
 from campus.output.status import status_document, status_view
 from campus.output.tables import console as output_console
@@ -20,9 +20,7 @@ from campus.output.tables import print_structured
 @fleet_option
 @kubeconfig_option
 @click.option("-n", "--namespace", default=None, help="Only the environment in this namespace.")
-@click.option(
-    "-o", "--output", type=click.Choice(["table", "wide", "json", "yaml"]), default="table"
-)
+@output_option("wide")
 @click.option("-w", "--watch", is_flag=True, help="Refresh in place every two seconds.")
 def status(
     environments: tuple[str, ...],
@@ -33,31 +31,27 @@ def status(
     watch: bool,
 ) -> None:
     """Health, services, autoscaling, revision and pods of every environment."""
-    from campus.pipeline import connect_fleet, select
+    from campus.pipeline import connect_fleet
     from campus.status.collect import fleet_status
 
+    fleet, client = connect_fleet(fleet_file, kubeconfig)
+    selected = [
+        e for e in fleet.select(environments) if namespace is None or e.namespace == namespace
+    ]
+    if not selected:
+        raise CampusError(f"no environment of {fleet_file} lives in namespace {namespace}")
+    if output in ("json", "yaml"):
+        print_structured(status_document(fleet_status(client, selected)), output)
+        return
+    wide = output == "wide"
+    console = output_console()
+    if not watch:
+        console.print(status_view(fleet_status(client, selected), wide))
+        return
     try:
-        fleet, client = connect_fleet(fleet_file, kubeconfig)
-        selected = [
-            e
-            for e in select(fleet, fleet_file, environments)
-            if namespace is None or e.namespace == namespace
-        ]
-        if not selected:
-            raise CampusError(f"no environment of {fleet_file} lives in namespace {namespace}")
-        if output in ("json", "yaml"):
-            print_structured(status_document(fleet_status(client, selected)), output)
-            return
-        wide = output == "wide"
-        console = output_console()
-        if not watch:
-            console.print(status_view(fleet_status(client, selected), wide))
-            return
         with Live(console=console, refresh_per_second=1, screen=False) as live:
             while True:
                 live.update(status_view(fleet_status(client, selected), wide))
                 time.sleep(2)
-    except CampusError as error:
-        raise _fail(error) from None
     except KeyboardInterrupt:
         pass

@@ -6,84 +6,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
 
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.types import PatchType
 
 from campus.deploy import history
+from campus.deploy.changes import counts
+from campus.deploy.diff import what_would_change
 from campus.deploy.drift import apply_needed
 from campus.deploy.health import Health, deployment_health, job_health, pod_problem
 from campus.deploy.lock import deploy_lock
+from campus.deploy.model import DeployOptions, DeployRequest, DeployResult, Progress
 from campus.deploy.phases import Phase, autoscaling_floors, plan_phases
 from campus.deploy.prepare import is_data, prepare
 from campus.deploy.revisions import ENVIRONMENT_LABEL, Revision
 from campus.errors import CampusError
-from campus.kube.apply import (
-    Applied,
-    apply_object,
-    delete_object,
-    list_namespace,
-    namespace_exists,
-)
+from campus.kube.apply import Applied, apply_object, delete_object, list_namespace
 from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject, ObjectKey, digest, key_of
 from campus.kube.watch import NamespaceView, namespace_view, pod_logs, recent_events
-
-Outcome = Literal["deployed", "unchanged", "failed", "planned"]
-
-
-class Progress(Protocol):
-    """Where the engine says what it is doing and what it waits for."""
-
-    def update(self, environment: str, phase: str, message: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class DeployOptions:
-    dry_run: bool = False
-    prune: bool = True
-    prune_data: bool = False
-    phase_timeout: float = 600.0
-    lock_timeout: float = 120.0
-    keep_revisions: int = history.DEFAULT_KEEP
-
-
-@dataclass(frozen=True)
-class DeployRequest:
-    """One environment's prepared manifest, and what to record about where it came from."""
-
-    environment: str
-    namespace: str
-    objects: list[KubeObject]
-    init_jobs: list[KubeObject]
-    tutor_version: str = ""
-    fleet_hash: str = ""
-
-
-@dataclass
-class DeployResult:
-    environment: str
-    namespace: str
-    outcome: Outcome = "failed"
-    revision: int | None = None
-    created: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    jobs_run: int = 0
-    pruned: list[str] = field(default_factory=list)
-    message: str = ""
-    details: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    # What a failure leaves behind: the revision that was serving before this deploy (None
-    # when none was recorded, i.e. a first install), whether that is known yet, the phase
-    # that failed, and every object this deploy applied.
-    previous_revision: int | None = None
-    history_read: bool = False
-    failed_phase: str = ""
-    applied: list[ObjectKey] = field(default_factory=list)
 
 
 class PhaseFailed(CampusError):
@@ -133,7 +75,8 @@ def _deploy(
         say("lock", f"waiting for another deploy to finish ({holder})")
 
     if options.dry_run:
-        _dry_run(client, request, objects, init_jobs, result, say)
+        say("dry run", f"asking the API server what would change in {namespace}")
+        _dry_run(client, request, result)
         return
     with deploy_lock(client, namespace, options.lock_timeout, waiting_for_lock):
         previous = history.list_revisions(client, namespace, env)
@@ -241,29 +184,16 @@ def _raise_to_floor(client: Client, deployment: KubeObject, floor: int) -> KubeO
     return scaled.to_dict()
 
 
-def _dry_run(
-    client: Client,
-    request: DeployRequest,
-    objects: list[KubeObject],
-    init_jobs: list[KubeObject],
-    result: DeployResult,
-    say: Callable[[str, str], None],
-) -> None:
-    """Server-side dry run of every object (the API server validates and defaults them)."""
-    kinds = sorted({(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "Namespace"})
-    existing = list_namespace(
-        client, request.namespace, kinds, {ENVIRONMENT_LABEL: request.environment}
-    )
-    has_namespace = namespace_exists(client, request.namespace)
-    for obj in (*objects, *init_jobs):
-        if obj["kind"] == "Namespace" or not has_namespace:
-            # Without the namespace the server cannot dry-run namespaced objects.
-            result.created += key_of(obj) not in existing
-            continue
-        say("dry run", f"{key_of(obj)}")
-        _count(result, apply_object(client, obj, dry_run=True, before=existing.get(key_of(obj))))
+def _dry_run(client: Client, request: DeployRequest, result: DeployResult) -> None:
+    """What the deploy would change, from the same server-side dry run as `campus diff`."""
+    found = counts(what_would_change(client, request))
+    result.created = found["create"] + found["replace"]
+    result.changed = found["change"]
+    result.deleted = found["delete"] + found["replace"]
     result.outcome = "planned"
-    result.message = f"would create {result.created}, change {result.changed}"
+    result.message = (
+        f"would create {result.created}, change {result.changed}, delete {result.deleted}"
+    )
 
 
 def _count(result: DeployResult, applied: Applied, record: bool = False) -> None:

@@ -7,10 +7,12 @@ merging defaults into environments lives in `campus.fleet.inherit`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from campus.errors import CampusError
 from campus.fleet.quantity import parse_cpu, parse_memory
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -20,6 +22,10 @@ HOSTNAME = re.compile(
 
 SizeName = Literal["small", "medium", "large"]
 IngressMode = Literal["caddy", "ingress"]
+
+
+class UnknownEnvironment(CampusError):
+    """A command named an environment the fleet file does not have."""
 
 
 class Strict(BaseModel):
@@ -209,8 +215,17 @@ class Fleet(Strict):
     cluster: Cluster
     environments: tuple[Environment, ...]
 
+    def select(self, names: Sequence[str] = ()) -> list[Environment]:
+        """The named environments in fleet order (all when none are named)."""
+        known = {e.name for e in self.environments}
+        unknown = sorted(set(names) - known)
+        if unknown:
+            listed = ", ".join(sorted(known))
+            raise UnknownEnvironment(
+                f"no environment {', '.join(unknown)} in {self.source}; known: {listed}"
+            )
+        return [e for e in self.environments if not names or e.name in names]
+
     def environment(self, name: str) -> Environment:
-        for environment in self.environments:
-            if environment.name == name:
-                return environment
-        raise KeyError(name)
+        [environment] = self.select([name])
+        return environment

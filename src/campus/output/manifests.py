@@ -6,20 +6,12 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ruamel.yaml import YAML
-
 from campus.kube.objects import KubeObject
-
-
-def _yaml() -> YAML:
-    yaml = YAML()
-    yaml.default_flow_style = False
-    yaml.width = 4096  # keep long strings (scripts, keys) on their own lines
-    return yaml
+from campus.plain_yaml import dump_all
 
 
 def write_stream(objects: list[KubeObject], stream: TextIO = sys.stdout) -> None:
-    _yaml().dump_all(objects, stream)
+    dump_all(objects, stream)
 
 
 def write_environment(directory: Path, objects: list[KubeObject], jobs: list[KubeObject]) -> None:
@@ -34,5 +26,5 @@ def write_environment(directory: Path, objects: list[KubeObject], jobs: list[Kub
     for kind, items in by_kind.items():
         path = directory / f"{kind.lower()}.yml"
         with path.open("w") as stream:
-            _yaml().dump_all(items, stream)
+            dump_all(items, stream)
         path.chmod(0o600)

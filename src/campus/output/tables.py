@@ -8,9 +8,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from ruamel.yaml import YAML
 
-from campus.deploy.engine import DeployResult
+from campus import plain_yaml
+from campus.deploy.changes import Change
+from campus.deploy.model import DeployResult
+from campus.deploy.recovery import failure_advice
 from campus.deploy.revisions import Revision
 
 _OUTCOME_STYLE = {"deployed": "green", "unchanged": "dim", "failed": "bold red", "planned": "cyan"}
@@ -39,6 +41,28 @@ def print_deploy_summary(results: Sequence[DeployResult]) -> None:
     console().print(table)
     ok = sum(r.outcome != "failed" for r in results)
     console().print(f"{ok}/{len(results)} environments succeeded")
+
+
+def print_deploy_results(results: Sequence[DeployResult]) -> bool:
+    """The summary table, then each failure with its details and what to do next (on
+    stderr); True when every environment succeeded."""
+    import sys
+
+    print_deploy_summary(results)
+    failed = [r for r in results if r.outcome == "failed"]
+    for result in failed:
+        advice = failure_advice(
+            result.environment,
+            result.namespace,
+            history_read=result.history_read,
+            previous_revision=result.previous_revision,
+            failed_phase=result.failed_phase,
+            applied=result.applied,
+        )
+        lines = [f"\n{result.environment}: {result.message}"]
+        lines += [f"  {line}" for line in (*result.details, *advice)]
+        sys.stderr.write("\n".join(lines) + "\n")
+    return not failed
 
 
 def print_history(environment: str, revisions: Sequence[Revision], output: str) -> None:
@@ -76,17 +100,17 @@ def print_history(environment: str, revisions: Sequence[Revision], output: str) 
     console().print(table)
 
 
-def print_diff(environment: str, changes: Sequence[tuple[str, str, str]]) -> None:
-    """(action, object, unified diff) triples; secret values are already masked."""
+def print_diff(environment: str, changes: Sequence[Change]) -> None:
+    """Each change and its diff; Secret values are already masked."""
     out = console()
     if not changes:
         out.print(f"{environment}: no changes")
         return
-    for action, name, text in changes:
-        style = {"create": "green", "delete": "red"}.get(action, "yellow")
-        out.print(f"[{style}]{action}[/] {name}")
-        if text:
-            out.print(text, markup=False, highlight=False)
+    for change in changes:
+        style = {"create": "green", "delete": "red"}.get(change.action, "yellow")
+        out.print(f"[{style}]{change.action}[/] {change.target}")
+        if change.diff:
+            out.print(change.diff, markup=False, highlight=False)
     out.print(f"{environment}: {len(changes)} objects would change")
 
 
@@ -97,6 +121,4 @@ def print_structured(value: Any, output: str) -> None:
         json.dump(value, sys.stdout, indent=2, sort_keys=False, default=str)
         sys.stdout.write("\n")
     else:
-        yaml = YAML()
-        yaml.default_flow_style = False
-        yaml.dump(value, sys.stdout)
+        plain_yaml.dump(value, sys.stdout)

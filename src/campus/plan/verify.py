@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from campus.deploy.engine import DeployOptions, DeployRequest, Progress, deploy_fleet
+from campus.deploy.engine import deploy_fleet
+from campus.deploy.model import DeployOptions, DeployRequest, Progress
 from campus.kube.objects import KubeObject, conditions_of, is_ready
 from campus.plan.model import GIB
 from campus.plan.planner import Cluster

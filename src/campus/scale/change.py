@@ -8,14 +8,13 @@ once and hardened twice (before and after the change) to compare the two.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightkube import Client
 
-from campus.deploy.engine import DeployRequest
+from campus.deploy.model import DeployRequest
 from campus.errors import CampusError
 from campus.fleet.edit import LineChange, line_changes, staged, written_value
 from campus.fleet.edit import remove_autoscaling as remove_autoscaling_text
@@ -50,8 +49,8 @@ class Change:
     written: bool
     lines: list[LineChange]
     summary: list[str]
+    request: DeployRequest
     notes: list[str] = field(default_factory=list)
-    request: DeployRequest | None = None
     autoscaled_now: list[str] = field(default_factory=list)  # Deployments given to a new HPA
 
 
@@ -93,12 +92,10 @@ def apply_change(
 ) -> Change:
     """Edit, validate, check; write the fleet file only when nothing is refused."""
     from campus.harden import harden_all
-    from campus.pipeline import select
-    from campus.render import render_fleet
+    from campus.pipeline import build, fleet_hash
 
     original = fleet_file.read_text()
-    fleet = load_fleet(fleet_file)
-    [before] = select(fleet, fleet_file, [name])
+    before = load_fleet(fleet_file).environment(name)
     edit = make_edit(original, before)
     with staged(fleet_file, original, edit.text) as staged_file:
         try:
@@ -110,9 +107,11 @@ def apply_change(
                 f"{invalid}"
             ) from None
         after = fleet_after.environment(name)
-        [rendered] = render_fleet(fleet_after, environments=[name])
-        objects, init_jobs = harden_all(rendered)
-        objects_before, _ = harden_all(dataclasses.replace(rendered, environment=before))
+        [built] = build(fleet_after, [name])
+        objects = built.objects
+        objects_before, _ = harden_all(dataclasses.replace(built.rendered, environment=before))
+        # The staged file holds exactly the bytes that will be written.
+        request = built.request(fleet_hash(fleet_after))
         known = rules.services(objects_before)
         unknown = [rules.unknown_service(name, s, known) for s in edit.services]
         reasons = [reason for reason in unknown if reason]
@@ -145,14 +144,7 @@ def apply_change(
             for service in edit.services
         ],
         notes=notes,
-        request=DeployRequest(
-            environment=name,
-            namespace=after.namespace,
-            objects=objects,
-            init_jobs=init_jobs,
-            tutor_version=rendered.tutor_version,
-            fleet_hash=hashlib.sha256(edit.text.encode()).hexdigest(),
-        ),
+        request=request,
         autoscaled_now=sorted(scalers - scalers_before),
     )
 

@@ -1,0 +1,66 @@
+"""What a deploy is asked to do and what it did: plain data shared by the engine, plan,
+scale, rollback and output, so none of them imports the engine for its dataclasses. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from campus.kube.objects import KubeObject, ObjectKey
+
+Outcome = Literal["deployed", "unchanged", "failed", "planned"]
+
+# Revisions kept per environment for `history` and `rollback`.
+DEFAULT_KEEP = 10
+
+
+class Progress(Protocol):
+    """Where the engine says what it is doing and what it waits for."""
+
+    def update(self, environment: str, phase: str, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    dry_run: bool = False
+    prune: bool = True
+    prune_data: bool = False
+    phase_timeout: float = 600.0
+    lock_timeout: float = 120.0
+    keep_revisions: int = DEFAULT_KEEP
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """One environment's prepared manifest, and what to record about where it came from."""
+
+    environment: str
+    namespace: str
+    objects: list[KubeObject]
+    init_jobs: list[KubeObject]
+    tutor_version: str = ""
+    fleet_hash: str = ""
+
+
+@dataclass
+class DeployResult:
+    environment: str
+    namespace: str
+    outcome: Outcome = "failed"
+    revision: int | None = None
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    jobs_run: int = 0
+    pruned: list[str] = field(default_factory=list)
+    message: str = ""
+    details: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    # What a failure leaves behind: the revision that was serving before this deploy (None
+    # when none was recorded, i.e. a first install), whether that is known yet, the phase
+    # that failed, and every object this deploy applied.
+    previous_revision: int | None = None
+    history_read: bool = False
+    failed_phase: str = ""
+    applied: list[ObjectKey] = field(default_factory=list)
