@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from campus.cli.deploying import show_deploy
 from campus.cli.options import fleet_option, kubeconfig_option, output_option, timeout_option
 from campus.deploy.model import DeployOptions
-from campus.output.progress import LiveProgress
-from campus.output.tables import print_deploy_results, print_diff, print_history
+from campus.output.tables import print_diff, print_history
 
 
 @click.command()
@@ -45,10 +44,10 @@ def deploy(
     options = DeployOptions(
         dry_run=dry_run, prune=not no_prune, prune_data=prune_data, phase_timeout=timeout
     )
-    with LiveProgress("campus deploy") as progress:
-        results = deploy_fleet(client, requests, options, progress, parallel)
-    if not print_deploy_results(results):
-        sys.exit(1)
+    show_deploy(
+        "campus deploy",
+        lambda progress: deploy_fleet(client, requests, options, progress, parallel),
+    )
 
 
 @click.command()
@@ -96,10 +95,11 @@ def rollback(
 
     fleet, client = connect_fleet(fleet_file, kubeconfig)
     target, request = rollback_request(client, fleet.environment(environment), revision)
-    with LiveProgress(f"campus rollback {environment} to revision {target.number}") as progress:
-        results = deploy_fleet(client, [request], DeployOptions(phase_timeout=timeout), progress)
-    if not print_deploy_results(results):
-        sys.exit(1)
+    options = DeployOptions(phase_timeout=timeout)
+    show_deploy(
+        f"campus rollback {environment} to revision {target.number}",
+        lambda progress: deploy_fleet(client, [request], options, progress),
+    )
 
 
 @click.command()

@@ -3,7 +3,6 @@ then deploy, so the next deploy keeps the change (unlike `kubectl scale`)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -37,20 +36,19 @@ def _show_and_deploy(
     fleet_file: Path, change: Change, client: Client | None, timeout: float
 ) -> None:
     """Print what was written; then, unless --no-deploy (no client), deploy it."""
+    from campus.cli.deploying import show_deploy
     from campus.deploy.model import DeployOptions
-    from campus.output.progress import LiveProgress
     from campus.output.scale import print_change
-    from campus.output.tables import print_deploy_results
     from campus.scale.rollout import deploy_change
 
     print_change(fleet_file, change)
     if client is None:
         return
-    with LiveProgress(f"campus deploy {change.request.environment}") as progress:
-        options = DeployOptions(phase_timeout=timeout)
-        results = deploy_change(change, client, options, progress, _note)
-    if not print_deploy_results(results):
-        sys.exit(1)
+    options = DeployOptions(phase_timeout=timeout)
+    show_deploy(
+        f"campus deploy {change.request.environment}",
+        lambda progress: deploy_change(change, client, options, progress, _note),
+    )
 
 
 @click.command()
