@@ -104,7 +104,16 @@ def test_diff_after_a_change_shows_it_with_secret_values_masked(fleet: Fleet, ku
     leaked = [value for value in secret_values(kube, fleet.name) if value in out]
     assert not leaked
     assert out.rstrip().endswith("objects would change")
-    # A diff is a dry run: nothing was written.
+    # `deploy --dry-run` gives the same answer, counted.
+    actions = [line.split()[0] for line in out.splitlines() if line.strip()]
+    planned = fleet.run("deploy", fleet.name, "--dry-run")
+    assert planned.exit_code == 0, planned.output
+    creates = actions.count("create") + actions.count("replace")
+    deletes = actions.count("delete") + actions.count("replace")
+    summary = f"would create {creates}, change {actions.count('change')}, delete {deletes}"
+    assert summary in " ".join(planned.output.split()), planned.output
+    assert "planned" in planned.output
+    # Neither is more than a dry run: nothing was written.
     after = {
         s.metadata.name: s.metadata.resourceVersion for s in kube.list(Secret, namespace=fleet.name)
     }
