@@ -15,12 +15,12 @@ from ruamel.yaml import YAML
 from campus.deploy.engine import DeployRequest
 from campus.deploy.history import list_revisions
 from campus.deploy.prepare import is_data, prepare
-from campus.deploy.revisions import ENVIRONMENT_LABEL
 from campus.errors import CampusError
 from campus.fleet.model import Environment, Fleet
 from campus.kube.apply import apply_object, delete_object, list_namespace, namespace_exists
 from campus.kube.connect import connect
 from campus.kube.objects import KubeObject, ObjectKey, key_of, without_server_fields
+from campus.labels import ENVIRONMENT as ENVIRONMENT_LABEL
 
 
 def load(fleet_file: Path) -> Fleet:

@@ -19,7 +19,7 @@ from campus.deploy.health import Health, deployment_health, job_health, pod_prob
 from campus.deploy.lock import deploy_lock
 from campus.deploy.phases import Phase, autoscaling_floors, plan_phases
 from campus.deploy.prepare import is_data, prepare
-from campus.deploy.revisions import ENVIRONMENT_LABEL, Revision
+from campus.deploy.revisions import Revision
 from campus.errors import CampusError
 from campus.kube.apply import (
     Applied,
@@ -31,6 +31,8 @@ from campus.kube.apply import (
 from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject, ObjectKey, digest, key_of
 from campus.kube.watch import NamespaceView, namespace_view, pod_logs, recent_events
+from campus.labels import ENVIRONMENT as ENVIRONMENT_LABEL
+from campus.labels import JOB_NAME
 
 Outcome = Literal["deployed", "unchanged", "failed", "planned"]
 
@@ -372,7 +374,7 @@ def _pods_of(workload: KubeObject | None, pods: dict[str, KubeObject]) -> list[K
         return []
     selector = workload.get("spec", {}).get("selector", {}).get("matchLabels") or {}
     if workload["kind"] == "Job":
-        selector = {"job-name": workload["metadata"]["name"]}
+        selector = {JOB_NAME: workload["metadata"]["name"]}
     return [
         pod
         for pod in pods.values()

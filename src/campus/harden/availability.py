@@ -17,15 +17,13 @@ from typing import Any
 from campus.fleet.model import Autoscaling
 from campus.harden.rule import Rule, Violation, service_of, violation
 from campus.kube.objects import KubeObject
-from campus.labels import MANAGED_BY
+from campus.labels import HOSTNAME, MANAGED_BY, ZONE
 from campus.render.model import RenderedEnvironment
 
 NAME = "availability"
 WEB_SERVICES = frozenset({"lms", "cms", "lms-worker", "cms-worker", "caddy", "mfe"})
 HTTP_FRONTS = frozenset({"lms", "cms", "caddy", "mfe"})
 PRODUCTION_AUTOSCALED = ("lms", "cms", "lms-worker", "cms-worker")
-HOSTNAME = "kubernetes.io/hostname"
-ZONE = "topology.kubernetes.io/zone"
 
 
 def desired_replicas(rendered: RenderedEnvironment, service: str) -> int:

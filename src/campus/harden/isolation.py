@@ -18,7 +18,8 @@ from typing import Any
 from campus.fleet.quantity import parse_cpu, parse_memory
 from campus.harden.rule import Rule, Violation, pod_spec, service_of, violation
 from campus.kube.objects import KubeObject
-from campus.labels import EXEMPT_PREFIX
+from campus.labels import EXEMPT_PREFIX, NAMESPACE_NAME
+from campus.labels import NAME as SERVICE_LABEL
 from campus.render.model import RenderedEnvironment
 
 NAME = "isolation"
@@ -41,16 +42,14 @@ def network_policies(rendered: RenderedEnvironment) -> list[KubeObject]:
     namespace = environment.namespace
     entry = {
         "matchExpressions": [
-            {"key": "app.kubernetes.io/name", "operator": "In", "values": list(ENTRY_SERVICES)}
+            {"key": SERVICE_LABEL, "operator": "In", "values": list(ENTRY_SERVICES)}
         ]
     }
     if environment.ingress_mode == "ingress":
         sources: list[dict[str, Any]] = [
             {
                 "namespaceSelector": {
-                    "matchLabels": {
-                        "kubernetes.io/metadata.name": environment.ingress_controller_namespace
-                    }
+                    "matchLabels": {NAMESPACE_NAME: environment.ingress_controller_namespace}
                 }
             }
         ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from campus.kube.objects import KubeObject
+from campus.labels import NAME
 from campus.render.model import RenderedEnvironment
 
 
@@ -46,8 +47,4 @@ def pod_spec(obj: KubeObject) -> dict[str, Any] | None:
 
 
 def service_of(obj: KubeObject) -> str:
-    return str(
-        (obj.get("metadata", {}).get("labels") or {}).get(
-            "app.kubernetes.io/name", obj["metadata"]["name"]
-        )
-    )
+    return str((obj.get("metadata", {}).get("labels") or {}).get(NAME, obj["metadata"]["name"]))

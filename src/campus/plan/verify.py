@@ -16,6 +16,7 @@ from typing import Any
 
 from campus.deploy.engine import DeployOptions, DeployRequest, Progress, deploy_fleet
 from campus.kube.objects import KubeObject, conditions_of, is_ready
+from campus.labels import NAME
 from campus.plan.model import GIB
 from campus.plan.planner import Cluster
 from campus.sandbox.cluster import SandboxError, SandboxInfo
@@ -126,7 +127,7 @@ def agents_daemon_set(cluster: Cluster) -> KubeObject:
     """Stands for the daemon sets of a production node (kube-proxy, CNI, logs, metrics):
     one pod per node requesting what they request together."""
     daemons = cluster.overhead.daemons
-    labels = {"app.kubernetes.io/name": AGENTS}
+    labels = {NAME: AGENTS}
     return {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",

@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 
 from campus.errors import CampusError
 from campus.kube.decoding import prime_decoders
+from campus.labels import HEARTBEAT, ZONE
 from campus.sandbox import nodes as node_specs
 from campus.sandbox.build import Binaries, ensure_binaries
 from campus.sandbox.paths import kubeconfig_path, state_dir
@@ -133,7 +134,7 @@ def _kwokctl_config(
                     {"key": "manage-all-nodes", "value": "false"},
                     {
                         "key": "manage-nodes-with-label-selector",
-                        "value": f"{node_specs.HEARTBEAT_LABEL}=on",
+                        "value": f"{HEARTBEAT}=on",
                     },
                 ],
             },
@@ -399,9 +400,9 @@ def status(name: str = "campus") -> list[NodeState]:
         result.append(
             NodeState(
                 name=metadata.name,
-                zone=(metadata.labels or {}).get(node_specs.ZONE_LABEL, "-"),
+                zone=(metadata.labels or {}).get(ZONE, "-"),
                 ready=_ready(node),
-                simulated=node_specs.HEARTBEAT_LABEL in (metadata.labels or {}),
+                simulated=HEARTBEAT in (metadata.labels or {}),
                 pods=pods_per_node.get(metadata.name, 0),
             )
         )
@@ -429,7 +430,7 @@ def fail_node(name: str, node: str) -> None:
     client.patch(
         Node,
         node,
-        {"metadata": {"labels": {node_specs.HEARTBEAT_LABEL: None}}},
+        {"metadata": {"labels": {HEARTBEAT: None}}},
     )
 
 
@@ -440,6 +441,6 @@ def restore_node(name: str, node: str, timeout: float = 60) -> None:
     client.patch(
         Node,
         node,
-        {"metadata": {"labels": {node_specs.HEARTBEAT_LABEL: "on"}}},
+        {"metadata": {"labels": {HEARTBEAT: "on"}}},
     )
     _wait_nodes_ready(client, [node], timeout)

@@ -8,6 +8,7 @@ from typing import Any
 
 from campus.deploy.health import job_health, pod_problem
 from campus.kube.objects import KubeObject
+from campus.labels import JOB_NAME, NAME
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def _pod_status(pod: KubeObject) -> tuple[str, str, int]:
 
 def _service_of(pod: KubeObject) -> str:
     labels = pod.get("metadata", {}).get("labels") or {}
-    return str(labels.get("app.kubernetes.io/name") or labels.get("job-name") or "-")
+    return str(labels.get(NAME) or labels.get(JOB_NAME) or "-")
 
 
 def summarise(
