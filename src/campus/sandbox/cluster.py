@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 
 from campus.errors import CampusError
 from campus.kube.decoding import prime_decoders
+from campus.kube.objects import is_ready
 from campus.labels import HEARTBEAT, ZONE
 from campus.sandbox import nodes as node_specs
 from campus.sandbox.build import Binaries, ensure_binaries
@@ -302,15 +303,10 @@ def _last_error(stderr: str) -> str:
     return "\n".join(messages[-5:]) or stderr[-2000:]
 
 
-def _ready(node: Node) -> bool:
-    conditions = (node.status.conditions if node.status else None) or []
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
-
-
 def _wait_nodes_ready(client: Client, names: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        ready = {n.metadata.name for n in client.list(Node) if n.metadata and _ready(n)}
+        ready = {n.metadata.name for n in client.list(Node) if n.metadata and is_ready(n.to_dict())}
         missing = [name for name in names if name not in ready]
         if not missing:
             return
@@ -401,7 +397,7 @@ def status(name: str = "campus") -> list[NodeState]:
             NodeState(
                 name=metadata.name,
                 zone=(metadata.labels or {}).get(ZONE, "-"),
-                ready=_ready(node),
+                ready=is_ready(node.to_dict()),
                 simulated=HEARTBEAT in (metadata.labels or {}),
                 pods=pods_per_node.get(metadata.name, 0),
             )
