@@ -4,7 +4,6 @@ and what `campus scale` / `autoscale` refuse, decided on the rendered example fl
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,10 @@ from campus.fleet.inherit import resolve
 from campus.fleet.model import Environment, Fleet, FleetFile
 from campus.harden import harden
 from campus.kube.objects import KubeObject
+from campus.kube.resources import GIB, Resources
 from campus.render.model import RenderedEnvironment
 from campus.scale import rules
-from campus.scale.capacity import Resources, capacity_refusal, environment_requests, room_for
+from campus.scale.capacity import capacity_refusal, environment_requests, room_for
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "fleet.yml"
 
@@ -297,7 +297,7 @@ def test_capacity_counts_other_namespaces_and_refuses_only_growth(
     after_env = edited(rendered, edit.set_replicas(EXAMPLE.read_text(), "acme-dev", "lms", 20))
     after_objects = hardened(rendered, after_env)
     grown = environment_requests(after_objects) - environment_requests(before_objects)
-    assert grown.cpu == Decimal("4.75")  # 19 more lms pods at 250m (size small)
+    assert grown.cpu == 4750  # millicores: 19 more lms pods at 250m (size small)
     room = room_for(
         "acme-dev",
         [node("4", "16Gi"), node("4", "16Gi"), node("64", "256Gi", ready=False)],
@@ -307,7 +307,7 @@ def test_capacity_counts_other_namespaces_and_refuses_only_growth(
             pod("done", "8", "8Gi", "Succeeded"),
         ],
     )
-    assert room.free == Resources(Decimal(5), Decimal(28 * 1024**3))
+    assert room.free == Resources(5000, 28 * GIB)
     reason = capacity_refusal("acme-dev", before_objects, after_objects, room, "lms=20")
     assert reason is not None and "5 CPU" in reason and "2 nodes" in reason
     # Shrinking is never refused, even on a cluster that is already too small.

@@ -9,31 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from campus.kube.objects import KubeObject
-from campus.plan.model import HOSTNAME, ZONE, Resources, Spread, Workload, memory_bytes, millicores
+from campus.kube.resources import pod_request
+from campus.labels import HOSTNAME, ZONE
+from campus.plan.model import Spread, Workload
 
 # What the API server fills in for a Deployment without a strategy.
 _DEFAULT_SURGE = "25%"
 _SPREAD_KEYS = frozenset({HOSTNAME, ZONE})
-
-
-def _container_requests(container: dict[str, Any]) -> Resources:
-    requests = (container.get("resources") or {}).get("requests") or {}
-    return Resources(millicores(requests.get("cpu", 0)), memory_bytes(requests.get("memory", 0)))
-
-
-def pod_request(pod_spec: dict[str, Any]) -> Resources:
-    """The scheduler's view of one pod: the larger of its containers together and its
-    biggest init container (those run one at a time, before the others), plus the
-    runtime overhead its RuntimeClass declares."""
-    total = Resources()
-    for container in pod_spec.get("containers") or []:
-        total += _container_requests(container)
-    for container in pod_spec.get("initContainers") or []:
-        init = _container_requests(container)
-        total = Resources(max(total.cpu, init.cpu), max(total.memory, init.memory))
-    overhead = pod_spec.get("overhead") or {}
-    total += Resources(millicores(overhead.get("cpu", 0)), memory_bytes(overhead.get("memory", 0)))
-    return Resources(total.cpu, total.memory, 1)
 
 
 def _surge(spec: dict[str, Any], replicas: int) -> int:

@@ -16,8 +16,8 @@ from typing import Any
 
 from campus.deploy.engine import DeployOptions, DeployRequest, Progress, deploy_fleet
 from campus.kube.objects import KubeObject, conditions_of, is_ready
+from campus.kube.resources import GIB
 from campus.labels import NAME
-from campus.plan.model import GIB
 from campus.plan.planner import Cluster
 from campus.sandbox.cluster import SandboxError, SandboxInfo
 
