@@ -18,6 +18,7 @@ from typing import Any
 from campus.fleet.quantity import parse_cpu, parse_memory
 from campus.harden.rule import Rule, Violation, pod_spec, service_of, violation
 from campus.kube.objects import KubeObject
+from campus.kube.workloads import autoscaler_of, autoscalers, max_replicas
 from campus.labels import EXEMPT_PREFIX, NAMESPACE_NAME
 from campus.labels import NAME as SERVICE_LABEL
 from campus.render.model import RenderedEnvironment
@@ -85,11 +86,7 @@ def _pod_totals(spec: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
 
 
 def quota(rendered: RenderedEnvironment, objects: list[KubeObject]) -> KubeObject:
-    scalers = {
-        o["spec"]["scaleTargetRef"]["name"]: o["spec"]["maxReplicas"]
-        for o in objects
-        if o["kind"] == "HorizontalPodAutoscaler"
-    }
+    scalers = autoscalers(objects)
     cpu = memory = memory_limit = Decimal(0)
     pods = 0
     largest_job = (Decimal(0), Decimal(0), Decimal(0))
@@ -101,9 +98,8 @@ def quota(rendered: RenderedEnvironment, objects: list[KubeObject]) -> KubeObjec
         if obj["kind"] == "Job":
             largest_job = max(largest_job, totals)
             continue
-        count = (
-            scalers.get(obj["metadata"]["name"], obj["spec"].get("replicas", 1)) + 1
-        )  # +1: surge
+        scaler = autoscaler_of(scalers, obj["kind"], obj)
+        count = (max_replicas(scaler) if scaler else obj["spec"].get("replicas", 1)) + 1  # surge
         pods += count
         cpu += totals[0] * count
         memory += totals[1] * count

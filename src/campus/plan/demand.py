@@ -10,6 +10,7 @@ from typing import Any
 
 from campus.kube.objects import KubeObject
 from campus.kube.resources import pod_request
+from campus.kube.workloads import autoscaler_of, autoscalers, max_replicas, min_replicas
 from campus.labels import HOSTNAME, ZONE
 from campus.plan.model import Spread, Workload
 
@@ -45,11 +46,7 @@ def workloads_of(
     environment: str, objects: Sequence[KubeObject], init_jobs: Sequence[KubeObject] = ()
 ) -> list[Workload]:
     """Every Deployment and StatefulSet of the environment, then its init Jobs."""
-    scalers = {
-        (o["spec"]["scaleTargetRef"]["kind"], o["spec"]["scaleTargetRef"]["name"]): o["spec"]
-        for o in objects
-        if o["kind"] == "HorizontalPodAutoscaler"
-    }
+    scalers = autoscalers(objects)
     budgets = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
     found: list[Workload] = []
     for obj in objects:
@@ -57,9 +54,9 @@ def workloads_of(
             continue
         spec = obj["spec"]
         template = spec["template"]
-        scaler = scalers.get((obj["kind"], obj["metadata"]["name"]))
-        replicas = int(scaler.get("minReplicas", 1) if scaler else spec.get("replicas", 1))
-        most = int(scaler["maxReplicas"]) if scaler else replicas
+        scaler = autoscaler_of(scalers, obj["kind"], obj)
+        replicas = min_replicas(scaler) if scaler else int(spec.get("replicas", 1))
+        most = max_replicas(scaler) if scaler else replicas
         labels = (template.get("metadata") or {}).get("labels") or {}
         found.append(
             Workload(

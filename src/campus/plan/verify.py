@@ -17,6 +17,7 @@ from typing import Any
 from campus.deploy.engine import DeployOptions, DeployRequest, Progress, deploy_fleet
 from campus.kube.objects import KubeObject, conditions_of, is_ready
 from campus.kube.resources import GIB
+from campus.kube.workloads import autoscaler_of, autoscalers, min_replicas
 from campus.labels import NAME
 from campus.plan.planner import Cluster
 from campus.sandbox.cluster import SandboxError, SandboxInfo
@@ -96,19 +97,18 @@ def judge(
 ) -> Observation:
     """Ready when every Deployment has reached its count (the HPA's floor where one owns
     it) with every pod Ready; Pending pods are listed with the scheduler's reason."""
-    floors = {
-        (s["metadata"]["namespace"], s["spec"]["scaleTargetRef"]["name"]): s["spec"]["minReplicas"]
-        for s in scalers
-    }
+    by_target = autoscalers(scalers)
     waiting = []
     for deployment in deployments:
-        key = (deployment["metadata"]["namespace"], deployment["metadata"]["name"])
-        wanted = max(deployment["spec"].get("replicas", 1), floors.get(key, 0))
+        where = f"{deployment['metadata']['namespace']}/{deployment['metadata']['name']}"
+        scaler = autoscaler_of(by_target, "Deployment", deployment)
+        floor = min_replicas(scaler) if scaler else 0
+        wanted = max(deployment["spec"].get("replicas", 1), floor)
         ready = deployment.get("status", {}).get("readyReplicas", 0)
-        if deployment["spec"].get("replicas", 1) < floors.get(key, 0):
-            waiting.append(f"{key[0]}/{key[1]}: HPA to scale to {floors[key]}")
+        if deployment["spec"].get("replicas", 1) < floor:
+            waiting.append(f"{where}: HPA to scale to {floor}")
         elif ready < wanted:
-            waiting.append(f"{key[0]}/{key[1]}: {ready}/{wanted} ready")
+            waiting.append(f"{where}: {ready}/{wanted} ready")
     pending = []
     for pod in pods:
         if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):

@@ -14,24 +14,21 @@ from typing import Any
 from campus.harden.rule import pod_spec
 from campus.kube.objects import KubeObject, is_ready
 from campus.kube.resources import Resources, pod_request
+from campus.kube.workloads import autoscaler_of, autoscalers, max_replicas, min_replicas
 
 
 def environment_requests(objects: list[KubeObject], at_most: bool = False) -> Resources:
     """Requests of an environment's Deployments at their floor (replicas, or the HPA's
     minimum), or with `at_most` at the HPA's maximum."""
-    scalers = {
-        o["spec"]["scaleTargetRef"]["name"]: o["spec"]
-        for o in objects
-        if o["kind"] == "HorizontalPodAutoscaler"
-    }
+    scalers = autoscalers(objects)
     total = Resources()
     for obj in objects:
         spec = pod_spec(obj)
         if obj["kind"] != "Deployment" or spec is None:
             continue
-        scaler = scalers.get(obj["metadata"]["name"])
+        scaler = autoscaler_of(scalers, "Deployment", obj)
         if scaler:
-            count = int(scaler["maxReplicas"] if at_most else scaler.get("minReplicas", 1))
+            count = max_replicas(scaler) if at_most else min_replicas(scaler)
         else:
             count = int(obj["spec"].get("replicas", 1))
         total += pod_request(spec).times(count)
