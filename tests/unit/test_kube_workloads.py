@@ -6,11 +6,13 @@ from typing import Any
 
 from campus.kube.workloads import (
     ScaleTarget,
+    Unschedulable,
     autoscaler_of,
     autoscalers,
     max_replicas,
     min_replicas,
     scale_target,
+    unschedulable,
 )
 
 
@@ -65,3 +67,38 @@ def test_listed_autoscalers_without_kind_are_found_and_other_objects_are_not() -
 
 def test_min_replicas_defaults_to_one_as_the_api_server_does() -> None:
     assert min_replicas(hpa("lms", maxReplicas=4)) == 1
+
+
+def pod(*conditions: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"name": "lms-1"}, "status": {"conditions": list(conditions)}}
+
+
+FILTERS = "0/3 nodes are available: 3 Insufficient cpu."
+PREEMPTION = "preemption: 0/3 nodes are available: 3 No preemption victims found."
+
+
+def test_an_unschedulable_pod_gives_the_schedulers_reason_and_message() -> None:
+    condition = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": f"{FILTERS} {PREEMPTION}",
+    }
+    failure = unschedulable(pod({"type": "Ready", "status": "False"}, condition))
+    assert failure == Unschedulable("Unschedulable", f"{FILTERS} {PREEMPTION}")
+    assert str(failure) == f"Unschedulable: {FILTERS} {PREEMPTION}"
+    assert failure.filters == FILTERS  # preemption's verdict left out
+
+
+def test_a_scheduled_or_not_yet_considered_pod_is_not_unschedulable() -> None:
+    assert unschedulable(pod({"type": "PodScheduled", "status": "True"})) is None
+    assert unschedulable(pod()) is None
+    assert unschedulable({"metadata": {"name": "new"}}) is None
+
+
+def test_unschedulable_without_message_or_reason() -> None:
+    failure = unschedulable(pod({"type": "PodScheduled", "status": "False"}))
+    assert failure == Unschedulable("Unschedulable", "")
+    assert failure.filters == "Unschedulable."
+    bare = unschedulable(pod({"type": "PodScheduled", "status": "False", "reason": "X"}))
+    assert bare is not None and bare.filters == "X."

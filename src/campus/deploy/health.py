@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from campus.kube.objects import KubeObject, conditions_of
+from campus.kube.workloads import unschedulable
 
 # Container states that will not fix themselves by waiting a little longer.
 _STUCK_REASONS = frozenset(
@@ -81,10 +82,9 @@ def pod_problem(pod: KubeObject) -> Health | None:
     """A pod's reason for not being ready, when there is one worth showing the operator."""
     name = pod["metadata"]["name"]
     status = pod.get("status", {})
-    scheduled = conditions_of(pod).get("PodScheduled")
-    if scheduled and scheduled.get("status") == "False":
-        reason = scheduled.get("reason", "Unschedulable")
-        return Health.waiting(f"pod {name} Pending: {reason}: {scheduled.get('message', '')}")
+    failure = unschedulable(pod)
+    if failure is not None:
+        return Health.waiting(f"pod {name} Pending: {failure}")
     for container in (status.get("initContainerStatuses") or []) + (
         status.get("containerStatuses") or []
     ):

@@ -1,5 +1,6 @@
-"""What workloads' autoscalers say, over plain objects: which workload each
-HorizontalPodAutoscaler scales and within what range. Pure.
+"""What workloads' autoscalers and pods say, over plain objects: which workload each
+HorizontalPodAutoscaler scales and within what range, and why the scheduler leaves a pod
+Pending. Pure.
 
 Objects listed from the API server carry no `kind`, rendered ones do: these readers take
 either.
@@ -8,9 +9,10 @@ either.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from campus.kube.objects import KubeObject
+from campus.kube.objects import KubeObject, conditions_of
 
 AUTOSCALER = "HorizontalPodAutoscaler"
 
@@ -54,3 +56,30 @@ def min_replicas(autoscaler: KubeObject) -> int:
 
 def max_replicas(autoscaler: KubeObject) -> int:
     return int(autoscaler["spec"]["maxReplicas"])
+
+
+@dataclass(frozen=True)
+class Unschedulable:
+    """The scheduler's verdict on a pod it could not place, from its PodScheduled condition."""
+
+    reason: str  # "Unschedulable", or e.g. "SchedulerError"
+    message: str  # "0/3 nodes are available: 3 Insufficient cpu. preemption: ..."
+
+    @property
+    def filters(self) -> str:
+        """The first sentence alone: why no node passed the filters (preemption's
+        verdict follows it)."""
+        return (self.message or self.reason).split(". ")[0].rstrip(".") + "."
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"
+
+
+def unschedulable(pod: KubeObject) -> Unschedulable | None:
+    """Why the scheduler could not place the pod; None when it did, or has not tried yet."""
+    condition = conditions_of(pod).get("PodScheduled", {})
+    if condition.get("status") != "False":
+        return None
+    return Unschedulable(
+        str(condition.get("reason") or "Unschedulable"), str(condition.get("message") or "")
+    )

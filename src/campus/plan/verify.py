@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campus.deploy.engine import DeployOptions, DeployRequest, Progress, deploy_fleet
-from campus.kube.objects import KubeObject, conditions_of, is_ready
+from campus.kube.objects import KubeObject, is_ready
 from campus.kube.resources import GIB
-from campus.kube.workloads import autoscaler_of, autoscalers, min_replicas
+from campus.kube.workloads import autoscaler_of, autoscalers, min_replicas, unschedulable
 from campus.labels import NAME
 from campus.plan.planner import Cluster
 from campus.sandbox.cluster import SandboxError, SandboxInfo
@@ -83,15 +83,6 @@ class Verification:
         return f"the scheduler needed {needed} nodes, {more} than the {self.planned} planned"
 
 
-def _unschedulable(pod: KubeObject) -> str | None:
-    condition = conditions_of(pod).get("PodScheduled", {})
-    if condition.get("status") != "False":
-        return None
-    message = str(condition.get("message") or condition.get("reason") or "Pending")
-    # The filters' verdict is the first sentence; preemption's follows.
-    return message.split(". ")[0].rstrip(".") + "."
-
-
 def judge(
     deployments: Sequence[KubeObject], scalers: Sequence[KubeObject], pods: Sequence[KubeObject]
 ) -> Observation:
@@ -115,9 +106,10 @@ def judge(
             continue
         if pod["metadata"].get("deletionTimestamp"):
             continue
-        reason = _unschedulable(pod)
-        if reason is not None:
-            pending.append(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}: {reason}")
+        failure = unschedulable(pod)
+        if failure is not None:
+            where = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+            pending.append(f"{where}: {failure.filters}")
         elif not is_ready(pod):
             waiting.append(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}: not Ready")
     return Observation(not waiting and not pending, tuple(sorted(pending)), "; ".join(waiting[:3]))
