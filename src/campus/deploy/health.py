@@ -42,7 +42,12 @@ class Health:
 
 
 def deployment_health(deployment: KubeObject) -> Health:
-    """Rolled out: the controller saw the latest spec, every replica is updated and available."""
+    """Rolled out: the controller saw the latest spec, and exactly the desired count of
+    replicas runs, every one updated and available.
+
+    The count must match both ways: after a scale-down, `status.replicas` (and with it the
+    updated and available counts) still counts the surplus pods until the controller has
+    removed them, so "updated and available >= desired" alone would call it done early."""
     spec, status = deployment.get("spec", {}), deployment.get("status", {})
     name = deployment["metadata"]["name"]
     if status.get("observedGeneration", 0) < deployment["metadata"].get("generation", 1):
@@ -58,7 +63,9 @@ def deployment_health(deployment: KubeObject) -> Health:
         return Health.waiting(f"{name}: {updated}/{desired} replicas updated")
     if total > updated:
         return Health.waiting(f"{name}: {total - updated} old replicas terminating")
-    if available < updated:
+    if total > desired:
+        return Health.waiting(f"{name}: scaling down, {total - desired} replicas to remove")
+    if available < desired:
         return Health.waiting(f"{name}: {available}/{desired} replicas available")
     return Health.ok(f"{name}: {available}/{desired} ready")
 
