@@ -11,7 +11,8 @@ import pytest
 from campus.fleet import edit
 from campus.fleet.inherit import resolve
 from campus.fleet.model import Environment, Fleet, FleetFile
-from campus.harden import harden
+from campus.harden import availability, harden
+from campus.harden.rule import Rule, Violation, violation
 from campus.kube.objects import KubeObject
 from campus.kube.resources import GIB, Resources
 from campus.render.model import RenderedEnvironment
@@ -312,3 +313,38 @@ def test_capacity_counts_other_namespaces_and_refuses_only_growth(
     assert reason is not None and "5 CPU" in reason and "2 nodes" in reason
     # Shrinking is never refused, even on a cluster that is already too small.
     assert capacity_refusal("acme-dev", after_objects, before_objects, room, "lms=1") is None
+
+
+def test_rule_refusals_match_the_check_by_name_not_by_message(
+    rendered_example: dict[str, RenderedEnvironment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explanation for too few replicas follows the check's name: a reworded message
+    keeps it, and another check that happens to say the same words does not get it."""
+    environment = rendered_example["acme-staging"].environment
+    deployment: KubeObject = {"kind": "Deployment", "metadata": {"name": "mfe"}}
+
+    def refusals(*found: Violation) -> list[str]:
+        def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Violation]:
+            return list(found) if objects else []
+
+        fake = Rule(availability.NAME, "", lambda rendered, objects: objects, check)
+        monkeypatch.setattr(rules, "RULES", (fake,))
+        return rules.rule_refusals((environment, []), (environment, [deployment]), "mfe=1")
+
+    reworded = violation(availability.NAME, deployment, "one replica", availability.WEB_REPLICAS)
+    [reason] = refusals(reworded)
+    assert "needs 2 or more replicas" in reason and "mfe=1 breaks that rule" in reason
+    same_words = violation(
+        availability.NAME, deployment, "production web service with fewer than 2 replicas"
+    )
+    [reason] = refusals(same_words)
+    assert reason.startswith("mfe=1 breaks a hardening rule: [availability]")
+
+
+def test_the_availability_check_names_the_replica_floor(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    rendered = rendered_example["acme-staging"]
+    after = edited(rendered, edit.set_replicas(EXAMPLE.read_text(), "acme-staging", "mfe", 1))
+    found = availability.check(rendered, hardened(rendered, after))
+    assert [(v.name, v.check) for v in found if v.check] == [("mfe", availability.WEB_REPLICAS)]

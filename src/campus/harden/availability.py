@@ -24,6 +24,8 @@ NAME = "availability"
 WEB_SERVICES = frozenset({"lms", "cms", "lms-worker", "cms-worker", "caddy", "mfe"})
 HTTP_FRONTS = frozenset({"lms", "cms", "caddy", "mfe"})
 PRODUCTION_AUTOSCALED = ("lms", "cms", "lms-worker", "cms-worker")
+# The check a scale change can break by itself: every other one the rule's apply restores.
+WEB_REPLICAS = "production-web-replicas"
 
 
 def desired_replicas(rendered: RenderedEnvironment, service: str) -> int:
@@ -181,7 +183,11 @@ def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Viol
             and floor < 2
             and not _caddy_holds_volume(rendered, service)
         ):
-            found.append(violation(NAME, obj, "production web service with fewer than 2 replicas"))
+            found.append(
+                violation(
+                    NAME, obj, "production web service with fewer than 2 replicas", WEB_REPLICAS
+                )
+            )
         constraints = obj["spec"]["template"]["spec"].get("topologySpreadConstraints") or []
         if floor >= 2 and not constraints:
             found.append(violation(NAME, obj, "replicas not spread over nodes"))

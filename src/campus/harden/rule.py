@@ -14,11 +14,16 @@ from campus.render.model import RenderedEnvironment
 
 @dataclass(frozen=True)
 class Violation:
+    """An object breaking a rule. `rule` is the rule's name; `check` names which of the
+    rule's checks it failed, where a reader must tell them apart. Readers match on these
+    names, never on the message, which is for people."""
+
     rule: str
     kind: str
     name: str
     namespace: str
     message: str
+    check: str = ""
 
     def __str__(self) -> str:
         return f"[{self.rule}] {self.kind} {self.namespace}/{self.name}: {self.message}"
@@ -32,10 +37,10 @@ class Rule:
     check: Callable[[RenderedEnvironment, list[KubeObject]], list[Violation]]
 
 
-def violation(rule: str, obj: KubeObject, message: str) -> Violation:
+def violation(rule: str, obj: KubeObject, message: str, check: str = "") -> Violation:
     metadata = obj.get("metadata", {})
     return Violation(
-        rule, obj["kind"], metadata.get("name", ""), metadata.get("namespace", ""), message
+        rule, obj["kind"], metadata.get("name", ""), metadata.get("namespace", ""), message, check
     )
 
 
