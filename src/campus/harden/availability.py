@@ -73,15 +73,20 @@ def _selects_own_pods(obj: KubeObject, constraint: dict[str, Any]) -> bool:
     return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
 
 
+def _companion_metadata(obj: KubeObject) -> dict[str, Any]:
+    """An HPA's or PDB's metadata: the Deployment's name, namespace and labels."""
+    return {
+        "name": obj["metadata"]["name"],
+        "namespace": obj["metadata"].get("namespace"),
+        "labels": dict(obj["metadata"].get("labels") or {}),
+    }
+
+
 def _hpa(obj: KubeObject, scaling: Autoscaling) -> KubeObject:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {
-            "name": obj["metadata"]["name"],
-            "namespace": obj["metadata"].get("namespace"),
-            "labels": dict(obj["metadata"].get("labels") or {}),
-        },
+        "metadata": _companion_metadata(obj),
         "spec": {
             "scaleTargetRef": {
                 "apiVersion": "apps/v1",
@@ -107,11 +112,7 @@ def _pdb(obj: KubeObject) -> KubeObject:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {
-            "name": obj["metadata"]["name"],
-            "namespace": obj["metadata"].get("namespace"),
-            "labels": dict(obj["metadata"].get("labels") or {}),
-        },
+        "metadata": _companion_metadata(obj),
         "spec": {"maxUnavailable": 1, "selector": _selector(obj)},
     }
 
