@@ -38,4 +38,5 @@ NODE_TTL = "node.alpha.kubernetes.io/ttl"
 OS = "kubernetes.io/os"
 ARCH = "kubernetes.io/arch"
 WORKER_ROLE = "node-role.kubernetes.io/worker"
+NODE_TYPE = "type"  # "kwok", by KWOK's convention
 DEFAULT_STORAGE_CLASS = "storageclass.kubernetes.io/is-default-class"
