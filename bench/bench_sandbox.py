@@ -12,6 +12,7 @@ from lightkube import Client, KubeConfig
 from lightkube.codecs import from_dict
 from lightkube.resources.core_v1 import Pod
 
+from campus.labels import HOSTNAME
 from campus.sandbox import cluster
 from campus.sandbox.paths import state_dir
 
@@ -44,7 +45,7 @@ def deployment(replicas: int, spread: str) -> dict[str, object]:
                     "topologySpreadConstraints": [
                         {
                             "maxSkew": 1,
-                            "topologyKey": "kubernetes.io/hostname",
+                            "topologyKey": HOSTNAME,
                             "whenUnsatisfiable": spread,
                             "labelSelector": {"matchLabels": {"app": "load"}},
                         }

@@ -1,11 +1,42 @@
-"""Labels and annotations campus puts on what it manages; read by harden, deploy, status."""
+"""Every label and annotation key campus writes or reads, in one place: the ones it puts on
+what it manages, the well-known ones Kubernetes sets, and the sandbox's own."""
 
+# Kubernetes' recommended labels, on every object campus manages.
 MANAGED_BY = "app.kubernetes.io/managed-by"
 PART_OF = "app.kubernetes.io/part-of"
 NAME = "app.kubernetes.io/name"
+COMPONENT = "app.kubernetes.io/component"
+
+# Set by Kubernetes itself.
+JOB_NAME = "job-name"  # on a Job's pods
+HOSTNAME = "kubernetes.io/hostname"  # on nodes; a topology key
+ZONE = "topology.kubernetes.io/zone"  # on nodes; a topology key
+NAMESPACE_NAME = "kubernetes.io/metadata.name"  # on namespaces
+
+# campus's own.
 ENVIRONMENT = "campus.openedx.org/environment"
+REVISION = "campus.openedx.org/revision"
 # Objects whose loss loses data: never pruned, and destroyed only on request.
 DATA = "campus.openedx.org/data"
 PRUNE = "campus.openedx.org/prune"
 # Why a rule was deliberately not applied to an object, for the linter and the reader.
 EXEMPT_PREFIX = "campus.openedx.org/exempt-"
+# A generated ConfigMap that keeps its name (kustomize's disableNameSuffixHash).
+NO_SUFFIX = "campus.openedx.org/no-suffix"
+# A deploy revision's record: `REVISION_PREFIX + "digest"`, `... + "deployed-at"`, ...
+REVISION_PREFIX = "campus.openedx.org/"
+DEPLOYED_AT = REVISION_PREFIX + "deployed-at"
+
+# The sandbox's simulated nodes.
+SANDBOX = "sandbox.campus.openedx.org/name"
+# KWOK heartbeats exactly the nodes carrying this label; taking it away is how a node
+# "dies" (no kubelet heartbeats, so the real node controller marks it NotReady and evicts).
+HEARTBEAT = "sandbox.campus.openedx.org/heartbeat"
+KWOK_NODE = "kwok.x-k8s.io/node"  # "fake" on a node KWOK simulates
+METRICS_PATH = "metrics.k8s.io/resource-metrics-path"
+NODE_TTL = "node.alpha.kubernetes.io/ttl"
+OS = "kubernetes.io/os"
+ARCH = "kubernetes.io/arch"
+WORKER_ROLE = "node-role.kubernetes.io/worker"
+NODE_TYPE = "type"  # "kwok", by KWOK's convention
+DEFAULT_STORAGE_CLASS = "storageclass.kubernetes.io/is-default-class"

@@ -17,9 +17,11 @@ from lightkube.resources.core_v1 import Pod
 
 from campus.cli.main import cli
 from campus.deploy.model import DeployRequest
+from campus.kube.resources import Resources
+from campus.labels import HOSTNAME
 from campus.output.progress import QuietProgress
 from campus.pipeline import deploy_requests, load
-from campus.plan.model import HOSTNAME, NodeShape, Overhead, Resources, Spread, Workload
+from campus.plan.model import NodeShape, Overhead, Spread, Workload
 from campus.plan.packing import pods_of, stranded_by_loss
 from campus.plan.planner import Cluster, plan_fleet, smallest
 from campus.plan.verify import VerifyOptions, verify_plan

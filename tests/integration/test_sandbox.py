@@ -14,8 +14,8 @@ from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Namespace, Node, Pod
 
+from campus.labels import ZONE
 from campus.sandbox import cluster
-from campus.sandbox.nodes import ZONE_LABEL
 from campus.sandbox.paths import state_dir
 
 pytestmark = pytest.mark.integration
@@ -86,7 +86,7 @@ def ready_pods(kube: Client, namespace: str) -> list[Pod]:
 def test_nodes_ready_with_capacity_and_zones(kube: Client, sandbox: cluster.SandboxInfo) -> None:
     nodes = {node.metadata.name: node for node in kube.list(Node)}
     assert sorted(nodes) == sorted(sandbox.nodes) == ["node-0", "node-1", "node-2"]
-    assert sorted(n.metadata.labels[ZONE_LABEL] for n in nodes.values()) == ["a", "b", "c"]
+    assert sorted(n.metadata.labels[ZONE] for n in nodes.values()) == ["a", "b", "c"]
     for node in nodes.values():
         assert node.status.allocatable["cpu"] == "16"
         assert node.status.allocatable["memory"] == "64Gi"

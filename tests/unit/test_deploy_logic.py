@@ -33,9 +33,9 @@ def test_phases_in_dependency_order() -> None:
     assert phase_of(obj("Deployment", "mfe", "apps/v1")) is Phase.APPLICATIONS
 
 
-def deployment(generation: int = 2, **status: int) -> dict[str, Any]:
+def deployment(generation: int = 2, desired: int = 3, **status: int) -> dict[str, Any]:
     return {
-        **obj("Deployment", "lms", "apps/v1", spec={"replicas": 3}),
+        **obj("Deployment", "lms", "apps/v1", spec={"replicas": desired}),
         "metadata": {"name": "lms", "generation": generation},
         "status": {"observedGeneration": 2, **status},
     }
@@ -52,6 +52,28 @@ def test_deployment_rolled_out_only_when_all_replicas_updated_and_available() ->
     assert not deployment_health(
         deployment(generation=3, replicas=3, updatedReplicas=3, availableReplicas=3)
     ).ready  # the controller has not seen the newest spec
+
+
+def test_scale_down_is_not_done_while_surplus_replicas_are_counted() -> None:
+    """Scaled from 3 to 2: the controller has seen the new spec, but the third pod is still
+    counted in status.replicas (and so updated, ready and available). The old verdict (every
+    count >= desired) called this done."""
+    scaling_down = deployment(
+        desired=2, replicas=3, updatedReplicas=3, readyReplicas=3, availableReplicas=3
+    )
+    health = deployment_health(scaling_down)
+    assert not health.ready and not health.failed
+    assert "scaling down" in health.message and "1 replicas to remove" in health.message
+    done = deployment(
+        desired=2, replicas=2, updatedReplicas=2, readyReplicas=2, availableReplicas=2
+    )
+    assert deployment_health(done).ready
+
+
+def test_scale_up_waits_for_every_new_replica_to_be_available() -> None:
+    scaling_up = deployment(desired=4, replicas=4, updatedReplicas=4, availableReplicas=3)
+    assert "3/4 replicas available" in deployment_health(scaling_up).message
+    assert not deployment_health(scaling_up).ready
 
 
 def test_job_failure_and_completion() -> None:

@@ -4,7 +4,6 @@ and what `campus scale` / `autoscale` refuse, decided on the rendered example fl
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,13 @@ import pytest
 from campus.fleet import edit
 from campus.fleet.inherit import resolve
 from campus.fleet.model import Environment, Fleet, FleetFile
-from campus.harden import harden
+from campus.harden import availability, harden
+from campus.harden.rule import Rule, Violation, violation
 from campus.kube.objects import KubeObject
+from campus.kube.resources import GIB, Resources
 from campus.render.model import RenderedEnvironment
 from campus.scale import rules
-from campus.scale.capacity import Resources, capacity_refusal, environment_requests, room_for
+from campus.scale.capacity import capacity_refusal, environment_requests, room_for
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "fleet.yml"
 
@@ -297,7 +298,7 @@ def test_capacity_counts_other_namespaces_and_refuses_only_growth(
     after_env = edited(rendered, edit.set_replicas(EXAMPLE.read_text(), "acme-dev", "lms", 20))
     after_objects = hardened(rendered, after_env)
     grown = environment_requests(after_objects) - environment_requests(before_objects)
-    assert grown.cpu == Decimal("4.75")  # 19 more lms pods at 250m (size small)
+    assert grown.cpu == 4750  # millicores: 19 more lms pods at 250m (size small)
     room = room_for(
         "acme-dev",
         [node("4", "16Gi"), node("4", "16Gi"), node("64", "256Gi", ready=False)],
@@ -307,8 +308,43 @@ def test_capacity_counts_other_namespaces_and_refuses_only_growth(
             pod("done", "8", "8Gi", "Succeeded"),
         ],
     )
-    assert room.free == Resources(Decimal(5), Decimal(28 * 1024**3))
+    assert room.free == Resources(5000, 28 * GIB)
     reason = capacity_refusal("acme-dev", before_objects, after_objects, room, "lms=20")
     assert reason is not None and "5 CPU" in reason and "2 nodes" in reason
     # Shrinking is never refused, even on a cluster that is already too small.
     assert capacity_refusal("acme-dev", after_objects, before_objects, room, "lms=1") is None
+
+
+def test_rule_refusals_match_the_check_by_name_not_by_message(
+    rendered_example: dict[str, RenderedEnvironment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explanation for too few replicas follows the check's name: a reworded message
+    keeps it, and another check that happens to say the same words does not get it."""
+    environment = rendered_example["acme-staging"].environment
+    deployment: KubeObject = {"kind": "Deployment", "metadata": {"name": "mfe"}}
+
+    def refusals(*found: Violation) -> list[str]:
+        def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Violation]:
+            return list(found) if objects else []
+
+        fake = Rule(availability.NAME, "", lambda rendered, objects: objects, check)
+        monkeypatch.setattr(rules, "RULES", (fake,))
+        return rules.rule_refusals((environment, []), (environment, [deployment]), "mfe=1")
+
+    reworded = violation(availability.NAME, deployment, "one replica", availability.WEB_REPLICAS)
+    [reason] = refusals(reworded)
+    assert "needs 2 or more replicas" in reason and "mfe=1 breaks that rule" in reason
+    same_words = violation(
+        availability.NAME, deployment, "production web service with fewer than 2 replicas"
+    )
+    [reason] = refusals(same_words)
+    assert reason.startswith("mfe=1 breaks a hardening rule: [availability]")
+
+
+def test_the_availability_check_names_the_replica_floor(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    rendered = rendered_example["acme-staging"]
+    after = edited(rendered, edit.set_replicas(EXAMPLE.read_text(), "acme-staging", "mfe", 1))
+    found = availability.check(rendered, hardened(rendered, after))
+    assert [(v.name, v.check) for v in found if v.check] == [("mfe", availability.WEB_REPLICAS)]

@@ -174,3 +174,37 @@ def test_lint_catches_a_container_without_memory_limit(
     lms = by_kind(objects, "Deployment")["lms"]
     del lms["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
     assert any(v.rule == "resources" and v.name == "lms" for v in lint(rendered, objects))
+
+
+def test_quota_counts_pods_as_the_scheduler_does_and_autoscalers_at_their_maximum(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    """An init container larger than the containers sets the pod's request (the quota
+    admits pods by that figure); an HPA's maximum sets the count, plus one pod of surge."""
+    from campus.harden.isolation import quota
+
+    def container(cpu: str, memory: str) -> dict[str, Any]:
+        return {"resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {}}}
+
+    web = {
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 1,
+            "template": {
+                "spec": {
+                    "containers": [container("100m", "100Mi")],
+                    "initContainers": [container("1", "50Mi")],
+                }
+            },
+        },
+    }
+    scaler = {
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 3},
+    }
+    hard = quota(rendered_example["acme-dev"], [web, scaler])["spec"]["hard"]
+    # (3 + 1 surge) pods of 1 CPU and 100Mi, with 25% headroom.
+    assert hard["requests.cpu"] == "5000m"
+    assert hard["requests.memory"] == "500Mi"

@@ -8,14 +8,12 @@ from typing import Any
 import pytest
 
 from campus.harden import harden_all
-from campus.plan.demand import pod_request, workloads_of
+from campus.kube.resources import GIB, MIB, Resources
+from campus.labels import HOSTNAME
+from campus.plan.demand import workloads_of
 from campus.plan.model import (
-    GIB,
-    HOSTNAME,
-    MIB,
     NodeShape,
     Overhead,
-    Resources,
     Spread,
     Workload,
     kubelet_reservation,
@@ -62,18 +60,6 @@ def test_kubelet_reservation_follows_the_published_ladder() -> None:
     assert reserved.cpu == 60 + 10 + 10 + 10
     # 25% of 4Gi, 20% of 4Gi, 10% of 8Gi, 6% of 16Gi, plus the 100Mi eviction threshold.
     assert reserved.memory == pytest.approx((1 + 0.8 + 0.8 + 0.96) * GIB + 100 * MIB, abs=1)
-
-
-def test_pod_request_counts_init_containers_and_overhead() -> None:
-    spec: dict[str, Any] = {
-        "containers": [
-            {"resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}},
-            {"resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}},
-        ],
-        "initContainers": [{"resources": {"requests": {"cpu": "2", "memory": "64Mi"}}}],
-        "overhead": {"cpu": "10m", "memory": "1Mi"},
-    }
-    assert pod_request(spec) == Resources(2010, 513 * MIB, 1)
 
 
 def test_workloads_read_from_the_hardened_example(
@@ -234,7 +220,7 @@ def test_judge_reports_pending_pods_with_the_scheduler_message() -> None:
     assert seen.pending == ("ns/lms-2: 0/3 nodes are available: 3 Insufficient cpu.",)
     scaler = {
         "metadata": {"name": "lms", "namespace": "ns"},
-        "spec": {"scaleTargetRef": {"name": "lms"}, "minReplicas": 3},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "lms"}, "minReplicas": 3},
     }
     assert "HPA to scale to 3" in judge([deployment], [scaler], [ready]).waiting
     deployment["status"] = {"readyReplicas": 2}

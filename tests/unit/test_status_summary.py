@@ -32,7 +32,11 @@ def pod(name: str, service: str, **status: Any) -> dict[str, Any]:
 
 def test_healthy_environment_with_autoscaler_and_revision() -> None:
     hpa = {
-        "spec": {"scaleTargetRef": {"name": "lms"}, "minReplicas": 2, "maxReplicas": 4},
+        "spec": {
+            "scaleTargetRef": {"kind": "Deployment", "name": "lms"},
+            "minReplicas": 2,
+            "maxReplicas": 4,
+        },
         "status": {"currentReplicas": 3},
     }
     result = summarise(

@@ -20,12 +20,13 @@ from campus.deploy.lock import deploy_lock
 from campus.deploy.model import DeployOptions, DeployRequest, DeployResult, Progress
 from campus.deploy.phases import Phase, autoscaling_floors, plan_phases
 from campus.deploy.prepare import is_data, prepare
-from campus.deploy.revisions import ENVIRONMENT_LABEL, Revision
+from campus.deploy.revisions import Revision
 from campus.errors import CampusError
 from campus.kube.apply import Applied, apply_object, delete_object, list_namespace
 from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject, ObjectKey, digest, key_of
 from campus.kube.watch import NamespaceView, namespace_view, pod_logs, recent_events
+from campus.labels import ENVIRONMENT, JOB_NAME
 
 
 class PhaseFailed(CampusError):
@@ -86,7 +87,7 @@ def _deploy(
         for revision in previous:
             kinds |= {(k.api_version, k.kind) for k in revision.keys if k.kind != "Namespace"}
         say("inventory", f"reading what namespace {namespace} holds")
-        existing = list_namespace(client, namespace, sorted(kinds), {ENVIRONMENT_LABEL: env})
+        existing = list_namespace(client, namespace, sorted(kinds), {ENVIRONMENT: env})
 
         floors = autoscaling_floors(objects)
         recorded = {key_of(o): o for o in previous[-1].objects} if previous else {}
@@ -302,7 +303,7 @@ def _pods_of(workload: KubeObject | None, pods: dict[str, KubeObject]) -> list[K
         return []
     selector = workload.get("spec", {}).get("selector", {}).get("matchLabels") or {}
     if workload["kind"] == "Job":
-        selector = {"job-name": workload["metadata"]["name"]}
+        selector = {JOB_NAME: workload["metadata"]["name"]}
     return [
         pod
         for pod in pods.values()

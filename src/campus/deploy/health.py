@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from campus.kube.objects import KubeObject, conditions_of
+from campus.kube.workloads import unschedulable
 
 # Container states that will not fix themselves by waiting a little longer.
 _STUCK_REASONS = frozenset(
@@ -41,7 +42,12 @@ class Health:
 
 
 def deployment_health(deployment: KubeObject) -> Health:
-    """Rolled out: the controller saw the latest spec, every replica is updated and available."""
+    """Rolled out: the controller saw the latest spec, and exactly the desired count of
+    replicas runs, every one updated and available.
+
+    The count must match both ways: after a scale-down, `status.replicas` (and with it the
+    updated and available counts) still counts the surplus pods until the controller has
+    removed them, so "updated and available >= desired" alone would call it done early."""
     spec, status = deployment.get("spec", {}), deployment.get("status", {})
     name = deployment["metadata"]["name"]
     if status.get("observedGeneration", 0) < deployment["metadata"].get("generation", 1):
@@ -57,7 +63,9 @@ def deployment_health(deployment: KubeObject) -> Health:
         return Health.waiting(f"{name}: {updated}/{desired} replicas updated")
     if total > updated:
         return Health.waiting(f"{name}: {total - updated} old replicas terminating")
-    if available < updated:
+    if total > desired:
+        return Health.waiting(f"{name}: scaling down, {total - desired} replicas to remove")
+    if available < desired:
         return Health.waiting(f"{name}: {available}/{desired} replicas available")
     return Health.ok(f"{name}: {available}/{desired} ready")
 
@@ -81,10 +89,9 @@ def pod_problem(pod: KubeObject) -> Health | None:
     """A pod's reason for not being ready, when there is one worth showing the operator."""
     name = pod["metadata"]["name"]
     status = pod.get("status", {})
-    scheduled = conditions_of(pod).get("PodScheduled")
-    if scheduled and scheduled.get("status") == "False":
-        reason = scheduled.get("reason", "Unschedulable")
-        return Health.waiting(f"pod {name} Pending: {reason}: {scheduled.get('message', '')}")
+    failure = unschedulable(pod)
+    if failure is not None:
+        return Health.waiting(f"pod {name} Pending: {failure}")
     for container in (status.get("initContainerStatuses") or []) + (
         status.get("containerStatuses") or []
     ):

@@ -13,8 +13,6 @@ from lightkube.resources.core_v1 import Secret
 from campus import __version__
 from campus.deploy.revisions import (
     DEFAULT_KEEP,
-    ENVIRONMENT_LABEL,
-    REVISION_LABEL,
     Revision,
     decode,
     encode,
@@ -24,6 +22,8 @@ from campus.deploy.revisions import (
 from campus.errors import ClusterError
 from campus.kube.apply import apply_object
 from campus.kube.objects import KubeObject
+from campus.labels import ENVIRONMENT as ENVIRONMENT_LABEL
+from campus.labels import REVISION as REVISION_LABEL
 
 __all__ = ["DEFAULT_KEEP", "list_revisions", "record"]
 

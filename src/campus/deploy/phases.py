@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from campus.kube.objects import KubeObject
+from campus.kube.workloads import autoscalers, min_replicas
 
 # Services that hold or serve state for the applications: up and Ready before any init Job.
 BACKING_SERVICES = frozenset(
@@ -87,8 +88,7 @@ def autoscaling_floors(objects: list[KubeObject]) -> dict[str, int]:
     sync (15 s), which would let a first deploy report success on a single replica of a
     production service. The engine raises such Deployments to this floor itself."""
     return {
-        o["spec"]["scaleTargetRef"]["name"]: int(o["spec"].get("minReplicas", 1))
-        for o in objects
-        if o["kind"] == "HorizontalPodAutoscaler"
-        and o["spec"].get("scaleTargetRef", {}).get("kind") == "Deployment"
+        target.name: min_replicas(scaler)
+        for target, scaler in autoscalers(objects).items()
+        if target.kind == "Deployment"
     }

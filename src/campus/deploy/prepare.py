@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import copy
 
-from campus.deploy.revisions import ENVIRONMENT_LABEL, MANAGED_BY_LABEL
 from campus.kube.objects import KubeObject, digest, labels_of
+from campus.labels import DATA, ENVIRONMENT, MANAGED_BY, PRUNE
 
 CLUSTER_SCOPED_KINDS = frozenset(
     {"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass", "PriorityClass"}
 )
-DATA_LABEL = "campus.openedx.org/data"
-PRUNE_ANNOTATION = "campus.openedx.org/prune"
 
 
 def owned(obj: KubeObject, environment: str, namespace: str) -> KubeObject:
@@ -26,8 +24,8 @@ def owned(obj: KubeObject, environment: str, namespace: str) -> KubeObject:
     metadata = result.setdefault("metadata", {})
     metadata["labels"] = {
         **labels_of(result),
-        MANAGED_BY_LABEL: "campus",
-        ENVIRONMENT_LABEL: environment,
+        MANAGED_BY: "campus",
+        ENVIRONMENT: environment,
     }
     if result["kind"] not in CLUSTER_SCOPED_KINDS:
         metadata["namespace"] = namespace
@@ -47,7 +45,7 @@ def is_data(obj: KubeObject) -> bool:
     if obj["kind"] == "PersistentVolumeClaim":
         return True
     annotations = obj.get("metadata", {}).get("annotations") or {}
-    return labels_of(obj).get(DATA_LABEL) == "true" or annotations.get(PRUNE_ANNOTATION) == "never"
+    return labels_of(obj).get(DATA) == "true" or annotations.get(PRUNE) == "never"
 
 
 def prepare(

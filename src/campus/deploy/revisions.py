@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from campus.kube.objects import KubeObject, ObjectKey, key_of
+from campus.labels import ENVIRONMENT, MANAGED_BY, REVISION, REVISION_PREFIX
 
-REVISION_TYPE = "campus.openedx.org/revision"
-REVISION_LABEL = "campus.openedx.org/revision"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-ENVIRONMENT_LABEL = "campus.openedx.org/environment"
+REVISION_TYPE = "campus.openedx.org/revision"  # the Secret's type
 DEFAULT_KEEP = 10
 
-_ANNOTATION_PREFIX = "campus.openedx.org/"
 _METADATA_FIELDS = (
     "digest",
     "campus-version",
@@ -76,12 +73,12 @@ def encode(revision: Revision, namespace: str) -> KubeObject:
             "name": secret_name(revision.environment, revision.number),
             "namespace": namespace,
             "labels": {
-                MANAGED_BY_LABEL: "campus",
-                ENVIRONMENT_LABEL: revision.environment,
-                REVISION_LABEL: str(revision.number),
+                MANAGED_BY: "campus",
+                ENVIRONMENT: revision.environment,
+                REVISION: str(revision.number),
             },
             "annotations": {
-                _ANNOTATION_PREFIX + field: value
+                REVISION_PREFIX + field: value
                 for field, value in zip(_METADATA_FIELDS, values, strict=True)
             },
         },
@@ -92,13 +89,13 @@ def encode(revision: Revision, namespace: str) -> KubeObject:
 def decode(secret: KubeObject) -> Revision:
     metadata = secret["metadata"]
     annotations: dict[str, str] = metadata.get("annotations") or {}
-    field = {name: annotations.get(_ANNOTATION_PREFIX + name, "") for name in _METADATA_FIELDS}
+    field = {name: annotations.get(REVISION_PREFIX + name, "") for name in _METADATA_FIELDS}
     manifest: dict[str, Any] = json.loads(
         gzip.decompress(base64.b64decode(secret["data"]["manifest.json.gz"]))
     )
     return Revision(
-        number=int(metadata["labels"][REVISION_LABEL]),
-        environment=metadata["labels"][ENVIRONMENT_LABEL],
+        number=int(metadata["labels"][REVISION]),
+        environment=metadata["labels"][ENVIRONMENT],
         digest=field["digest"],
         campus_version=field["campus-version"],
         tutor_version=field["tutor-version"],

@@ -14,7 +14,8 @@ from lightkube.resources.core_v1 import Node, Pod
 from campus.drill.availability import DrillReport, Sample, ServiceKey, analyse, busiest_node
 from campus.errors import CampusError
 from campus.fleet.model import Environment
-from campus.kube.objects import KubeObject, conditions_of, is_ready
+from campus.kube.objects import KubeObject, is_ready
+from campus.kube.workloads import unschedulable
 from campus.labels import NAME
 from campus.sandbox import cluster
 
@@ -99,13 +100,10 @@ def _unschedulable(view: FleetView, environments: Sequence[Environment]) -> list
     by_namespace = _environment_of(environments)
     found = []
     for pod in view.pods:
-        condition = conditions_of(pod).get("PodScheduled", {})
-        if condition.get("status") == "False":
+        failure = unschedulable(pod)
+        if failure is not None:
             metadata = pod["metadata"]
-            found.append(
-                f"{by_namespace[metadata['namespace']]}/{metadata['name']}: "
-                f"{condition.get('reason', 'Unschedulable')}: {condition.get('message', '')}"
-            )
+            found.append(f"{by_namespace[metadata['namespace']]}/{metadata['name']}: {failure}")
     return sorted(found)
 
 

@@ -17,15 +17,15 @@ from typing import Any
 from campus.fleet.model import Autoscaling
 from campus.harden.rule import Rule, Violation, service_of, violation
 from campus.kube.objects import KubeObject
-from campus.labels import MANAGED_BY
+from campus.labels import HOSTNAME, MANAGED_BY, ZONE
 from campus.render.model import RenderedEnvironment
 
 NAME = "availability"
 WEB_SERVICES = frozenset({"lms", "cms", "lms-worker", "cms-worker", "caddy", "mfe"})
 HTTP_FRONTS = frozenset({"lms", "cms", "caddy", "mfe"})
 PRODUCTION_AUTOSCALED = ("lms", "cms", "lms-worker", "cms-worker")
-HOSTNAME = "kubernetes.io/hostname"
-ZONE = "topology.kubernetes.io/zone"
+# The check a scale change can break by itself: every other one the rule's apply restores.
+WEB_REPLICAS = "production-web-replicas"
 
 
 def desired_replicas(rendered: RenderedEnvironment, service: str) -> int:
@@ -73,15 +73,20 @@ def _selects_own_pods(obj: KubeObject, constraint: dict[str, Any]) -> bool:
     return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
 
 
+def _companion_metadata(obj: KubeObject) -> dict[str, Any]:
+    """An HPA's or PDB's metadata: the Deployment's name, namespace and labels."""
+    return {
+        "name": obj["metadata"]["name"],
+        "namespace": obj["metadata"].get("namespace"),
+        "labels": dict(obj["metadata"].get("labels") or {}),
+    }
+
+
 def _hpa(obj: KubeObject, scaling: Autoscaling) -> KubeObject:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {
-            "name": obj["metadata"]["name"],
-            "namespace": obj["metadata"].get("namespace"),
-            "labels": dict(obj["metadata"].get("labels") or {}),
-        },
+        "metadata": _companion_metadata(obj),
         "spec": {
             "scaleTargetRef": {
                 "apiVersion": "apps/v1",
@@ -107,11 +112,7 @@ def _pdb(obj: KubeObject) -> KubeObject:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {
-            "name": obj["metadata"]["name"],
-            "namespace": obj["metadata"].get("namespace"),
-            "labels": dict(obj["metadata"].get("labels") or {}),
-        },
+        "metadata": _companion_metadata(obj),
         "spec": {"maxUnavailable": 1, "selector": _selector(obj)},
     }
 
@@ -183,7 +184,11 @@ def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Viol
             and floor < 2
             and not _caddy_holds_volume(rendered, service)
         ):
-            found.append(violation(NAME, obj, "production web service with fewer than 2 replicas"))
+            found.append(
+                violation(
+                    NAME, obj, "production web service with fewer than 2 replicas", WEB_REPLICAS
+                )
+            )
         constraints = obj["spec"]["template"]["spec"].get("topologySpreadConstraints") or []
         if floor >= 2 and not constraints:
             found.append(violation(NAME, obj, "replicas not spread over nodes"))

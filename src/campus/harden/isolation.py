@@ -15,10 +15,12 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from campus.fleet.quantity import parse_cpu, parse_memory
 from campus.harden.rule import Rule, Violation, pod_spec, service_of, violation
 from campus.kube.objects import KubeObject
-from campus.labels import EXEMPT_PREFIX
+from campus.kube.resources import MIB, Resources, memory_bytes, pod_request
+from campus.kube.workloads import autoscaler_of, autoscalers, max_replicas
+from campus.labels import EXEMPT_PREFIX, NAMESPACE_NAME
+from campus.labels import NAME as SERVICE_LABEL
 from campus.render.model import RenderedEnvironment
 
 NAME = "isolation"
@@ -41,16 +43,14 @@ def network_policies(rendered: RenderedEnvironment) -> list[KubeObject]:
     namespace = environment.namespace
     entry = {
         "matchExpressions": [
-            {"key": "app.kubernetes.io/name", "operator": "In", "values": list(ENTRY_SERVICES)}
+            {"key": SERVICE_LABEL, "operator": "In", "values": list(ENTRY_SERVICES)}
         ]
     }
     if environment.ingress_mode == "ingress":
         sources: list[dict[str, Any]] = [
             {
                 "namespaceSelector": {
-                    "matchLabels": {
-                        "kubernetes.io/metadata.name": environment.ingress_controller_namespace
-                    }
+                    "matchLabels": {NAMESPACE_NAME: environment.ingress_controller_namespace}
                 }
             }
         ]
@@ -75,25 +75,19 @@ def network_policies(rendered: RenderedEnvironment) -> list[KubeObject]:
     ]
 
 
-def _pod_totals(spec: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
-    cpu = memory = memory_limit = Decimal(0)
-    for container in spec.get("containers") or []:
-        resources = container.get("resources") or {}
-        cpu += parse_cpu(resources.get("requests", {}).get("cpu", "0"))
-        memory += parse_memory(resources.get("requests", {}).get("memory", "0"))
-        memory_limit += parse_memory(resources.get("limits", {}).get("memory", "0"))
-    return cpu, memory, memory_limit
+def _pod_totals(spec: dict[str, Any]) -> tuple[Resources, int]:
+    """What the quota counts for one pod: its requests (as the scheduler counts them) and
+    its containers' memory limits."""
+    limits = (
+        ((c.get("resources") or {}).get("limits") or {}) for c in spec.get("containers") or []
+    )
+    return pod_request(spec), sum(memory_bytes(limit.get("memory", 0)) for limit in limits)
 
 
 def quota(rendered: RenderedEnvironment, objects: list[KubeObject]) -> KubeObject:
-    scalers = {
-        o["spec"]["scaleTargetRef"]["name"]: o["spec"]["maxReplicas"]
-        for o in objects
-        if o["kind"] == "HorizontalPodAutoscaler"
-    }
-    cpu = memory = memory_limit = Decimal(0)
-    pods = 0
-    largest_job = (Decimal(0), Decimal(0), Decimal(0))
+    scalers = autoscalers(objects)
+    requests, memory_limit, pods = Resources(), 0, 0
+    largest_job: tuple[Resources, int] = (Resources(), 0)
     for obj in objects:
         spec = pod_spec(obj)
         if spec is None:
@@ -102,26 +96,22 @@ def quota(rendered: RenderedEnvironment, objects: list[KubeObject]) -> KubeObjec
         if obj["kind"] == "Job":
             largest_job = max(largest_job, totals)
             continue
-        count = (
-            scalers.get(obj["metadata"]["name"], obj["spec"].get("replicas", 1)) + 1
-        )  # +1: surge
+        scaler = autoscaler_of(scalers, obj["kind"], obj)
+        count = (max_replicas(scaler) if scaler else obj["spec"].get("replicas", 1)) + 1  # surge
         pods += count
-        cpu += totals[0] * count
-        memory += totals[1] * count
-        memory_limit += totals[2] * count
-    cpu, memory, memory_limit = (
-        a + b for a, b in zip((cpu, memory, memory_limit), largest_job, strict=True)
-    )
-    mebi = Decimal(1024 * 1024)
+        requests += totals[0].times(count)
+        memory_limit += totals[1] * count
+    requests += largest_job[0]
+    memory_limit += largest_job[1]
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
         "metadata": {"name": "environment", "namespace": rendered.environment.namespace},
         "spec": {
             "hard": {
-                "requests.cpu": f"{math.ceil(cpu * HEADROOM * 1000)}m",
-                "requests.memory": f"{math.ceil(memory * HEADROOM / mebi)}Mi",
-                "limits.memory": f"{math.ceil(memory_limit * HEADROOM / mebi)}Mi",
+                "requests.cpu": f"{math.ceil(requests.cpu * HEADROOM)}m",
+                "requests.memory": f"{math.ceil(requests.memory * HEADROOM / MIB)}Mi",
+                "limits.memory": f"{math.ceil(memory_limit * HEADROOM / MIB)}Mi",
                 "pods": str(math.ceil((pods + 2) * HEADROOM)),
             }
         },

@@ -8,16 +8,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from campus.kube.objects import KubeObject
+from campus.labels import NAME
 from campus.render.model import RenderedEnvironment
 
 
 @dataclass(frozen=True)
 class Violation:
+    """An object breaking a rule. `rule` is the rule's name; `check` names which of the
+    rule's checks it failed, where a reader must tell them apart. Readers match on these
+    names, never on the message, which is for people."""
+
     rule: str
     kind: str
     name: str
     namespace: str
     message: str
+    check: str = ""
 
     def __str__(self) -> str:
         return f"[{self.rule}] {self.kind} {self.namespace}/{self.name}: {self.message}"
@@ -31,10 +37,10 @@ class Rule:
     check: Callable[[RenderedEnvironment, list[KubeObject]], list[Violation]]
 
 
-def violation(rule: str, obj: KubeObject, message: str) -> Violation:
+def violation(rule: str, obj: KubeObject, message: str, check: str = "") -> Violation:
     metadata = obj.get("metadata", {})
     return Violation(
-        rule, obj["kind"], metadata.get("name", ""), metadata.get("namespace", ""), message
+        rule, obj["kind"], metadata.get("name", ""), metadata.get("namespace", ""), message, check
     )
 
 
@@ -46,8 +52,4 @@ def pod_spec(obj: KubeObject) -> dict[str, Any] | None:
 
 
 def service_of(obj: KubeObject) -> str:
-    return str(
-        (obj.get("metadata", {}).get("labels") or {}).get(
-            "app.kubernetes.io/name", obj["metadata"]["name"]
-        )
-    )
+    return str((obj.get("metadata", {}).get("labels") or {}).get(NAME, obj["metadata"]["name"]))

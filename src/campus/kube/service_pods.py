@@ -12,8 +12,7 @@ from lightkube.resources.core_v1 import Node, Pod
 from campus.errors import CampusError, ClusterError
 from campus.fleet.model import Environment
 from campus.kube.objects import KubeObject, is_ready
-from campus.labels import NAME
-from campus.sandbox.nodes import KWOK_NODE_ANNOTATION
+from campus.labels import JOB_NAME, KWOK_NODE, NAME
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ def pick_pods(pods: list[KubeObject], service: str) -> list[ServicePod]:
         node = pod.get("spec", {}).get("nodeName")
         if (metadata.get("labels") or {}).get(NAME) != service or not node:
             continue
-        if metadata.get("deletionTimestamp") or metadata.get("labels", {}).get("job-name"):
+        if metadata.get("deletionTimestamp") or metadata.get("labels", {}).get(JOB_NAME):
             continue
         containers = pod["spec"].get("containers") or [{}]
         found.append(
@@ -69,7 +68,7 @@ def refuse_simulated(client: Client, pods: list[ServicePod], what: str) -> None:
     or enter. Say so instead of failing with a cryptic proxy error."""
     node = client.get(Node, pods[0].node)
     annotations = (node.metadata.annotations if node.metadata else None) or {}
-    if annotations.get(KWOK_NODE_ANNOTATION) == "fake":
+    if annotations.get(KWOK_NODE) == "fake":
         raise CampusError(
             f"{pods[0].name} runs on simulated node {pods[0].node}: sandbox pods have no "
             f"containers, so there is no {what}. `campus {what}` works on real clusters."

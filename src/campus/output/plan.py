@@ -9,8 +9,8 @@ from typing import Any
 
 from rich.table import Table
 
+from campus.kube.resources import GIB, Resources
 from campus.output.tables import console
-from campus.plan.model import GIB, Resources
 from campus.plan.planner import FleetPlan, Scenario
 from campus.plan.servers import Server
 from campus.plan.verify import Verification

@@ -9,31 +9,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from campus.kube.objects import KubeObject
-from campus.plan.model import HOSTNAME, ZONE, Resources, Spread, Workload, memory_bytes, millicores
+from campus.kube.resources import pod_request
+from campus.kube.workloads import autoscaler_of, autoscalers, max_replicas, min_replicas
+from campus.labels import HOSTNAME, ZONE
+from campus.plan.model import Spread, Workload
 
 # What the API server fills in for a Deployment without a strategy.
 _DEFAULT_SURGE = "25%"
 _SPREAD_KEYS = frozenset({HOSTNAME, ZONE})
-
-
-def _container_requests(container: dict[str, Any]) -> Resources:
-    requests = (container.get("resources") or {}).get("requests") or {}
-    return Resources(millicores(requests.get("cpu", 0)), memory_bytes(requests.get("memory", 0)))
-
-
-def pod_request(pod_spec: dict[str, Any]) -> Resources:
-    """The scheduler's view of one pod: the larger of its containers together and its
-    biggest init container (those run one at a time, before the others), plus the
-    runtime overhead its RuntimeClass declares."""
-    total = Resources()
-    for container in pod_spec.get("containers") or []:
-        total += _container_requests(container)
-    for container in pod_spec.get("initContainers") or []:
-        init = _container_requests(container)
-        total = Resources(max(total.cpu, init.cpu), max(total.memory, init.memory))
-    overhead = pod_spec.get("overhead") or {}
-    total += Resources(millicores(overhead.get("cpu", 0)), memory_bytes(overhead.get("memory", 0)))
-    return Resources(total.cpu, total.memory, 1)
 
 
 def _surge(spec: dict[str, Any], replicas: int) -> int:
@@ -63,11 +46,7 @@ def workloads_of(
     environment: str, objects: Sequence[KubeObject], init_jobs: Sequence[KubeObject] = ()
 ) -> list[Workload]:
     """Every Deployment and StatefulSet of the environment, then its init Jobs."""
-    scalers = {
-        (o["spec"]["scaleTargetRef"]["kind"], o["spec"]["scaleTargetRef"]["name"]): o["spec"]
-        for o in objects
-        if o["kind"] == "HorizontalPodAutoscaler"
-    }
+    scalers = autoscalers(objects)
     budgets = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
     found: list[Workload] = []
     for obj in objects:
@@ -75,9 +54,9 @@ def workloads_of(
             continue
         spec = obj["spec"]
         template = spec["template"]
-        scaler = scalers.get((obj["kind"], obj["metadata"]["name"]))
-        replicas = int(scaler.get("minReplicas", 1) if scaler else spec.get("replicas", 1))
-        most = int(scaler["maxReplicas"]) if scaler else replicas
+        scaler = autoscaler_of(scalers, obj["kind"], obj)
+        replicas = min_replicas(scaler) if scaler else int(spec.get("replicas", 1))
+        most = max_replicas(scaler) if scaler else replicas
         labels = (template.get("metadata") or {}).get("labels") or {}
         found.append(
             Workload(

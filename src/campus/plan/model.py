@@ -1,6 +1,6 @@
-"""What capacity planning reasons about: resource amounts, the pods the fleet asks for, and
-the node they must fit on. Plain frozen values, integers only (millicores, bytes), so sums
-are exact and the packing is deterministic."""
+"""What capacity planning reasons about: the pods the fleet asks for and the node they must
+fit on. Plain frozen values over `Resources` (integers only: millicores, bytes, pods), so
+sums are exact and the packing is deterministic."""
 
 from __future__ import annotations
 
@@ -9,49 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from campus.fleet.quantity import parse_cpu, parse_memory
-
-GIB = 1024**3
-MIB = 1024**2
-HOSTNAME = "kubernetes.io/hostname"
-ZONE = "topology.kubernetes.io/zone"
-
-
-def millicores(value: str | int | float) -> int:
-    """A CPU quantity in whole millicores, rounded up as the scheduler does."""
-    return math.ceil(parse_cpu(value) * 1000)
-
-
-def memory_bytes(value: str | int | float) -> int:
-    return math.ceil(parse_memory(value))
-
-
-@dataclass(frozen=True, order=True)
-class Resources:
-    """CPU (millicores), memory (bytes) and pod slots: the three things a node runs out of."""
-
-    cpu: int = 0
-    memory: int = 0
-    pods: int = 0
-
-    def __add__(self, other: Resources) -> Resources:
-        return Resources(self.cpu + other.cpu, self.memory + other.memory, self.pods + other.pods)
-
-    def __sub__(self, other: Resources) -> Resources:
-        return Resources(self.cpu - other.cpu, self.memory - other.memory, self.pods - other.pods)
-
-    def times(self, count: int) -> Resources:
-        return Resources(self.cpu * count, self.memory * count, self.pods * count)
-
-    def fits_in(self, room: Resources) -> bool:
-        return self.cpu <= room.cpu and self.memory <= room.memory and self.pods <= room.pods
-
-    def share_of(self, whole: Resources) -> float:
-        """The dominant share: the largest fraction of `whole` this takes, CPU or memory."""
-        return max(
-            self.cpu / whole.cpu if whole.cpu else 0.0,
-            self.memory / whole.memory if whole.memory else 0.0,
-        )
+from campus.kube.resources import GIB, MIB, Resources, memory_bytes, millicores
 
 
 @dataclass(frozen=True)
@@ -169,7 +127,7 @@ class Overhead:
 
     def node_allocatable(self, shape: NodeShape) -> Resources:
         """What the kubelet reports as allocatable: capacity minus its reservation."""
-        return shape.capacity - Resources(self.reserved.cpu, self.reserved.memory)
+        return shape.capacity - self.reserved.without_pods()
 
     def room_for_pods(self, shape: NodeShape) -> Resources:
         """What is left for the fleet once the daemon-set pod runs too."""

@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from campus.plan.model import HOSTNAME, Resources, Workload
+from campus.kube.resources import Resources, total
+from campus.labels import HOSTNAME
+from campus.plan.model import Workload
 
 
 @dataclass(frozen=True)
@@ -180,14 +182,12 @@ def layouts(
 
 def lower_bound(pods: Sequence[Pod], room: Resources) -> int:
     """No packing can use fewer nodes than the total requests need."""
-    total = Resources()
-    for pod in pods:
-        total += pod.workload.pod
+    needed = total(pod.workload.pod for pod in pods)
     return max(
         1,
-        -(-total.cpu // room.cpu) if room.cpu > 0 else 1,
-        -(-total.memory // room.memory) if room.memory > 0 else 1,
-        -(-total.pods // room.pods) if room.pods > 0 else 1,
+        -(-needed.cpu // room.cpu) if room.cpu > 0 else 1,
+        -(-needed.memory // room.memory) if room.memory > 0 else 1,
+        -(-needed.pods // room.pods) if room.pods > 0 else 1,
     )
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from campus.deploy.phases import BACKING_SERVICES
 from campus.errors import CampusError
 from campus.kube.objects import KubeObject
+from campus.kube.resources import GIB, Resources, total
 from campus.plan.demand import workloads_of
-from campus.plan.model import GIB, NodeShape, Overhead, Resources, Workload
+from campus.plan.model import NodeShape, Overhead, Workload
 from campus.plan.packing import (
     Layout,
     Pod,
@@ -141,10 +142,7 @@ def smallest(
 
 
 def _requests(pods: Sequence[Pod]) -> Resources:
-    total = Resources()
-    for pod in pods:
-        total += pod.workload.pod
-    return total
+    return total(pod.workload.pod for pod in pods)
 
 
 def _steady(w: Workload) -> int:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from campus.errors import CampusError
-from campus.plan.model import GIB, NodeShape, Overhead, Resources, Workload
+from campus.kube.resources import GIB, Resources
+from campus.plan.model import NodeShape, Overhead, Workload
 
 # General-purpose sizes every large cloud sells (vCPU, GiB): the 1:2, 1:4 and 1:8 families.
 VM_LADDER: tuple[tuple[int, int], ...] = (

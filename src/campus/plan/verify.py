@@ -16,8 +16,10 @@ from typing import Any
 
 from campus.deploy.engine import deploy_fleet
 from campus.deploy.model import DeployOptions, DeployRequest, Progress
-from campus.kube.objects import KubeObject, conditions_of, is_ready
-from campus.plan.model import GIB
+from campus.kube.objects import KubeObject, is_ready
+from campus.kube.resources import GIB
+from campus.kube.workloads import autoscaler_of, autoscalers, min_replicas, unschedulable
+from campus.labels import NAME
 from campus.plan.planner import Cluster
 from campus.sandbox.cluster import SandboxError, SandboxInfo
 
@@ -82,42 +84,33 @@ class Verification:
         return f"the scheduler needed {needed} nodes, {more} than the {self.planned} planned"
 
 
-def _unschedulable(pod: KubeObject) -> str | None:
-    condition = conditions_of(pod).get("PodScheduled", {})
-    if condition.get("status") != "False":
-        return None
-    message = str(condition.get("message") or condition.get("reason") or "Pending")
-    # The filters' verdict is the first sentence; preemption's follows.
-    return message.split(". ")[0].rstrip(".") + "."
-
-
 def judge(
     deployments: Sequence[KubeObject], scalers: Sequence[KubeObject], pods: Sequence[KubeObject]
 ) -> Observation:
     """Ready when every Deployment has reached its count (the HPA's floor where one owns
     it) with every pod Ready; Pending pods are listed with the scheduler's reason."""
-    floors = {
-        (s["metadata"]["namespace"], s["spec"]["scaleTargetRef"]["name"]): s["spec"]["minReplicas"]
-        for s in scalers
-    }
+    by_target = autoscalers(scalers)
     waiting = []
     for deployment in deployments:
-        key = (deployment["metadata"]["namespace"], deployment["metadata"]["name"])
-        wanted = max(deployment["spec"].get("replicas", 1), floors.get(key, 0))
+        where = f"{deployment['metadata']['namespace']}/{deployment['metadata']['name']}"
+        scaler = autoscaler_of(by_target, "Deployment", deployment)
+        floor = min_replicas(scaler) if scaler else 0
+        wanted = max(deployment["spec"].get("replicas", 1), floor)
         ready = deployment.get("status", {}).get("readyReplicas", 0)
-        if deployment["spec"].get("replicas", 1) < floors.get(key, 0):
-            waiting.append(f"{key[0]}/{key[1]}: HPA to scale to {floors[key]}")
+        if deployment["spec"].get("replicas", 1) < floor:
+            waiting.append(f"{where}: HPA to scale to {floor}")
         elif ready < wanted:
-            waiting.append(f"{key[0]}/{key[1]}: {ready}/{wanted} ready")
+            waiting.append(f"{where}: {ready}/{wanted} ready")
     pending = []
     for pod in pods:
         if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
             continue
         if pod["metadata"].get("deletionTimestamp"):
             continue
-        reason = _unschedulable(pod)
-        if reason is not None:
-            pending.append(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}: {reason}")
+        failure = unschedulable(pod)
+        if failure is not None:
+            where = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+            pending.append(f"{where}: {failure.filters}")
         elif not is_ready(pod):
             waiting.append(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}: not Ready")
     return Observation(not waiting and not pending, tuple(sorted(pending)), "; ".join(waiting[:3]))
@@ -127,7 +120,7 @@ def agents_daemon_set(cluster: Cluster) -> KubeObject:
     """Stands for the daemon sets of a production node (kube-proxy, CNI, logs, metrics):
     one pod per node requesting what they request together."""
     daemons = cluster.overhead.daemons
-    labels = {"app.kubernetes.io/name": AGENTS}
+    labels = {NAME: AGENTS}
     return {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",

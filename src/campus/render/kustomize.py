@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 
 from campus.errors import CampusError
 from campus.kube.objects import KubeObject
+from campus.labels import NO_SUFFIX
 
 SUPPORTED = frozenset(
     {
@@ -113,7 +114,7 @@ def _generated_config_map(root: Path, spec: dict[str, Any]) -> KubeObject:
     if options.get("disableNameSuffixHash"):
         config_map["metadata"]["annotations"] = {
             **config_map["metadata"].get("annotations", {}),
-            "campus.openedx.org/no-suffix": "true",
+            NO_SUFFIX: "true",
         }
     return config_map
 
@@ -241,7 +242,7 @@ def build(root: Path, on_warning: Callable[[str], None] = lambda message: None) 
     renames = {}
     for config_map in generated:
         annotations = config_map["metadata"].get("annotations") or {}
-        if annotations.pop("campus.openedx.org/no-suffix", None):
+        if annotations.pop(NO_SUFFIX, None):
             continue
         name = config_map["metadata"]["name"]
         renames[name] = f"{name}-{content_suffix(config_map['data'])}"

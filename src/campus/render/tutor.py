@@ -15,6 +15,7 @@ from typing import Any
 from campus.errors import CampusError
 from campus.fleet.model import Environment, Fleet
 from campus.kube.objects import KubeObject
+from campus.labels import COMPONENT, NAME
 from campus.render.kustomize import build
 from campus.render.model import InitTask, RenderedEnvironment
 from campus.render.state import environment_root, state_dir_for
@@ -76,7 +77,7 @@ def init_tasks(objects: list[KubeObject], tasks: list[dict[str, str]]) -> list[I
         job = copy.deepcopy(template)
         name = f"{service}-init-{index + 1}"
         job["metadata"]["name"] = name
-        job["metadata"].setdefault("labels", {})["app.kubernetes.io/name"] = name
+        job["metadata"].setdefault("labels", {})[NAME] = name
         container = job["spec"]["template"]["spec"]["containers"][0]
         shell = ["sh", "-e", "-c"]
         if container.get("command") == []:
@@ -95,8 +96,7 @@ def render_environment(environment: Environment, state_dir: Path) -> RenderedEnv
     built = build(root / "env")
     is_template = [
         obj["kind"] == "Job"
-        and (obj["metadata"].get("labels") or {}).get("app.kubernetes.io/component")
-        == JOB_COMPONENT
+        and (obj["metadata"].get("labels") or {}).get(COMPONENT) == JOB_COMPONENT
         for obj in built
     ]
     objects = [obj for obj, template in zip(built, is_template, strict=True) if not template]

@@ -28,6 +28,8 @@ from ruamel.yaml import YAML
 
 from campus.errors import CampusError
 from campus.kube.decoding import prime_decoders
+from campus.kube.objects import is_ready
+from campus.labels import HEARTBEAT, ZONE
 from campus.sandbox import nodes as node_specs
 from campus.sandbox.build import Binaries, ensure_binaries
 from campus.sandbox.paths import kubeconfig_path, state_dir
@@ -133,7 +135,7 @@ def _kwokctl_config(
                     {"key": "manage-all-nodes", "value": "false"},
                     {
                         "key": "manage-nodes-with-label-selector",
-                        "value": f"{node_specs.HEARTBEAT_LABEL}=on",
+                        "value": f"{HEARTBEAT}=on",
                     },
                 ],
             },
@@ -301,15 +303,10 @@ def _last_error(stderr: str) -> str:
     return "\n".join(messages[-5:]) or stderr[-2000:]
 
 
-def _ready(node: Node) -> bool:
-    conditions = (node.status.conditions if node.status else None) or []
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
-
-
 def _wait_nodes_ready(client: Client, names: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        ready = {n.metadata.name for n in client.list(Node) if n.metadata and _ready(n)}
+        ready = {n.metadata.name for n in client.list(Node) if n.metadata and is_ready(n.to_dict())}
         missing = [name for name in names if name not in ready]
         if not missing:
             return
@@ -399,9 +396,9 @@ def status(name: str = "campus") -> list[NodeState]:
         result.append(
             NodeState(
                 name=metadata.name,
-                zone=(metadata.labels or {}).get(node_specs.ZONE_LABEL, "-"),
-                ready=_ready(node),
-                simulated=node_specs.HEARTBEAT_LABEL in (metadata.labels or {}),
+                zone=(metadata.labels or {}).get(ZONE, "-"),
+                ready=is_ready(node.to_dict()),
+                simulated=HEARTBEAT in (metadata.labels or {}),
                 pods=pods_per_node.get(metadata.name, 0),
             )
         )
@@ -429,7 +426,7 @@ def fail_node(name: str, node: str) -> None:
     client.patch(
         Node,
         node,
-        {"metadata": {"labels": {node_specs.HEARTBEAT_LABEL: None}}},
+        {"metadata": {"labels": {HEARTBEAT: None}}},
     )
 
 
@@ -440,6 +437,6 @@ def restore_node(name: str, node: str, timeout: float = 60) -> None:
     client.patch(
         Node,
         node,
-        {"metadata": {"labels": {node_specs.HEARTBEAT_LABEL: "on"}}},
+        {"metadata": {"labels": {HEARTBEAT: "on"}}},
     )
     _wait_nodes_ready(client, [node], timeout)

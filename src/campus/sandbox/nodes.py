@@ -6,14 +6,21 @@ import re
 
 from campus.fleet.quantity import parse_cpu, parse_memory
 from campus.kube.objects import KubeObject
+from campus.labels import (
+    ARCH,
+    DEFAULT_STORAGE_CLASS,
+    HEARTBEAT,
+    HOSTNAME,
+    KWOK_NODE,
+    METRICS_PATH,
+    NODE_TTL,
+    NODE_TYPE,
+    OS,
+    SANDBOX,
+    WORKER_ROLE,
+    ZONE,
+)
 
-# KWOK heartbeats exactly the nodes carrying this label; taking it away is how a node
-# "dies" (no kubelet heartbeats, so the real node controller marks it NotReady and evicts).
-HEARTBEAT_LABEL = "sandbox.campus.openedx.org/heartbeat"
-KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
-ZONE_LABEL = "topology.kubernetes.io/zone"
-METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path"
-SANDBOX_LABEL = "sandbox.campus.openedx.org/name"
 STORAGE_CLASS = "sandbox-hostpath"
 DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
@@ -58,20 +65,20 @@ def node_manifest(
         "metadata": {
             "name": name,
             "annotations": {
-                KWOK_NODE_ANNOTATION: "fake",
-                "node.alpha.kubernetes.io/ttl": "0",
+                KWOK_NODE: "fake",
+                NODE_TTL: "0",
                 # KWOK serves each node's kubelet resource metrics under its own path.
-                METRICS_PATH_ANNOTATION: f"/metrics/nodes/{name}/metrics/resource",
+                METRICS_PATH: f"/metrics/nodes/{name}/metrics/resource",
             },
             "labels": {
-                "kubernetes.io/hostname": name,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "node-role.kubernetes.io/worker": "",
-                "type": "kwok",
-                ZONE_LABEL: zone,
-                SANDBOX_LABEL: sandbox,
-                HEARTBEAT_LABEL: "on",
+                HOSTNAME: name,
+                OS: "linux",
+                ARCH: "amd64",
+                WORKER_ROLE: "",
+                NODE_TYPE: "kwok",
+                ZONE: zone,
+                SANDBOX: sandbox,
+                HEARTBEAT: "on",
             },
         },
         "status": {
@@ -104,7 +111,7 @@ def storage_class() -> KubeObject:
         "kind": "StorageClass",
         "metadata": {
             "name": STORAGE_CLASS,
-            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            "annotations": {DEFAULT_STORAGE_CLASS: "true"},
         },
         "provisioner": "kubernetes.io/host-path",
         "reclaimPolicy": "Delete",

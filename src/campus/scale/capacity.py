@@ -1,89 +1,38 @@
 """Does an environment still fit in the cluster after a change? Pure arithmetic over the
 objects campus renders and the nodes and pods the API server lists.
 
-Only a sum: requests against allocatable, as a scheduler would need at the least. Packing
-pods onto nodes (and spreading them) can still fail where the sum fits; the deploy's
-health gate then stops with the scheduler's reason.
+Only a sum: CPU and memory requests against allocatable, as a scheduler would need at the
+least (pod slots are not counted). Packing pods onto nodes (and spreading them) can still
+fail where the sum fits; the deploy's health gate then stops with the scheduler's reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from campus.fleet.quantity import parse_cpu, parse_memory
 from campus.harden.rule import pod_spec
 from campus.kube.objects import KubeObject, is_ready
-
-GIBI = Decimal(1024**3)
-
-
-@dataclass(frozen=True)
-class Resources:
-    cpu: Decimal = Decimal(0)
-    memory: Decimal = Decimal(0)  # bytes
-
-    def __add__(self, other: Resources) -> Resources:
-        return Resources(self.cpu + other.cpu, self.memory + other.memory)
-
-    def __sub__(self, other: Resources) -> Resources:
-        return Resources(self.cpu - other.cpu, self.memory - other.memory)
-
-    def times(self, count: int) -> Resources:
-        return Resources(self.cpu * count, self.memory * count)
-
-    def fits_in(self, other: Resources) -> bool:
-        return self.cpu <= other.cpu and self.memory <= other.memory
-
-    def exceeds(self, other: Resources) -> bool:
-        return self.cpu > other.cpu or self.memory > other.memory
-
-    def __str__(self) -> str:
-        return f"{self.cpu.normalize():f} CPU, {(self.memory / GIBI):.1f} GiB"
-
-
-def _requests(container: dict[str, Any]) -> Resources:
-    requests = (container.get("resources") or {}).get("requests") or {}
-    return Resources(
-        parse_cpu(str(requests.get("cpu", "0"))), parse_memory(str(requests.get("memory", "0")))
-    )
-
-
-def pod_requests(spec: dict[str, Any]) -> Resources:
-    """What the scheduler reserves for a pod: its containers together, or its largest init
-    container if that is more (init containers run one at a time, before the rest)."""
-    running = sum((_requests(c) for c in spec.get("containers") or []), Resources())
-    total = running
-    for container in spec.get("initContainers") or []:
-        init = _requests(container)
-        total = Resources(max(total.cpu, init.cpu), max(total.memory, init.memory))
-    overhead = spec.get("overhead") or {}
-    return total + Resources(
-        parse_cpu(str(overhead.get("cpu", "0"))), parse_memory(str(overhead.get("memory", "0")))
-    )
+from campus.kube.resources import Resources, pod_request
+from campus.kube.workloads import autoscaler_of, autoscalers, max_replicas, min_replicas
 
 
 def environment_requests(objects: list[KubeObject], at_most: bool = False) -> Resources:
     """Requests of an environment's Deployments at their floor (replicas, or the HPA's
     minimum), or with `at_most` at the HPA's maximum."""
-    scalers = {
-        o["spec"]["scaleTargetRef"]["name"]: o["spec"]
-        for o in objects
-        if o["kind"] == "HorizontalPodAutoscaler"
-    }
+    scalers = autoscalers(objects)
     total = Resources()
     for obj in objects:
         spec = pod_spec(obj)
         if obj["kind"] != "Deployment" or spec is None:
             continue
-        scaler = scalers.get(obj["metadata"]["name"])
+        scaler = autoscaler_of(scalers, "Deployment", obj)
         if scaler:
-            count = int(scaler["maxReplicas"] if at_most else scaler.get("minReplicas", 1))
+            count = max_replicas(scaler) if at_most else min_replicas(scaler)
         else:
             count = int(obj["spec"].get("replicas", 1))
-        total += pod_requests(spec).times(count)
-    return total
+        total += pod_request(spec).times(count)
+    return total.without_pods()
 
 
 @dataclass(frozen=True)
@@ -116,17 +65,14 @@ def room_for(namespace: str, nodes: list[dict[str, Any]], pods: list[dict[str, A
     usable = [n for n in nodes if _schedulable(n)]
     allocatable = Resources()
     for node in usable:
-        values = (node.get("status") or {}).get("allocatable") or {}
-        allocatable += Resources(
-            parse_cpu(str(values.get("cpu", "0"))), parse_memory(str(values.get("memory", "0")))
-        )
+        allocatable += Resources.of((node.get("status") or {}).get("allocatable") or {})
     elsewhere = Resources()
     for pod in pods:
         if pod["metadata"].get("namespace") == namespace:
             continue
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue
-        elsewhere += pod_requests(pod.get("spec") or {})
+        elsewhere += pod_request(pod.get("spec") or {}).without_pods()
     return Room(len(usable), allocatable, elsewhere)
 
 

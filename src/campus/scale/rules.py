@@ -7,13 +7,11 @@ after the change, so that `campus scale` refuses exactly what `campus lint` woul
 from __future__ import annotations
 
 from campus.fleet.model import Autoscaling, Environment
-from campus.harden import RULES, Violation
+from campus.harden import RULES, Violation, availability
 from campus.harden.availability import autoscaling_for, desired_replicas
 from campus.harden.rule import pod_spec, service_of
 from campus.kube.objects import KubeObject
 from campus.render.model import RenderedEnvironment
-
-_TOO_FEW = "production web service with fewer than 2 replicas"
 
 
 def _bare(environment: Environment) -> RenderedEnvironment:
@@ -105,7 +103,7 @@ def rule_refusals(
     environment = after[0]
     reasons = []
     for found in sorted(_violations(*after) - _violations(*before), key=str):
-        if found.message == _TOO_FEW:
+        if (found.rule, found.check) == (availability.NAME, availability.WEB_REPLICAS):
             reasons.append(
                 f"{found.name} in {environment.name} is a production web service: it needs 2 "
                 f"or more replicas, so that its PodDisruptionBudget (maxUnavailable 1) lets a "

@@ -18,11 +18,13 @@ from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Pod, Secret
 
-from campus.deploy.revisions import ENVIRONMENT_LABEL, REVISION_LABEL
 from campus.errors import ClusterError
 from campus.fleet.model import Environment
 from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject
+from campus.labels import DEPLOYED_AT
+from campus.labels import ENVIRONMENT as ENVIRONMENT_LABEL
+from campus.labels import REVISION as REVISION_LABEL
 from campus.status.model import EnvironmentStatus, summarise
 
 # kind name -> (resource, label selector)
@@ -63,9 +65,7 @@ def _newest_revision(secrets: Iterable[KubeObject], environment: str) -> tuple[i
     newest = max(own, key=lambda s: int(s["metadata"]["labels"][REVISION_LABEL]), default=None)
     if newest is None:
         return None
-    deployed_at = (newest["metadata"].get("annotations") or {}).get(
-        "campus.openedx.org/deployed-at", ""
-    )
+    deployed_at = (newest["metadata"].get("annotations") or {}).get(DEPLOYED_AT, "")
     return int(newest["metadata"]["labels"][REVISION_LABEL]), deployed_at
 
 

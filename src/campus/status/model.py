@@ -8,6 +8,8 @@ from typing import Any
 
 from campus.deploy.health import job_health, pod_problem
 from campus.kube.objects import KubeObject
+from campus.kube.workloads import autoscaler_of, autoscalers, min_replicas
+from campus.labels import JOB_NAME, NAME
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def _pod_status(pod: KubeObject) -> tuple[str, str, int]:
 
 def _service_of(pod: KubeObject) -> str:
     labels = pod.get("metadata", {}).get("labels") or {}
-    return str(labels.get("app.kubernetes.io/name") or labels.get("job-name") or "-")
+    return str(labels.get(NAME) or labels.get(JOB_NAME) or "-")
 
 
 def summarise(
@@ -106,17 +108,17 @@ def summarise(
     result = EnvironmentStatus(name, namespace)
     if revision:
         result.revision, result.deployed_at = revision
-    scaled_by = {h.get("spec", {}).get("scaleTargetRef", {}).get("name"): h for h in hpas}
+    scalers = autoscalers(hpas)
     for deployment in sorted(deployments, key=lambda d: d["metadata"]["name"]):
         service = deployment["metadata"]["name"]
-        hpa = scaled_by.get(service)
+        hpa = autoscaler_of(scalers, "Deployment", deployment)
         result.services.append(
             ServiceStatus(
                 name=service,
                 ready=deployment.get("status", {}).get("readyReplicas", 0),
                 desired=deployment.get("spec", {}).get("replicas", 1),
                 hpa_current=hpa.get("status", {}).get("currentReplicas") if hpa else None,
-                hpa_min=hpa.get("spec", {}).get("minReplicas", 1) if hpa else None,
+                hpa_min=min_replicas(hpa) if hpa else None,
                 hpa_max=hpa.get("spec", {}).get("maxReplicas") if hpa else None,
             )
         )
