@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Pod
 
 from campus.kube.connect import fresh_client
+from campus.kube.errors import ApiFailure, Gone
 from campus.kube.objects import KubeObject
 
 WATCHED = {"Deployment": Deployment, "Job": Job, "Pod": Pod}
@@ -82,13 +82,9 @@ class NamespaceView:
                         self.changed.set()
                         if self._stopping.is_set():
                             return
-            except ApiError as error:
-                if error.status.code != 410:  # 410: our resourceVersion expired; list again
-                    self.error = error
-                    self.changed.set()
-                    self._listed[kind].set()
-                    self._stopping.wait(2)
-            except Exception as error:  # network trouble: report it, retry after a pause
+            except Gone:
+                continue  # our resourceVersion expired: list again
+            except ApiFailure as error:  # network trouble: report it, retry after a pause
                 self.error = error
                 self.changed.set()
                 self._listed[kind].set()
@@ -111,7 +107,7 @@ def recent_events(client: Client, namespace: str, name: str, limit: int = 8) -> 
         events = [
             e for e in client.list(Event, namespace=namespace, fields={"involvedObject.name": name})
         ]
-    except ApiError:
+    except ApiFailure:
         return []
     events.sort(key=lambda e: str(e.lastTimestamp or e.eventTime or ""))
     return [f"{e.type} {e.reason}: {e.message}" for e in events[-limit:]]
@@ -122,5 +118,5 @@ def pod_logs(client: Client, namespace: str, pod: str, lines: int = 20) -> list[
     (the sandbox simulates pods and has none)."""
     try:
         return list(client.log(pod, namespace=namespace, tail_lines=lines))
-    except Exception:
+    except ApiFailure:
         return []
