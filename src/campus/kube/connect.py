@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx2
 from lightkube import Client, KubeConfig
 from lightkube.core.exceptions import ConfigError
 from lightkube.resources.core_v1 import Namespace
@@ -45,11 +46,17 @@ def kubeconfig_for(cluster: Cluster, kubeconfig: str | None = None) -> tuple[Kub
         raise ClusterError(f"cannot load a kubeconfig: {error}") from None
 
 
-def connect(cluster: Cluster, kubeconfig: str | None = None, timeout: float = 30) -> KubeClient:
-    """A client for the fleet's cluster, checked to answer before any work starts."""
+def connect(
+    cluster: Cluster,
+    kubeconfig: str | None = None,
+    timeout: float = 30,
+    transport: httpx2.BaseTransport | None = None,
+) -> KubeClient:
+    """A client for the fleet's cluster, checked to answer before any work starts.
+    `transport` replaces the network (tests answer with canned API responses)."""
     config, where = kubeconfig_for(cluster, kubeconfig)
     single = config.get(context_name=None if cluster.sandbox else cluster.context)
-    client = KubeClient(single, field_manager=FIELD_MANAGER, timeout=timeout)
+    client = KubeClient(single, field_manager=FIELD_MANAGER, timeout=timeout, transport=transport)
     try:
         # Any authenticated answer will do; 403/404 still prove reachability and credentials.
         client.get(Namespace, "default")
