@@ -106,7 +106,7 @@ def unreachable(request: httpx2.Request) -> httpx2.Response:
     raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
 
 
-def _quiet_watch(request: httpx2.Request) -> httpx2.Response:
+def quiet_watch(request: httpx2.Request) -> httpx2.Response:
     time.sleep(0.05)  # a watch that saw nothing before its timeout; lightkube asks again
     return httpx2.Response(200, content=b"", headers={"Content-Type": "application/json"})
 
@@ -157,7 +157,7 @@ class FakeApi:
         if respond is not None:
             return respond(request)
         if watch:
-            return _quiet_watch(request)
+            return quiet_watch(request)
         if method == "GET" and _is_list(request.url.path):
             return listing("List", [])(request)
         return refusal(404, f"{request.url.path} is not served by this fake")(request)
