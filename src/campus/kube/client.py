@@ -59,35 +59,19 @@ def _iterate(items: Iterable[T], server: str) -> Iterator[T]:
         yield from items
 
 
-def _call(method: Method) -> Method:
-    """A request answered at once."""
+def _answered(value: Any, server: str) -> Any:
+    return value
+
+
+def _translating(method: Method, result: Callable[[Any, str], Any] = _answered) -> Method:
+    """`method`, raising campus's errors; `result` wraps what it returns when that is
+    iterated later (a lazy list, a watch, a log), so that iterating raises them too."""
 
     @functools.wraps(method)
     def call(self: KubeClient, *args: Any, **kwargs: Any) -> Any:
         with translated(self.server):
-            return method(self, *args, **kwargs)
-
-    return cast(Method, call)
-
-
-def _stream(method: Method) -> Method:
-    """A request whose answer is iterated: a watch, a log."""
-
-    @functools.wraps(method)
-    def call(self: KubeClient, *args: Any, **kwargs: Any) -> Any:
-        with translated(self.server):
-            items = method(self, *args, **kwargs)
-        return _iterate(items, self.server)
-
-    return cast(Method, call)
-
-
-def _list(method: Method) -> Method:
-    @functools.wraps(method)
-    def call(self: KubeClient, *args: Any, **kwargs: Any) -> Any:
-        with translated(self.server):
-            listing = method(self, *args, **kwargs)
-        return KubeList(listing, self.server)
+            value = method(self, *args, **kwargs)
+        return result(value, self.server)
 
     return cast(Method, call)
 
@@ -128,13 +112,13 @@ class KubeClient(Client):
         )
 
     # apply and set go through patch, wait through watch.
-    get = _call(Client.get)
-    create = _call(Client.create)
-    replace = _call(Client.replace)
-    patch = _call(Client.patch)
-    delete = _call(Client.delete)
-    deletecollection = _call(Client.deletecollection)
-    exec = _call(Client.exec)
-    list = _list(Client.list)
-    watch = _stream(Client.watch)
-    log = _stream(Client.log)
+    get = _translating(Client.get)
+    create = _translating(Client.create)
+    replace = _translating(Client.replace)
+    patch = _translating(Client.patch)
+    delete = _translating(Client.delete)
+    deletecollection = _translating(Client.deletecollection)
+    exec = _translating(Client.exec)
+    list = _translating(Client.list, KubeList)
+    watch = _translating(Client.watch, _iterate)
+    log = _translating(Client.log, _iterate)
