@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from lightkube import Client
 
 from campus.cli.main import cli
+from campus.kube.client import KubeClient
 from campus.kube.connect import FIELD_MANAGER
 from campus.sandbox import cluster
 
@@ -38,9 +39,10 @@ def sandbox() -> Iterator[cluster.SandboxInfo]:
 
 @pytest.fixture(scope="session")
 def kube(sandbox: cluster.SandboxInfo) -> Client:
+    """The client campus hands out: it raises campus's errors (NotFound...), not lightkube's."""
     from lightkube import KubeConfig
 
-    return Client(KubeConfig.from_file(sandbox.kubeconfig), field_manager=FIELD_MANAGER)
+    return KubeClient(KubeConfig.from_file(sandbox.kubeconfig), field_manager=FIELD_MANAGER)
 
 
 # A small fleet on a sandbox of its own, for the operations commands (status, drill, logs):

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod
 from lightkube.types import PatchType
@@ -21,6 +20,7 @@ from campus.deploy.destroy import destroy_environment
 from campus.deploy.engine import deploy_environment, deploy_fleet
 from campus.deploy.history import list_revisions
 from campus.deploy.model import DeployOptions, DeployRequest
+from campus.kube.errors import NotFound
 from campus.output.progress import QuietProgress
 from campus.pipeline import deploy_requests, load
 
@@ -157,7 +157,7 @@ def test_removed_service_is_pruned_and_volumes_stay(kube: Client, scratch: Deplo
     result = deploy_environment(kube, without_mongodb, OPTIONS, QuietProgress())
     assert result.outcome == "deployed", result.message
     assert any("Deployment" in p and "mongodb" in p for p in result.pruned)
-    with pytest.raises(ApiError):
+    with pytest.raises(NotFound):
         kube.get(Deployment, "mongodb", namespace=scratch.namespace)
     kube.get(PersistentVolumeClaim, "mongodb", namespace=scratch.namespace)  # still there
 

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace, Secret
 from test_deploy import failing_job  # the same broken migration as the engine's tests
 
 from campus.cli.main import cli
 from campus.deploy.history import list_revisions
+from campus.kube.errors import NotFound
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,7 @@ def fleet(
     """An environment named after the test, its namespace removed afterwards."""
     name = ("cli-" + request.node.name.removeprefix("test_").replace("_", "-"))[:40].rstrip("-")
     yield Fleet(tmp_path, name, sandbox.kubeconfig)
-    with contextlib.suppress(ApiError):  # already gone
+    with contextlib.suppress(NotFound):  # already gone
         kube.delete(Namespace, name)
 
 

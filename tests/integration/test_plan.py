@@ -27,6 +27,8 @@ from campus.plan.planner import Cluster, plan_fleet, smallest
 from campus.plan.verify import VerifyOptions, verify_plan
 from campus.sandbox import cluster as sandboxes
 
+pytestmark = pytest.mark.integration
+
 # Its own sandboxes, sized per test, beside the session's shared one.
 PLAN_SANDBOX = os.environ.get("CAMPUS_TEST_SANDBOX", "campus-test") + "-plan"
 

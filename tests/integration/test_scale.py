@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 from click.testing import CliRunner, Result
 from lightkube import Client
@@ -18,6 +17,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from campus.cli.main import cli
 from campus.kube.connect import fresh_client
+from campus.kube.errors import Unreachable
 from campus.sandbox import cluster
 
 pytestmark = pytest.mark.integration
@@ -94,7 +94,7 @@ def watch_replicas(kube: Client, namespace: str, name: str, seen: list[int]) -> 
 
     def run() -> None:
         # The watch outlives the test; it ends when the sandbox stops and closes it.
-        with contextlib.suppress(httpx2.HTTPError):
+        with contextlib.suppress(Unreachable):
             for _, deployment in client.watch(
                 Deployment, namespace=namespace, fields={"metadata.name": name}
             ):

@@ -269,6 +269,8 @@ def _wait(
     deadline = time.monotonic() + timeout
     while True:
         view.changed.clear()
+        if view.refusal is not None:  # a kind the view may not read is never seen: fail now
+            raise PhaseFailed(phase, str(view.refusal), [])
         workloads = view.objects(kind)
         pods = view.objects("Pod")
         waiting: list[str] = []

@@ -7,7 +7,6 @@ import socket
 from datetime import UTC, datetime
 
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Secret
 
 from campus import __version__
@@ -19,8 +18,8 @@ from campus.deploy.revisions import (
     secret_name,
     to_expire,
 )
-from campus.errors import ClusterError
 from campus.kube.apply import apply_object
+from campus.kube.errors import ApiFailure, NotFound
 from campus.kube.objects import KubeObject
 from campus.labels import ENVIRONMENT as ENVIRONMENT_LABEL
 from campus.labels import REVISION as REVISION_LABEL
@@ -37,12 +36,10 @@ def list_revisions(client: Client, namespace: str, environment: str) -> list[Rev
             labels={ENVIRONMENT_LABEL: environment, REVISION_LABEL: None},
         )
         revisions = [decode(secret.to_dict()) for secret in secrets]
-    except ApiError as error:
-        if error.status.code == 404:
-            return []
-        raise ClusterError(
-            f"cannot read revisions in {namespace}: {error.status.message}"
-        ) from None
+    except NotFound:
+        return []
+    except ApiFailure as error:
+        raise error.saying(f"cannot read revisions in {namespace}: {error.reason}") from None
     return sorted(revisions, key=lambda revision: revision.number)
 
 
@@ -76,9 +73,8 @@ def record(
     for old in to_expire([r.number for r in previous] + [number], keep):
         try:
             client.delete(Secret, secret_name(environment, old), namespace=namespace)
-        except ApiError as error:
-            if error.status.code != 404:
-                raise ClusterError(
-                    f"cannot expire revision {old}: {error.status.message}"
-                ) from None
+        except NotFound:
+            pass  # already gone
+        except ApiFailure as error:
+            raise error.saying(f"cannot expire revision {old}: {error.reason}") from None
     return revision

@@ -13,13 +13,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.models.coordination_v1 import LeaseSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.coordination_v1 import Lease
 
 from campus.errors import CampusError
 from campus.kube.connect import fresh_client
+from campus.kube.errors import ApiFailure, Conflict, NotFound
 
 LEASE_NAME = "campus-deploy"
 LEASE_SECONDS = 30
@@ -51,17 +51,13 @@ def _try_acquire(client: Client, namespace: str, me: str) -> str | None:
     )
     try:
         current = client.get(Lease, LEASE_NAME, namespace=namespace)
-    except ApiError as error:
-        if error.status.code != 404:
-            raise
+    except NotFound:
         try:
             client.create(
                 Lease(metadata=ObjectMeta(name=LEASE_NAME, namespace=namespace), spec=spec)
             )
-        except ApiError as create_error:
-            if create_error.status.code == 409:
-                return "another deploy (just now)"
-            raise
+        except Conflict:
+            return "another deploy (just now)"
         return None
     if (
         current.spec
@@ -72,10 +68,8 @@ def _try_acquire(client: Client, namespace: str, me: str) -> str | None:
     current.spec = spec
     try:  # the resourceVersion in `current` makes this a compare-and-swap
         client.replace(current)
-    except ApiError as error:
-        if error.status.code == 409:
-            return "another deploy (just now)"
-        raise
+    except Conflict:
+        return "another deploy (just now)"
     return None
 
 
@@ -117,7 +111,7 @@ def _renew(client: Client, namespace: str, me: str, stop: threading.Event) -> No
             if lease.spec and lease.spec.holderIdentity == me:
                 lease.spec.renewTime = datetime.now(UTC)
                 client.replace(lease)
-        except ApiError:
+        except ApiFailure:
             pass  # the next renewal tries again; the lease outlives one missed beat
 
 
@@ -129,5 +123,5 @@ def _release(client: Client, namespace: str, me: str) -> None:
             lease.spec.renewTime = None
             lease.spec.acquireTime = None
             client.replace(lease)
-    except ApiError:
+    except ApiFailure:
         pass  # it expires by itself

@@ -8,12 +8,11 @@ from typing import Any
 
 from lightkube import Client
 from lightkube.codecs import from_dict
-from lightkube.core.exceptions import ApiError
 from lightkube.core.resource_registry import resource_registry
 from lightkube.types import CascadeType
 
-from campus.errors import ClusterError
 from campus.kube.connect import FIELD_MANAGER
+from campus.kube.errors import ApiFailure, NotFound, Unreachable
 from campus.kube.objects import KubeObject, ObjectKey, key_of, without_server_fields
 
 
@@ -43,8 +42,8 @@ def apply_object(
         result = client.apply(
             from_dict(obj), field_manager=FIELD_MANAGER, force=True, dry_run=dry_run
         )
-    except ApiError as error:
-        raise ClusterError(f"{key}: the API server refused it: {error.status.message}") from None
+    except ApiFailure as error:
+        raise error.saying(f"{key}: the API server refused it: {error.reason}") from None
     result_dict: KubeObject = result.to_dict()  # type: ignore[no-untyped-call]
     old_version = (before or {}).get("metadata", {}).get("resourceVersion")
     new_version = result_dict.get("metadata", {}).get("resourceVersion")
@@ -62,7 +61,9 @@ def namespace_exists(client: Client, namespace: str) -> bool:
 
     try:
         client.get(Namespace, namespace)
-    except ApiError:
+    except Unreachable:
+        raise
+    except ApiFailure:  # not found, or not these credentials' to read
         return False
     return True
 
@@ -81,12 +82,10 @@ def list_namespace(
                 obj.setdefault("apiVersion", api_version)
                 obj.setdefault("kind", kind)
                 found[key_of(obj)] = obj
-        except ApiError as error:
-            if error.status.code == 404:
-                continue  # the namespace (or the kind) does not exist yet
-            raise ClusterError(
-                f"cannot list {kind} in {namespace}: {error.status.message}"
-            ) from None
+        except NotFound:
+            continue  # the namespace (or the kind) does not exist yet
+        except ApiFailure as error:
+            raise error.saying(f"cannot list {kind} in {namespace}: {error.reason}") from None
     return found
 
 
@@ -99,8 +98,8 @@ def delete_object(client: Client, key: ObjectKey) -> bool:
             namespace=key.namespace or None,
             cascade=CascadeType.BACKGROUND,
         )
-    except ApiError as error:
-        if error.status.code == 404:
-            return False
-        raise ClusterError(f"{key}: cannot delete: {error.status.message}") from None
+    except NotFound:
+        return False
+    except ApiFailure as error:
+        raise error.saying(f"{key}: cannot delete: {error.reason}") from None
     return True

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import httpx2
 from lightkube import Client, KubeConfig
-from lightkube.core.exceptions import ApiError, ConfigError
+from lightkube.core.exceptions import ConfigError
 from lightkube.resources.core_v1 import Namespace
 
 from campus.errors import ClusterError
 from campus.fleet.model import Cluster
-from campus.kube.decoding import prime_decoders
+from campus.kube.client import KubeClient
+from campus.kube.errors import ApiFailure, Forbidden, NotFound, Unauthorized, Unreachable
 
 FIELD_MANAGER = "campus"
 
@@ -45,33 +46,41 @@ def kubeconfig_for(cluster: Cluster, kubeconfig: str | None = None) -> tuple[Kub
         raise ClusterError(f"cannot load a kubeconfig: {error}") from None
 
 
-def connect(cluster: Cluster, kubeconfig: str | None = None, timeout: float = 30) -> Client:
-    """A client for the fleet's cluster, checked to answer before any work starts."""
-    prime_decoders()
+def connect(
+    cluster: Cluster,
+    kubeconfig: str | None = None,
+    timeout: float = 30,
+    transport: httpx2.BaseTransport | None = None,
+) -> KubeClient:
+    """A client for the fleet's cluster, checked to answer before any work starts.
+    `transport` replaces the network (tests answer with canned API responses)."""
     config, where = kubeconfig_for(cluster, kubeconfig)
     single = config.get(context_name=None if cluster.sandbox else cluster.context)
-    client = Client(single, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(timeout))
+    client = KubeClient(single, field_manager=FIELD_MANAGER, timeout=timeout, transport=transport)
     try:
         # Any authenticated answer will do; 403/404 still prove reachability and credentials.
         client.get(Namespace, "default")
-    except ApiError as error:  # before HTTPError: lightkube's ApiError is one
-        if error.status.code in (403, 404):
-            return client
-        if error.status.code == 401:
-            raise ClusterError(
-                f"the API server ({where}) refused the credentials: {error.status.message}; "
-                "refresh them (e.g. log in to your cloud provider again)"
-            ) from None
-        raise ClusterError(f"the API server ({where}) answered: {error.status.message}") from None
-    except httpx2.HTTPError as error:
-        raise ClusterError(f"cannot reach the API server ({where}): {error}") from None
+    except (Forbidden, NotFound):
+        return client
+    except Unauthorized as error:
+        raise error.saying(
+            f"the API server ({where}) refused the credentials: {error.reason}; "
+            "refresh them (e.g. log in to your cloud provider again)"
+        ) from None
+    except Unreachable as error:
+        raise error.saying(
+            f"cannot reach the API server {error.server} ({where}): {error.reason}"
+        ) from None
+    except ApiFailure as error:
+        raise error.saying(f"the API server ({where}) answered: {error.reason}") from None
     return client
 
 
-def fresh_client(client: Client, timeout: float = 30) -> Client:
+def fresh_client(client: Client, timeout: float = 30) -> KubeClient:
     """A client of its own for another thread, talking to the same cluster as `client`.
 
     One HTTP connection pool shared by several threads (watches, lease renewal, concurrent
     environments) is not safe: each thread that talks to the API server gets its own."""
-    prime_decoders()
-    return Client(client.config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(timeout))
+    if isinstance(client, KubeClient):
+        return client.fresh(timeout, FIELD_MANAGER)
+    return KubeClient(client.config, field_manager=FIELD_MANAGER, timeout=timeout)

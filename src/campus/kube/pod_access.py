@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 
-from campus.errors import CampusError, ClusterError
+from campus.errors import CampusError
 from campus.fleet.model import Cluster
 from campus.kube.connect import fresh_client, kubeconfig_for
+from campus.kube.errors import ApiFailure
 from campus.kube.service_pods import ServicePod
 
 
@@ -38,7 +38,7 @@ def _stream(
             since=since,
         ):
             lines.put(f"[{pod.name}] {line}".rstrip("\n"))
-    except Exception as error:  # one pod's stream ending must not stop the others
+    except ApiFailure as error:  # one pod's stream ending must not stop the others
         lines.put(f"[{pod.name}] (log stream ended: {error})")
     finally:
         lines.put(None)
@@ -93,8 +93,8 @@ def run_command(
             stderr=stderr,
             decode=None,
         )
-    except ApiError as error:
-        raise ClusterError(f"exec in {namespace}/{pod.name}: {error.status.message}") from None
+    except ApiFailure as error:
+        raise error.saying(f"exec in {namespace}/{pod.name}: {error}") from None
     return response.exit_code
 
 

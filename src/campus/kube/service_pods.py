@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node, Pod
 
-from campus.errors import CampusError, ClusterError
+from campus.errors import CampusError
 from campus.fleet.model import Environment
+from campus.kube.errors import ApiFailure
 from campus.kube.objects import KubeObject, is_ready
 from campus.labels import JOB_NAME, KWOK_NODE, NAME
 
@@ -56,8 +56,8 @@ def service_pods(client: Client, environment: Environment, service: str) -> list
             [p.to_dict() for p in client.list(Pod, namespace=namespace, labels={NAME: service})],
             service,
         )
-    except ApiError as error:
-        raise ClusterError(f"cannot read {namespace}: {error.status.message}") from None
+    except ApiFailure as error:
+        raise error.saying(f"cannot read {namespace}: {error.reason}") from None
     if not pods:
         raise CampusError(f"{environment.name}/{service} has no running pod")
     return pods

@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Pod
 
 from campus.kube.connect import fresh_client
+from campus.kube.errors import ApiFailure, Gone
 from campus.kube.objects import KubeObject
 
 WATCHED = {"Deployment": Deployment, "Job": Job, "Pod": Pod}
@@ -26,6 +26,10 @@ class NamespaceView:
     """Deployments, Jobs and Pods of one namespace, kept current by one watch per kind.
 
     `changed` is set on every event so a waiter can sleep until something happens.
+    `refusal` is set when the API server refuses to let a kind be listed or watched
+    (RBAC, an unknown kind): that kind will never be seen, so a waiter must fail with it
+    rather than wait. Network trouble and server errors are retried; an expired
+    resourceVersion (410) lists again.
     """
 
     def __init__(self, client: Client, namespace: str) -> None:
@@ -37,7 +41,7 @@ class NamespaceView:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listed = {kind: threading.Event() for kind in WATCHED}
-        self.error: Exception | None = None
+        self.refusal: ApiFailure | None = None
 
     def start(self) -> None:
         for kind in WATCHED:
@@ -58,6 +62,7 @@ class NamespaceView:
         resource: Any = WATCHED[kind]
         client = fresh_client(self.client)
         while not self._stopping.is_set():
+            doing = "list"
             try:
                 listed = client.list(resource, namespace=self.namespace)
                 items = {item.metadata.name: item.to_dict() for item in listed}
@@ -66,6 +71,7 @@ class NamespaceView:
                     self._objects[kind] = items
                 self.changed.set()
                 self._listed[kind].set()
+                doing = "watch"
                 while not self._stopping.is_set():
                     for event, obj in client.watch(
                         resource,
@@ -82,17 +88,23 @@ class NamespaceView:
                         self.changed.set()
                         if self._stopping.is_set():
                             return
-            except ApiError as error:
-                if error.status.code != 410:  # 410: our resourceVersion expired; list again
-                    self.error = error
-                    self.changed.set()
-                    self._listed[kind].set()
-                    self._stopping.wait(2)
-            except Exception as error:  # network trouble: report it, retry after a pause
-                self.error = error
-                self.changed.set()
+            except Gone:
+                continue  # our resourceVersion expired: list again
+            except ApiFailure as error:
+                if not error.transient:
+                    self._refused(
+                        error.saying(f"cannot {doing} {kind}s in {self.namespace}: {error.reason}")
+                    )
+                    return
                 self._listed[kind].set()
-                self._stopping.wait(2)
+                self._stopping.wait(2)  # network trouble or a server error: retry
+
+    def _refused(self, refusal: ApiFailure) -> None:
+        with self._lock:
+            self.refusal = self.refusal or refusal
+        self.changed.set()
+        for listed in self._listed.values():
+            listed.set()
 
 
 @contextmanager
@@ -111,7 +123,7 @@ def recent_events(client: Client, namespace: str, name: str, limit: int = 8) -> 
         events = [
             e for e in client.list(Event, namespace=namespace, fields={"involvedObject.name": name})
         ]
-    except ApiError:
+    except ApiFailure:
         return []
     events.sort(key=lambda e: str(e.lastTimestamp or e.eventTime or ""))
     return [f"{e.type} {e.reason}: {e.message}" for e in events[-limit:]]
@@ -122,5 +134,5 @@ def pod_logs(client: Client, namespace: str, pod: str, lines: int = 20) -> list[
     (the sandbox simulates pods and has none)."""
     try:
         return list(client.log(pod, namespace=namespace, tail_lines=lines))
-    except Exception:
+    except ApiFailure:
         return []

@@ -19,15 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
 from lightkube import Client, KubeConfig
 from lightkube.codecs import from_dict
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Node
 from ruamel.yaml import YAML
 
 from campus.errors import CampusError
-from campus.kube.decoding import prime_decoders
+from campus.kube.client import KubeClient
+from campus.kube.errors import ApiFailure, NotFound, Unreachable
 from campus.kube.objects import is_ready
 from campus.labels import HEARTBEAT, ZONE
 from campus.sandbox import nodes as node_specs
@@ -178,23 +177,22 @@ def _port_taken(port: int) -> bool:
     return False
 
 
-def client_for(name: str, timeout: float = 10) -> Client:
+def client_for(name: str, timeout: float = 10) -> KubeClient:
     path = kubeconfig_path(name)
     if not path.exists():
         raise SandboxError(
             f"sandbox {name!r} is not running (start it: campus sandbox up --name {name})"
         )
-    prime_decoders()
-    return Client(KubeConfig.from_file(path), timeout=httpx2.Timeout(timeout))
+    return KubeClient(KubeConfig.from_file(path), timeout=timeout)
 
 
 def is_running(name: str) -> bool:
     try:
         client_for(name, timeout=3).get(Node, "node-0")
-    except ApiError:
-        return True  # the API server answered
-    except (SandboxError, httpx2.HTTPError, OSError):
+    except (SandboxError, Unreachable, OSError):
         return False
+    except ApiFailure:
+        return True  # the API server answered
     return True
 
 
@@ -408,13 +406,11 @@ def status(name: str = "campus") -> list[NodeState]:
 def _node(client: Client, name: str, node: str) -> Node:
     try:
         return client.get(Node, node)
-    except ApiError as error:
-        if error.status.code == 404:
-            known = ", ".join(
-                sorted(n.metadata.name for n in client.list(Node) if n.metadata and n.metadata.name)
-            )
-            raise SandboxError(f"sandbox {name} has no node {node!r}; nodes: {known}") from None
-        raise
+    except NotFound:
+        known = ", ".join(
+            sorted(n.metadata.name for n in client.list(Node) if n.metadata and n.metadata.name)
+        )
+        raise SandboxError(f"sandbox {name} has no node {node!r}; nodes: {known}") from None
 
 
 def fail_node(name: str, node: str) -> None:

@@ -4,12 +4,11 @@ a Deployment's replica count handed over to its new autoscaler."""
 from __future__ import annotations
 
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node, Pod
 from lightkube.types import PatchType
 
-from campus.errors import ClusterError
+from campus.kube.errors import ApiFailure, Forbidden, NotFound
 from campus.scale.capacity import Room, room_for
 
 # Holds `spec.replicas` between campus letting go of it and the HPA first writing it.
@@ -22,10 +21,10 @@ def read_room(client: Client, namespace: str) -> Room | None:
     try:
         nodes = [node.to_dict() for node in client.list(Node)]
         pods = [pod.to_dict() for pod in client.list(Pod, namespace="*")]
-    except ApiError as error:
-        if error.status.code == 403:
-            return None
-        raise ClusterError(f"cannot read nodes and pods: {error.status.message}") from None
+    except Forbidden:
+        return None
+    except ApiFailure as error:
+        raise error.saying(f"cannot read nodes and pods: {error.reason}") from None
     return room_for(namespace, nodes, pods)
 
 
@@ -38,12 +37,10 @@ def hand_replicas_to_autoscaler(client: Client, namespace: str, name: str) -> in
     Kubernetes documentation's "transferring ownership"). Returns the count kept."""
     try:
         live = client.get(Deployment, name, namespace=namespace)
-    except ApiError as error:
-        if error.status.code == 404:
-            return None  # not deployed yet: the HPA creates the count from its minimum
-        raise ClusterError(
-            f"cannot read Deployment {namespace}/{name}: {error.status.message}"
-        ) from None
+    except NotFound:
+        return None  # not deployed yet: the HPA creates the count from its minimum
+    except ApiFailure as error:
+        raise error.saying(f"cannot read Deployment {namespace}/{name}: {error.reason}") from None
     count = live.spec.replicas if live.spec else None
     if count is None:
         return None
@@ -63,8 +60,8 @@ def hand_replicas_to_autoscaler(client: Client, namespace: str, name: str) -> in
             patch_type=PatchType.APPLY,
             field_manager=HANDOVER_MANAGER,
         )
-    except ApiError as error:
-        raise ClusterError(
-            f"cannot hand Deployment {namespace}/{name} to its autoscaler: {error.status.message}"
+    except ApiFailure as error:
+        raise error.saying(
+            f"cannot hand Deployment {namespace}/{name} to its autoscaler: {error.reason}"
         ) from None
     return count

@@ -12,15 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Pod, Secret
 
-from campus.errors import ClusterError
 from campus.fleet.model import Environment
 from campus.kube.connect import fresh_client
+from campus.kube.errors import ApiFailure, Forbidden, NotFound
 from campus.kube.objects import KubeObject
 from campus.labels import DEPLOYED_AT
 from campus.labels import ENVIRONMENT as ENVIRONMENT_LABEL
@@ -48,12 +47,13 @@ def _list(
         return [
             item.to_dict() for item in client.list(resource, namespace=namespace, labels=labels)
         ]
-    except ApiError as error:
-        if error.status.code == 403 and namespace == "*":
+    except NotFound:
+        return []
+    except ApiFailure as error:
+        if isinstance(error, Forbidden) and namespace == "*":
             raise _NotAllowed from None
-        if error.status.code == 404:
-            return []
-        raise ClusterError(f"cannot read {namespace}: {error.status.message}") from None
+        where = "all namespaces" if namespace == "*" else namespace
+        raise error.saying(f"cannot read {resource.__name__}s in {where}: {error.reason}") from None
 
 
 def _newest_revision(secrets: Iterable[KubeObject], environment: str) -> tuple[int, str] | None:

@@ -1,0 +1,120 @@
+"""`campus status` reads each kind once across the cluster, and each namespace on its own
+when cluster-wide reading is forbidden to the credentials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakeapi import FakeApi, listing, obj, refusal, unreachable
+
+from campus.fleet.load import load_fleet
+from campus.fleet.model import Environment
+from campus.kube.errors import Forbidden, Unreachable
+from campus.status.collect import fleet_status
+
+FLEET = """\
+cluster:
+  context: fake
+defaults:
+  plugins: []
+  size: small
+  ingress: {mode: ingress}
+environments:
+  acme-prod:
+    hosts: {lms: learn.prod.acme.example.org}
+    production: true
+  acme-dev:
+    hosts: {lms: learn.dev.acme.example.org}
+"""
+
+CLUSTER_WIDE = {
+    "deployments": "/apis/apps/v1/deployments",
+    "pods": "/api/v1/pods",
+    "hpas": "/apis/autoscaling/v2/horizontalpodautoscalers",
+    "jobs": "/apis/batch/v1/jobs",
+    "revisions": "/api/v1/secrets",
+}
+
+
+def namespaced(namespace: str, kind: str) -> str:
+    prefix, plural = CLUSTER_WIDE[kind].rsplit("/", 1)
+    return f"{prefix}/namespaces/{namespace}/{plural}"
+
+
+@pytest.fixture
+def environments(tmp_path: Path) -> list[Environment]:
+    path = tmp_path / "fleet.yml"
+    path.write_text(FLEET)
+    return list(load_fleet(path).environments)
+
+
+def lms(namespace: str, ready: int) -> dict[str, Any]:
+    return obj(
+        "apps/v1",
+        "Deployment",
+        "lms",
+        namespace,
+        spec={
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "lms"}},
+            "template": {"metadata": {"labels": {"app": "lms"}}, "spec": {"containers": []}},
+        },
+        status={"readyReplicas": ready, "replicas": 2},
+    )
+
+
+def services(statuses: list[Any]) -> dict[str, list[tuple[str, int, int]]]:
+    return {s.name: [(v.name, v.ready, v.desired) for v in s.services] for s in statuses}
+
+
+def test_cluster_wide_reads_are_grouped_by_namespace(
+    api: FakeApi, environments: list[Environment]
+) -> None:
+    api.on(
+        "GET",
+        CLUSTER_WIDE["deployments"],
+        listing("DeploymentList", [lms("acme-prod", 2), lms("acme-dev", 1), lms("other", 0)]),
+    )
+    statuses = fleet_status(api.client(), environments)
+    assert services(statuses) == {"acme-prod": [("lms", 2, 2)], "acme-dev": [("lms", 1, 2)]}
+    assert not any("/namespaces/" in path for _, path in api.requests)
+
+
+def test_cluster_wide_reading_forbidden_falls_back_to_each_namespace(
+    api: FakeApi, environments: list[Environment]
+) -> None:
+    for path in CLUSTER_WIDE.values():
+        api.on("GET", path, refusal(403, "pods is forbidden: cannot list at the cluster scope"))
+    for namespace, ready in (("acme-prod", 2), ("acme-dev", 1)):
+        api.on(
+            "GET",
+            namespaced(namespace, "deployments"),
+            listing("DeploymentList", [lms(namespace, ready)]),
+        )
+    statuses = fleet_status(api.client(), environments)
+    assert services(statuses) == {"acme-prod": [("lms", 2, 2)], "acme-dev": [("lms", 1, 2)]}
+    for namespace in ("acme-prod", "acme-dev"):
+        for kind in CLUSTER_WIDE:
+            assert api.requested("GET", namespaced(namespace, kind)) == 1
+
+
+def test_a_namespace_that_may_not_be_read_is_reported_clearly(
+    api: FakeApi, environments: list[Environment]
+) -> None:
+    api.on("GET", CLUSTER_WIDE["pods"], refusal(403, "pods is forbidden at the cluster scope"))
+    message = 'pods is forbidden: User "dev" cannot list resource "pods" in "acme-dev"'
+    api.on("GET", namespaced("acme-dev", "pods"), refusal(403, message))
+    with pytest.raises(Forbidden) as raised:
+        fleet_status(api.client(), environments)
+    assert str(raised.value) == f"cannot read Pods in acme-dev: {message}"
+
+
+def test_a_cluster_wide_read_that_fails_otherwise_does_not_fall_back(
+    api: FakeApi, environments: list[Environment]
+) -> None:
+    api.on("GET", CLUSTER_WIDE["jobs"], unreachable)
+    with pytest.raises(Unreachable, match="cannot read Jobs in all namespaces"):
+        fleet_status(api.client(), environments)
+    assert not any("/namespaces/" in path for _, path in api.requests)
