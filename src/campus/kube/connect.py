@@ -84,3 +84,8 @@ def fresh_client(client: Client, timeout: float = 30) -> KubeClient:
     if isinstance(client, KubeClient):
         return client.fresh(timeout, FIELD_MANAGER)
     return KubeClient(client.config, field_manager=FIELD_MANAGER, timeout=timeout)
+
+
+def client_from_file(path: Path, timeout: float = 30) -> KubeClient:
+    """A client for the current context of one kubeconfig file (a sandbox's), unchecked."""
+    return KubeClient(KubeConfig.from_file(path), timeout=timeout)

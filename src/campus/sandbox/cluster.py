@@ -19,13 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightkube import Client, KubeConfig
+from lightkube import Client
 from lightkube.codecs import from_dict
 from lightkube.resources.core_v1 import Node
 from ruamel.yaml import YAML
 
 from campus.errors import CampusError
 from campus.kube.client import KubeClient
+from campus.kube.connect import client_from_file
 from campus.kube.errors import ApiFailure, NotFound, Unreachable
 from campus.kube.objects import is_ready
 from campus.labels import HEARTBEAT, ZONE
@@ -183,7 +184,7 @@ def client_for(name: str, timeout: float = 10) -> KubeClient:
         raise SandboxError(
             f"sandbox {name!r} is not running (start it: campus sandbox up --name {name})"
         )
-    return KubeClient(KubeConfig.from_file(path), timeout=timeout)
+    return client_from_file(path, timeout)
 
 
 def is_running(name: str) -> bool:

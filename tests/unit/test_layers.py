@@ -1,0 +1,141 @@
+"""The layering docs/architecture.md describes, checked against the code's own imports:
+who may import the CLI and the output, who may touch the API client's machinery, and
+that the pure modules import nothing that does I/O."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).parents[2] / "src"
+
+# The pure core: plain data in, plain data out; no cluster, no Tutor, no files, no threads.
+PURE = (
+    "campus.errors",
+    "campus.labels",
+    "campus.plain_yaml",
+    "campus.fleet.errors",
+    "campus.fleet.inherit",
+    "campus.fleet.model",
+    "campus.fleet.quantity",
+    "campus.render.model",
+    "campus.harden",
+    "campus.lint",
+    "campus.kube.objects",
+    "campus.kube.resources",
+    "campus.kube.workloads",
+    "campus.deploy.changes",
+    "campus.deploy.drift",
+    "campus.deploy.health",
+    "campus.deploy.model",
+    "campus.deploy.phases",
+    "campus.deploy.prepare",
+    "campus.deploy.recovery",
+    "campus.deploy.revisions",
+    "campus.status.model",
+    "campus.plan.demand",
+    "campus.plan.model",
+    "campus.plan.packing",
+    "campus.plan.planner",
+    "campus.plan.servers",
+    "campus.drill.availability",
+    "campus.drill.target",
+    "campus.scale.rules",
+    "campus.scale.capacity",
+    "campus.sandbox.nodes",
+)
+# Libraries that reach outside the process (or run code that does).
+IO_LIBRARIES = ("httpx2", "tutor", "subprocess", "socket", "threading", "concurrent")
+# lightkube is the API client, but for its quantity parser.
+PURE_LIGHTKUBE = ("lightkube.utils.quantity",)
+
+
+def modules() -> dict[str, tuple[str, set[str]]]:
+    """Every module of campus: its docstring and what it imports (absolute names)."""
+    found = {}
+    for path in sorted((SOURCE / "campus").rglob("*.py")):
+        name = ".".join(path.relative_to(SOURCE).with_suffix("").parts).removesuffix(".__init__")
+        tree = ast.parse(path.read_text())
+        imported: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+                imported.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+        found[name] = (ast.get_docstring(tree) or "", imported)
+    return found
+
+
+MODULES = modules()
+
+
+def within(name: str, *packages: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def campus_modules(imported: set[str]) -> set[str]:
+    """The campus modules among imported names (`from campus.x import y` names both)."""
+    return {name for name in imported if name in MODULES}
+
+
+def test_only_the_cli_imports_the_cli_and_the_output() -> None:
+    offenders = [
+        f"{name} imports {target}"
+        for name, (_, imported) in MODULES.items()
+        if not within(name, "campus.cli")
+        for target in campus_modules(imported)
+        if within(target, "campus.cli")
+        or (within(target, "campus.output") and not within(name, "campus.output"))
+    ]
+    assert offenders == []
+
+
+def test_only_kube_touches_the_client_machinery() -> None:
+    """Elsewhere a client is received and called, and its failures are `campus.kube.errors`."""
+    offenders = [
+        f"{name} imports {target}"
+        for name, (_, imported) in MODULES.items()
+        if not within(name, "campus.kube")
+        for target in imported
+        if within(target, "httpx2", "lightkube.core", "lightkube.config")
+        or target == "lightkube.KubeConfig"
+    ]
+    assert offenders == []
+    source = [
+        path
+        for path in (SOURCE / "campus").rglob("*.py")
+        if "status.code" in path.read_text() and path.parent.name != "kube"
+    ]
+    assert source == []
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_modules_import_only_pure_modules(name: str) -> None:
+    package = [m for m in MODULES if within(m, name)]
+    assert package, f"{name} is not a module of campus"
+    for module in package:
+        _, imported = MODULES[module]
+        impure = sorted(
+            target
+            for target in campus_modules(imported)
+            if not any(within(target, pure) for pure in PURE) and target != "campus"
+        )
+        libraries = sorted(
+            target
+            for target in imported
+            if within(target, *IO_LIBRARIES)
+            or (within(target, "lightkube") and not within(target, *PURE_LIGHTKUBE))
+        )
+        assert (impure, libraries) == ([], []), module
+
+
+def test_a_module_that_says_it_is_pure_is_in_the_pure_core() -> None:
+    claims = [
+        name
+        for name, (docstring, _) in MODULES.items()
+        if "Pure." in docstring and not any(within(name, pure) for pure in PURE)
+    ]
+    assert claims == []
