@@ -81,6 +81,43 @@ def campus_modules(imported: set[str]) -> set[str]:
     return {name for name in imported if name in MODULES}
 
 
+# Which campus packages each package may import: the last column of docs/architecture.md.
+SHARED = {"campus", "campus.errors", "campus.labels", "campus.plain_yaml"}
+MAY_IMPORT = {
+    "campus.fleet": set(),
+    "campus.render": {"campus.fleet", "campus.kube"},
+    "campus.harden": {"campus.fleet", "campus.render", "campus.kube"},
+    "campus.lint": {"campus.harden", "campus.render", "campus.kube"},
+    "campus.pipeline": {"campus.fleet", "campus.render", "campus.harden", "campus.deploy"}
+    | {"campus.kube"},
+    "campus.kube": {"campus.fleet", "campus.sandbox"},
+    "campus.deploy": {"campus.kube", "campus.fleet"},
+    "campus.status": {"campus.kube", "campus.deploy", "campus.fleet"},
+    "campus.scale": {"campus.pipeline", "campus.harden", "campus.fleet", "campus.deploy"}
+    | {"campus.kube", "campus.render"},
+    "campus.plan": {"campus.deploy", "campus.kube", "campus.sandbox"},
+    "campus.drill": {"campus.kube", "campus.fleet", "campus.harden", "campus.sandbox"},
+    "campus.sandbox": {"campus.kube", "campus.fleet"},
+}
+
+
+def package_of(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_each_package_imports_only_the_layers_it_may(package: str) -> None:
+    allowed = MAY_IMPORT[package] | SHARED | {package}
+    found = sorted(
+        f"{name} imports {target}"
+        for name, (_, imported) in MODULES.items()
+        if package_of(name) == package
+        for target in campus_modules(imported)
+        if package_of(target) not in allowed
+    )
+    assert found == []
+
+
 def test_only_the_cli_imports_the_cli_and_the_output() -> None:
     offenders = [
         f"{name} imports {target}"
