@@ -275,7 +275,8 @@ def up(
             name, nodes, node_cpu, node_memory, list(zones), node_reserved
         ):
             client.create(from_dict(manifest))
-        _wait_nodes_ready(client, node_specs.node_names(nodes), timeout=120)
+        # Seconds when the machine is idle; minutes when other control planes load it.
+        _wait_nodes_ready(client, node_specs.node_names(nodes), timeout=300)
     except Exception as error:  # whatever went wrong, leave nothing half-started
         _stop(binaries, name, directory)
         raise SandboxError(f"sandbox {name} did not become ready: {error}") from None
