@@ -15,6 +15,7 @@ from campus.cli.plan import plan
 from campus.cli.render import render
 from campus.cli.sandbox import sandbox
 from campus.cli.scale import autoscale, scale
+from campus.cli.state import state
 from campus.cli.status import status
 from campus.errors import CampusError
 
@@ -56,6 +57,7 @@ for _command in (
     exec_,
     scale,
     autoscale,
+    state,
 ):
     cli.add_command(_command)
 
