@@ -118,3 +118,21 @@ def test_a_cluster_wide_read_that_fails_otherwise_does_not_fall_back(
     with pytest.raises(Unreachable, match="cannot read Jobs in all namespaces"):
         fleet_status(api.client(), environments)
     assert not any("/namespaces/" in path for _, path in api.requests)
+
+
+def test_a_reader_that_may_not_read_secrets_sees_status_without_the_revision(
+    api: FakeApi, environments: list[Environment]
+) -> None:
+    """A read-only identity is refused Secrets (they hold passwords): the rest still shows."""
+    for path in CLUSTER_WIDE.values():
+        api.on("GET", path, refusal(403, "forbidden at the cluster scope"))
+    for namespace, ready in (("acme-prod", 2), ("acme-dev", 1)):
+        api.on(
+            "GET",
+            namespaced(namespace, "deployments"),
+            listing("DeploymentList", [lms(namespace, ready)]),
+        )
+        api.on("GET", namespaced(namespace, "revisions"), refusal(403, "secrets is forbidden"))
+    statuses = fleet_status(api.client(), environments)
+    assert services(statuses) == {"acme-prod": [("lms", 2, 2)], "acme-dev": [("lms", 1, 2)]}
+    assert [s.revision for s in statuses] == [None, None]

@@ -22,6 +22,7 @@ PURE = (
     "campus.fleet.quantity",
     "campus.render.model",
     "campus.state.model",
+    "campus.access.model",
     "campus.harden",
     "campus.lint",
     "campus.kube.objects",
@@ -94,6 +95,7 @@ MAY_IMPORT = {
     "campus.kube": {"campus.fleet", "campus.sandbox"},
     "campus.deploy": {"campus.kube", "campus.fleet", "campus.state"},
     "campus.state": {"campus.kube"},
+    "campus.access": {"campus.fleet", "campus.kube"},
     "campus.status": {"campus.kube", "campus.deploy", "campus.fleet"},
     "campus.scale": {"campus.pipeline", "campus.harden", "campus.fleet", "campus.deploy"}
     | {"campus.kube", "campus.render"},

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from campus import __version__
+from campus.cli.access import access
 from campus.cli.deploy import deploy, destroy, diff, history, rollback
 from campus.cli.drill import drill
 from campus.cli.lint import lint
@@ -58,6 +59,7 @@ for _command in (
     scale,
     autoscale,
     state,
+    access,
 ):
     cli.add_command(_command)
 
