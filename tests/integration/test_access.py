@@ -16,22 +16,25 @@ from lightkube.resources.core_v1 import Namespace, Pod, Secret
 from campus.cli.main import cli
 from campus.kube.connect import client_from_file
 from campus.kube.errors import Forbidden, NotFound
+from campus.plain_yaml import to_text
 from campus.sandbox import cluster
 
 pytestmark = pytest.mark.integration
 
-FLEET = """\
-cluster: {{sandbox: {sandbox}}}
-defaults:
-  plugins: []
-  size: small
-  ingress: {{mode: ingress}}
-environments:
-  alpha-dev:
-    hosts: {{lms: learn.dev.alpha.example.org}}
-  beta-dev:
-    hosts: {{lms: learn.dev.beta.example.org}}
-"""
+
+def fleet_text(sandbox: str) -> str:
+    """Two clients, alpha and beta, with one small environment each."""
+    environments = {
+        f"{client}-dev": {"hosts": {"lms": f"learn.dev.{client}.example.org"}}
+        for client in ("alpha", "beta")
+    }
+    return to_text(
+        {
+            "cluster": {"sandbox": sandbox},
+            "defaults": {"plugins": [], "size": "small", "ingress": {"mode": "ingress"}},
+            "environments": environments,
+        }
+    )
 
 
 def run(*arguments: str) -> Result:
@@ -44,7 +47,7 @@ def fleet(
 ) -> Iterator[Path]:
     """Two clients' environments, their identities applied by the administrator."""
     path = tmp_path_factory.mktemp("access") / "fleet.yml"
-    path.write_text(FLEET.format(sandbox=sandbox.name))
+    path.write_text(fleet_text(sandbox.name))
     applied = run("access", "apply", "-f", str(path))
     assert applied.exit_code == 0, applied.output
     yield path
@@ -84,6 +87,10 @@ def test_the_deployer_deploys_and_diffs_the_fleet_and_cannot_touch_kube_system(
     assert deployed.exit_code == 0, deployed.output
     changes = run("diff", "alpha-dev", *where)
     assert changes.exit_code == 0, changes.output
+    operator = ["-f", str(fleet), "--kubeconfig", str(identity(fleet, "alpha-operator"))]
+    assert run("diff", "alpha-dev", *operator).exit_code == 0
+    refused = run("diff", "beta-dev", *operator)
+    assert refused.exit_code == 1 and "cannot read its Tutor state" in refused.output
     reader = ["-f", str(fleet), "--kubeconfig", str(identity(fleet, "alpha-readonly"))]
     status = run("status", "alpha-dev", *reader)
     assert status.exit_code == 0 and "alpha-dev" in status.output, status.output

@@ -20,25 +20,20 @@ from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import Namespace, Secret
+from test_deploy import resource_versions  # the same resourceVersions as the engine's tests
 
 from campus.cli.main import cli
 from campus.deploy.lock import LEASE_NAME, LEASE_SECONDS, deploy_lock
-from campus.kube.apply import list_namespace
+from campus.fleet.load import load_fleet
 from campus.render.state import STATE_ENV, cached_settings, write_cached_settings
 from campus.sandbox import cluster
 from campus.state.model import SECRET_NAME
+from campus.state.store import read_state
 
 pytestmark = pytest.mark.integration
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "fleet.yml"
-ENVIRONMENTS = (
-    "acme-dev",
-    "acme-test",
-    "acme-staging",
-    "acme-prod",
-    "globex-staging",
-    "globex-prod",
-)
+ENVIRONMENTS = tuple(environment.name for environment in load_fleet(EXAMPLE).environments)
 
 
 def clone(directory: Path, sandbox: cluster.SandboxInfo) -> Path:
@@ -116,19 +111,6 @@ def test_rendering_again_without_local_state_gives_identical_output(
             ).read_bytes(), name
 
 
-def resource_versions(kube: Client, namespace: str) -> dict[str, str]:
-    kinds = [
-        ("v1", "Secret"),
-        ("v1", "ConfigMap"),
-        ("apps/v1", "Deployment"),
-        ("batch/v1", "Job"),
-    ]
-    return {
-        str(key): obj["metadata"]["resourceVersion"]
-        for key, obj in list_namespace(kube, namespace, kinds, {}).items()
-    }
-
-
 def test_conflicting_local_state_is_refused_and_nothing_changes(
     kube: Client, second_clone: tuple[Path, Result]
 ) -> None:
@@ -149,6 +131,27 @@ def test_conflicting_local_state_is_refused_and_nothing_changes(
     assert "typed-by-hand" not in pulled.output
     again = run("deploy", "acme-dev", "-f", str(fleet), "--timeout", "180")
     assert outcome_rows(again.output) == {"acme-dev": "unchanged"}, again.output
+
+
+def test_push_makes_the_local_state_the_clusters_after_asking(
+    kube: Client, second_clone: tuple[Path, Result]
+) -> None:
+    fleet, _ = second_clone
+    state_dir = fleet.parent / ".campus"
+    original = (cached_settings(state_dir, "acme-test") or {})["OPENEDX_SECRET_KEY"]
+    write_cached_settings(state_dir, "acme-test", {"OPENEDX_SECRET_KEY": "rotated-by-hand"})
+    declined = CliRunner().invoke(
+        cli, ["state", "push", "acme-test", "-f", str(fleet)], input="n\n"
+    )
+    assert declined.exit_code == 1 and "OPENEDX_SECRET_KEY" in declined.output
+    assert read_state(kube, "acme-test", "acme-test").values["OPENEDX_SECRET_KEY"] == original
+    pushed = run("state", "push", "acme-test", "-f", str(fleet), "--yes")
+    assert pushed.exit_code == 0 and "replaced: OPENEDX_SECRET_KEY" in pushed.output
+    assert "rotated-by-hand" not in pushed.output
+    stored = read_state(kube, "acme-test", "acme-test")
+    assert stored is not None and stored.values["OPENEDX_SECRET_KEY"] == "rotated-by-hand"
+    write_cached_settings(state_dir, "acme-test", {"OPENEDX_SECRET_KEY": original})
+    assert run("state", "push", "acme-test", "-f", str(fleet), "--yes").exit_code == 0
 
 
 def test_an_exported_bundle_is_encrypted_and_restores_the_local_state(

@@ -59,4 +59,5 @@ def kubeconfig_for_identity(
     status = answer.status
     if status is None or not status.token:
         raise CampusError(f"the API server returned no token for {name}")
-    return token_kubeconfig(client, name, status.token), status.expirationTimestamp
+    context = fleet.cluster.context or name
+    return token_kubeconfig(client, context, name, status.token), status.expirationTimestamp

@@ -5,7 +5,8 @@ Three kinds of identity, each a ServiceAccount in namespace `campus-system`:
 - `campus-deployer`: changes what campus deploys, in the fleet's namespaces only (a
   RoleBinding in each), plus the cluster-scoped reads a deploy and `status` need (nodes,
   namespaces); it may patch the fleet's own Namespace objects and no other.
-- `<client>-operator`: what the deployer may do, plus `exec`, in one client's namespaces.
+- `<client>-operator`: what the deployer may do, plus `exec`, in one client's namespaces
+  (and patch those Namespace objects).
 - `<client>-readonly`: reads workloads, pods, their logs and events in one client's
   namespaces; never Secrets (they hold passwords).
 
@@ -145,30 +146,21 @@ def _binding(kind: str, name: str, role: str, account: str, namespace: str | Non
     }
 
 
-def _namespace_reads(identity: Identity) -> KubeObject:
-    """Cluster-scoped: the deployer reads nodes and namespaces and patches the fleet's own
-    Namespaces; the others read their client's Namespaces."""
-    names = sorted(set(identity.namespaces))
+def _namespace_rules(identity: Identity) -> KubeObject:
+    """Cluster-scoped: the deployer reads nodes and namespaces; the deployer and operators
+    may patch their own Namespace objects (a deploy applies them), readers only read them."""
+    own: dict[str, object] = {
+        "apiGroups": [""],
+        "resources": ["namespaces"],
+        "resourceNames": sorted(set(identity.namespaces)),
+    }
     rules: list[dict[str, object]]
-    if identity.name == DEPLOYER:
-        rules = [
-            {"apiGroups": [""], "resources": ["namespaces", "nodes"], "verbs": _READ},
-            {
-                "apiGroups": [""],
-                "resources": ["namespaces"],
-                "resourceNames": names,
-                "verbs": ["get", "update", "patch"],
-            },
-        ]
+    if identity.role == "campus:read":
+        rules = [{**own, "verbs": ["get"]}]
     else:
-        rules = [
-            {
-                "apiGroups": [""],
-                "resources": ["namespaces"],
-                "resourceNames": names,
-                "verbs": ["get"],
-            }
-        ]
+        rules = [{**own, "verbs": ["get", "update", "patch"]}]
+    if identity.name == DEPLOYER:
+        rules.insert(0, {"apiGroups": [""], "resources": ["namespaces", "nodes"], "verbs": _READ})
     return _cluster_role(f"campus:{identity.name}:cluster", rules)
 
 
@@ -186,7 +178,7 @@ def rbac_objects(fleet: Fleet) -> list[KubeObject]:
                 "metadata": _metadata(identity.name, ACCESS_NAMESPACE),
             }
         )
-        cluster_role = _namespace_reads(identity)
+        cluster_role = _namespace_rules(identity)
         objects.append(cluster_role)
         objects.append(
             _binding(

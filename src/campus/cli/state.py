@@ -5,6 +5,7 @@ Names of settings are printed, never their values."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -45,10 +46,13 @@ passphrase_option = click.option(
 )
 
 
-@state.command()
-@click.argument("environment")
-@fleet_option
-@kubeconfig_option
+def _one_environment(command: Callable[..., None]) -> click.Command:
+    """A `state` subcommand on one ENVIRONMENT of the fleet's cluster."""
+    with_options = click.argument("environment")(fleet_option(kubeconfig_option(command)))
+    return state.command()(with_options)
+
+
+@_one_environment
 def pull(environment: str, fleet_file: Path, kubeconfig: str | None) -> None:
     """Replace ENVIRONMENT's local Tutor state with the cluster's."""
     from campus.pipeline import connect_fleet, pull_state
@@ -62,10 +66,7 @@ def pull(environment: str, fleet_file: Path, kubeconfig: str | None) -> None:
     )
 
 
-@state.command()
-@click.argument("environment")
-@fleet_option
-@kubeconfig_option
+@_one_environment
 @click.option("--yes", is_flag=True, help="Replace values the cluster holds without asking.")
 def push(environment: str, fleet_file: Path, kubeconfig: str | None, yes: bool) -> None:
     """Make ENVIRONMENT's local Tutor state the cluster's.

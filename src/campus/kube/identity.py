@@ -10,8 +10,9 @@ from lightkube import Client
 from campus.kube.objects import KubeObject
 
 
-def token_kubeconfig(client: Client, name: str, token: str) -> KubeObject:
-    """A kubeconfig for `client`'s API server (its address and CA) with a bearer token."""
+def token_kubeconfig(client: Client, context: str, user: str, token: str) -> KubeObject:
+    """A kubeconfig for `client`'s API server (its address and CA) with a bearer token,
+    in a context named `context` (the one the fleet file names, so it is found there)."""
     config = client.config
     cluster: dict[str, object] = {"server": config.cluster.server}
     if config.cluster.certificate_auth_data:
@@ -24,8 +25,8 @@ def token_kubeconfig(client: Client, name: str, token: str) -> KubeObject:
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "current-context": name,
-        "clusters": [{"name": name, "cluster": cluster}],
-        "users": [{"name": name, "user": {"token": token}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+        "current-context": context,
+        "clusters": [{"name": context, "cluster": cluster}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": user}}],
     }
