@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lightkube import Client
 
-from campus.deploy.model import DeployRequest
+from campus.deploy.model import DeployOptions, DeployRequest, DeployResult, Progress
 from campus.errors import CampusError, ClusterError
 from campus.fleet.model import Environment, Fleet
 from campus.kube.objects import KubeObject
@@ -107,11 +107,16 @@ def build(
 ) -> list[Built]:
     """Render and harden the named environments (all when none are named), in fleet order,
     each from its Tutor state (see the module's docstring)."""
+    selected = fleet.select(names)
+    return _build(fleet, selected, cluster_copies(fleet, selected, client, offline), jobs)
+
+
+def _build(
+    fleet: Fleet, selected: Sequence[Environment], copies: ClusterCopies, jobs: int | None = None
+) -> list[Built]:
     from campus.harden import harden_all
     from campus.render import render_fleet
 
-    selected = fleet.select(names)
-    copies = cluster_copies(fleet, selected, client, offline)
     rendered = render_fleet(fleet, [e.name for e in selected], jobs=jobs, cluster=copies)
     return [Built(r, *harden_all(r)) for r in rendered]
 
@@ -176,7 +181,7 @@ def push_state(
     if changed and not confirm(changed):
         raise CampusError(f"{name}: push cancelled, nothing changed")
     added = sorted(set(rendered.values) - set(stored.values if stored else {}))
-    write_state(client, environment.namespace, rendered)
+    write_state(client, environment.namespace, rendered, stored)
     mark(state_dir_for(Path(fleet.source)), name, confirmed=True)
     return Settlement(
         name,
@@ -217,3 +222,49 @@ def import_states(fleet: Fleet, path: Path, passphrase: str) -> list[Settlement]
         added = sorted(set(state.values) - set(cached))
         settled.append(Settlement(state.environment, str(written), tuple(changed), tuple(added)))
     return settled
+
+
+def rotate_secrets(
+    fleet: Fleet,
+    name: str,
+    settings: Sequence[str],
+    client: Client,
+    options: DeployOptions,
+    progress: Progress,
+) -> DeployResult:
+    """Give the named Tutor settings of environment `name` new values and deploy them,
+    health-gated and recorded as a revision (`campus.state.rotation` says how each is
+    changed where it is held). The cluster's state takes the new values once the deploy
+    is past its init Jobs (which change them in the databases); a deploy that fails
+    before that leaves the old values in force, in the cluster and in the local cache."""
+    from campus.deploy.engine import deploy_environment
+    from campus.deploy.phases import Phase
+    from campus.render.state import state_dir_for, write_cached_settings
+    from campus.state.rotation import check_rotatable
+    from campus.state.store import read_state, write_state
+
+    environment = fleet.environment(name)
+    stored = read_state(client, environment.namespace, name)
+    if stored is None:
+        raise CampusError(f"{name}: the cluster holds no Tutor state yet: deploy it first")
+    check_rotatable(name, settings, stored)
+    state_dir = state_dir_for(Path(fleet.source))
+    write_cached_settings(state_dir, name, stored.values, forget=settings)
+    kept = {k: v for k, v in stored.values.items() if k not in settings}
+    try:
+        [built] = _build(fleet, [environment], ClusterCopies({name: TutorState(name, kept)}))
+    except BaseException:
+        write_cached_settings(state_dir, name, stored.values)
+        raise
+    new_values = {k: built.rendered.tutor_state[k] for k in settings}
+    request = replace(built.request(fleet_hash(fleet)), tutor_state=None)
+    result = deploy_environment(client, request, options, progress)
+    past_init = result.failed_phase in (Phase.APPLICATIONS.value, Phase.AVAILABILITY.value)
+    if result.outcome == "deployed" or past_init:
+        rotated = TutorState(name, {**stored.values, **new_values}, stored.tutor_version)
+        write_state(client, environment.namespace, rotated, stored)
+        result.message = f"rotated {', '.join(settings)}; {result.message}"
+    else:
+        write_cached_settings(state_dir, name, stored.values)
+        result.message = f"nothing rotated, the old values stay in force; {result.message}"
+    return result

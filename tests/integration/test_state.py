@@ -18,11 +18,14 @@ import pytest
 from click.testing import CliRunner, Result
 from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.apps_v1 import ReplicaSet
+from lightkube.resources.batch_v1 import Job
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import Namespace, Secret
 from test_deploy import resource_versions  # the same resourceVersions as the engine's tests
 
 from campus.cli.main import cli
+from campus.deploy.history import list_revisions
 from campus.deploy.lock import LEASE_NAME, LEASE_SECONDS, deploy_lock
 from campus.fleet.load import load_fleet
 from campus.render.state import STATE_ENV, cached_settings, write_cached_settings
@@ -176,6 +179,42 @@ def test_an_exported_bundle_is_encrypted_and_restores_the_local_state(
     restored = cached_settings(third.parent / ".campus", "acme-prod") or {}
     assert restored["OPENEDX_SECRET_KEY"] == settings["OPENEDX_SECRET_KEY"]
     assert restored["ID"] == settings["ID"]
+
+
+def test_rotating_the_database_password_runs_its_job_before_the_rollout(
+    kube: Client, second_clone: tuple[Path, Result]
+) -> None:
+    fleet, _ = second_clone
+    namespace = "acme-test"
+    before = read_state(kube, namespace, namespace)
+    revisions = list_revisions(kube, namespace, namespace)
+    old_jobs = {job.metadata.name for job in kube.list(Job, namespace=namespace)}
+    rotated = run("secrets", "rotate", namespace, "OPENEDX_MYSQL_PASSWORD", "-f", str(fleet))
+    assert rotated.exit_code == 0, rotated.output
+    after = read_state(kube, namespace, namespace)
+    assert before is not None and after is not None
+    assert after.values["OPENEDX_MYSQL_PASSWORD"] != before.values["OPENEDX_MYSQL_PASSWORD"]
+    assert after.values["OPENEDX_SECRET_KEY"] == before.values["OPENEDX_SECRET_KEY"]
+    # Tutor's mysql init Job, which sets the password on MySQL, ran again, before lms rolled.
+    [job] = [
+        j
+        for j in kube.list(Job, namespace=namespace)
+        if j.metadata.name.startswith("mysql-init") and j.metadata.name not in old_jobs
+    ]
+    newest = max(
+        kube.list(ReplicaSet, namespace=namespace, labels={"app.kubernetes.io/name": "lms"}),
+        key=lambda rs: int(rs.metadata.annotations["deployment.kubernetes.io/revision"]),
+    )
+    assert job.status.completionTime <= newest.metadata.creationTimestamp
+    # The revision records it.
+    [*_, last] = list_revisions(kube, namespace, namespace)
+    assert last.number == revisions[-1].number + 1
+    assert job.metadata.name in {j["metadata"]["name"] for j in last.init_jobs}
+    listed = run("secrets", "list", namespace, "-f", str(fleet))
+    assert listed.exit_code == 0
+    [row] = [line for line in listed.output.splitlines() if "OPENEDX_MYSQL_PASSWORD" in line]
+    assert "s " in row or "m " in row  # seconds or minutes old
+    assert after.values["OPENEDX_MYSQL_PASSWORD"] not in listed.output + rotated.output
 
 
 HOLDER = """

@@ -22,6 +22,7 @@ PURE = (
     "campus.fleet.quantity",
     "campus.render.model",
     "campus.state.model",
+    "campus.state.rotation",
     "campus.access.model",
     "campus.harden",
     "campus.lint",

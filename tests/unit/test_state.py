@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,10 @@ from campus.state.model import (
     decode,
     encode,
     settle,
+    stamped,
     to_store,
 )
+from campus.state.rotation import RotationRefused, ages, check_rotatable
 
 STORED = TutorState("acme-dev", {"ID": "abc", "MYSQL_ROOT_PASSWORD": "s3cret-stored"})
 
@@ -126,3 +129,33 @@ def test_a_conflicting_cache_is_refused_before_tutor_writes(
         render_environment(environment, tmp_path, ClusterCopies({"acme-dev": stored}))
     assert (tmp_path / "acme-dev" / "config.yml").read_bytes() == before
     assert (cached_settings(tmp_path, "acme-dev") or {})["OPENEDX_MYSQL_PASSWORD"] == "changed-here"
+
+
+def test_rotation_names_what_it_refuses_and_why() -> None:
+    with pytest.raises(RotationRefused) as refused:
+        check_rotatable("acme-dev", ["ID", "PLATFORM_NAME", "MYSQL_ROOT_PASSWORD"], STORED)
+    message = str(refused.value)
+    assert "ID: part of every Deployment's immutable selector" in message
+    assert "PLATFORM_NAME: not one of" in message and "MYSQL_ROOT_PASSWORD: needs a Job" in message
+    with pytest.raises(RotationRefused, match="OPENEDX_SECRET_KEY: not in acme-dev"):
+        check_rotatable("acme-dev", ["OPENEDX_SECRET_KEY"], STORED)
+    check_rotatable(
+        "acme-dev",
+        ["OPENEDX_MYSQL_PASSWORD"],
+        TutorState("acme-dev", {"OPENEDX_MYSQL_PASSWORD": "x"}),
+    )
+
+
+def test_each_setting_keeps_the_time_its_value_was_set() -> None:
+    first = stamped(None, STORED, "2026-01-01T00:00:00+00:00", "ops@laptop")
+    assert set(first.changed_at.values()) == {"2026-01-01T00:00:00+00:00"}
+    changed = TutorState("acme-dev", {**STORED.values, "MYSQL_ROOT_PASSWORD": "new-one"})
+    second = stamped(first, changed, "2026-03-01T00:00:00+00:00", "ci@runner")
+    assert second.changed_at == {
+        "ID": "2026-01-01T00:00:00+00:00",
+        "MYSQL_ROOT_PASSWORD": "2026-03-01T00:00:00+00:00",
+    }
+    assert decode(encode(second, "acme-dev")).changed_at == second.changed_at
+    found = {a.name: a for a in ages(second, datetime(2026, 3, 3, tzinfo=UTC))}
+    assert found["MYSQL_ROOT_PASSWORD"].seconds == 2 * 86400
+    assert found["ID"].rotation.startswith("no: part of every Deployment's")

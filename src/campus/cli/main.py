@@ -16,6 +16,7 @@ from campus.cli.plan import plan
 from campus.cli.render import render
 from campus.cli.sandbox import sandbox
 from campus.cli.scale import autoscale, scale
+from campus.cli.secrets import secrets
 from campus.cli.state import state
 from campus.cli.status import status
 from campus.errors import CampusError
@@ -60,6 +61,7 @@ for _command in (
     autoscale,
     state,
     access,
+    secrets,
 ):
     cli.add_command(_command)
 

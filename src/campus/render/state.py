@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +85,16 @@ def write_private(path: Path, data: bytes) -> None:
         raise
 
 
-def write_cached_settings(state_dir: Path, environment: str, values: Mapping[str, Any]) -> Path:
-    """Replace `values` in the cache (other settings kept); the cache is then confirmed
-    (the values came from the cluster or a bundle)."""
+def write_cached_settings(
+    state_dir: Path, environment: str, values: Mapping[str, Any], forget: Iterable[str] = ()
+) -> Path:
+    """Replace `values` in the cache (other settings kept) and remove the settings named in
+    `forget` (Tutor generates them anew); the cache is then confirmed (the values came
+    from the cluster or a bundle)."""
     path = environment_root(state_dir, environment) / CONFIG_FILE
     settings = {**(cached_settings(state_dir, environment) or {}), **values}
+    for name in forget:
+        settings.pop(name, None)
     yaml = YAML(typ="safe")
     yaml.default_flow_style = False
     text = io.StringIO()

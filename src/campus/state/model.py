@@ -29,6 +29,7 @@ _ANNOTATIONS = {
     "updated_at": TUTOR_STATE + "-updated-at",
     "updated_by": TUTOR_STATE + "-updated-by",
 }
+CHANGED_AT = TUTOR_STATE + "-changed-at"  # JSON: setting -> when its value was set
 # Settings in Tutor's generated set that campus itself decides on each render.
 NOT_STATE = frozenset({"PLUGINS", "PLUGIN_INDEXES"})
 
@@ -46,6 +47,20 @@ class TutorState:
     tutor_version: str = ""
     updated_at: str = ""
     updated_by: str = ""
+    changed_at: Mapping[str, str] = field(default_factory=dict)  # setting -> when set
+
+
+def stamped(previous: TutorState | None, state: TutorState, now: str, by: str) -> TutorState:
+    """`state` as written at `now` by `by`: each setting keeps the time it was last set
+    (a new or changed value is set now), so that `campus secrets list` shows ages."""
+    before = previous.values if previous else {}
+    old_times = previous.changed_at if previous else {}
+    fallback = previous.updated_at if previous and previous.updated_at else now
+    changed_at = {
+        key: old_times.get(key, fallback) if key in before and before[key] == value else now
+        for key, value in state.values.items()
+    }
+    return TutorState(state.environment, state.values, state.tutor_version, now, by, changed_at)
 
 
 class Origin(StrEnum):
@@ -162,6 +177,8 @@ def encode(state: TutorState, namespace: str) -> KubeObject:
         for attribute, key in _ANNOTATIONS.items()
         if getattr(state, attribute)
     }
+    if state.changed_at:
+        annotations[CHANGED_AT] = json.dumps(dict(state.changed_at), sort_keys=True)
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -192,4 +209,5 @@ def decode(secret: KubeObject) -> TutorState:
         environment=(metadata.get("labels") or {}).get(ENVIRONMENT, ""),
         values=values,
         **{attribute: annotations.get(key, "") for attribute, key in _ANNOTATIONS.items()},
+        changed_at=json.loads(annotations.get(CHANGED_AT) or "{}"),
     )

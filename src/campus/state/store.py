@@ -11,7 +11,7 @@ from lightkube.resources.core_v1 import Secret
 
 from campus.kube.apply import apply_object
 from campus.kube.errors import ApiFailure, NotFound
-from campus.state.model import SECRET_NAME, TutorState, decode, encode, to_store
+from campus.state.model import SECRET_NAME, TutorState, decode, encode, stamped, to_store
 
 
 def read_state(client: Client, namespace: str, environment: str) -> TutorState | None:
@@ -28,17 +28,15 @@ def read_state(client: Client, namespace: str, environment: str) -> TutorState |
     return decode(secret.to_dict())
 
 
-def write_state(client: Client, namespace: str, state: TutorState) -> TutorState:
-    """Store `state` as the cluster's copy, stamped with when and by whom."""
-    stamped = TutorState(
-        state.environment,
-        state.values,
-        state.tutor_version,
-        datetime.now(UTC).isoformat(timespec="seconds"),
-        f"{getpass.getuser()}@{socket.gethostname()}",
-    )
-    apply_object(client, encode(stamped, namespace))
-    return stamped
+def write_state(
+    client: Client, namespace: str, state: TutorState, previous: TutorState | None
+) -> TutorState:
+    """Store `state` as the cluster's copy (replacing `previous`), stamped with when and by
+    whom, and when each setting was set."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    written = stamped(previous, state, now, f"{getpass.getuser()}@{socket.gethostname()}")
+    apply_object(client, encode(written, namespace))
+    return written
 
 
 def store_before_deploy(client: Client, namespace: str, rendered: TutorState) -> str | None:
@@ -50,7 +48,7 @@ def store_before_deploy(client: Client, namespace: str, rendered: TutorState) ->
     wanted = to_store(rendered.environment, namespace, stored, rendered)
     if wanted is None:
         return None
-    write_state(client, namespace, wanted)
+    write_state(client, namespace, wanted, stored)
     if stored is None:
         return f"stored its Tutor state in Secret {SECRET_NAME}"
     return f"added {len(wanted.values) - len(stored.values)} new setting(s) to its Tutor state"
