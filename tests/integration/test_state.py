@@ -217,6 +217,34 @@ def test_rotating_the_database_password_runs_its_job_before_the_rollout(
     assert after.values["OPENEDX_MYSQL_PASSWORD"] not in listed.output + rotated.output
 
 
+def test_a_rotation_that_fails_before_its_init_jobs_leaves_the_old_values_in_force(
+    kube: Client, second_clone: tuple[Path, Result]
+) -> None:
+    fleet, _ = second_clone
+    namespace = "acme-dev"
+    before = read_state(kube, namespace, namespace)
+    assert before is not None
+    revisions = list_revisions(kube, namespace, namespace)
+    # No Job completes within 50 ms: the deploy fails in its init phase at the latest.
+    failed = run(
+        "secrets",
+        "rotate",
+        namespace,
+        "OPENEDX_MYSQL_PASSWORD",
+        "-f",
+        str(fleet),
+        "--timeout",
+        "0.05",
+    )
+    assert failed.exit_code == 1, failed.output
+    assert "nothing rotated, the old values stay in force" in " ".join(failed.output.split())
+    after = read_state(kube, namespace, namespace)
+    assert after is not None and dict(after.values) == dict(before.values)
+    cached = cached_settings(fleet.parent / ".campus", namespace) or {}
+    assert cached["OPENEDX_MYSQL_PASSWORD"] == before.values["OPENEDX_MYSQL_PASSWORD"]
+    assert list_revisions(kube, namespace, namespace) == revisions
+
+
 HOLDER = """
 import sys, time
 from campus.deploy.lock import deploy_lock
