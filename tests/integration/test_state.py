@@ -27,10 +27,11 @@ from test_deploy import resource_versions  # the same resourceVersions as the en
 from campus.cli.main import cli
 from campus.deploy.history import list_revisions
 from campus.deploy.lock import LEASE_NAME, LEASE_SECONDS, deploy_lock
+from campus.deploy.revisions import Revision
 from campus.fleet.load import load_fleet
 from campus.render.state import STATE_ENV, cached_settings, write_cached_settings
 from campus.sandbox import cluster
-from campus.state.model import SECRET_NAME
+from campus.state.model import SECRET_NAME, TutorState
 from campus.state.store import read_state
 
 pytestmark = pytest.mark.integration
@@ -181,18 +182,27 @@ def test_an_exported_bundle_is_encrypted_and_restores_the_local_state(
     assert restored["ID"] == settings["ID"]
 
 
+def recorded(kube: Client, namespace: str) -> tuple[TutorState, list[Revision]]:
+    """The environment's stored Tutor state and its revisions."""
+    state = read_state(kube, namespace, namespace)
+    assert state is not None
+    return state, list_revisions(kube, namespace, namespace)
+
+
+def rotate_password(fleet: Path, namespace: str, *options: str) -> Result:
+    return run("secrets", "rotate", namespace, "OPENEDX_MYSQL_PASSWORD", "-f", str(fleet), *options)
+
+
 def test_rotating_the_database_password_runs_its_job_before_the_rollout(
     kube: Client, second_clone: tuple[Path, Result]
 ) -> None:
     fleet, _ = second_clone
     namespace = "acme-test"
-    before = read_state(kube, namespace, namespace)
-    revisions = list_revisions(kube, namespace, namespace)
+    before, revisions = recorded(kube, namespace)
     old_jobs = {job.metadata.name for job in kube.list(Job, namespace=namespace)}
-    rotated = run("secrets", "rotate", namespace, "OPENEDX_MYSQL_PASSWORD", "-f", str(fleet))
+    rotated = rotate_password(fleet, namespace)
     assert rotated.exit_code == 0, rotated.output
-    after = read_state(kube, namespace, namespace)
-    assert before is not None and after is not None
+    after, _ = recorded(kube, namespace)
     assert after.values["OPENEDX_MYSQL_PASSWORD"] != before.values["OPENEDX_MYSQL_PASSWORD"]
     assert after.values["OPENEDX_SECRET_KEY"] == before.values["OPENEDX_SECRET_KEY"]
     # Tutor's mysql init Job, which sets the password on MySQL, ran again, before lms rolled.
@@ -220,29 +230,14 @@ def test_rotating_the_database_password_runs_its_job_before_the_rollout(
 def test_a_rotation_that_fails_before_its_init_jobs_leaves_the_old_values_in_force(
     kube: Client, second_clone: tuple[Path, Result]
 ) -> None:
-    fleet, _ = second_clone
-    namespace = "acme-dev"
-    before = read_state(kube, namespace, namespace)
-    assert before is not None
-    revisions = list_revisions(kube, namespace, namespace)
+    before, revisions = recorded(kube, "acme-dev")
     # No Job completes within 50 ms: the deploy fails in its init phase at the latest.
-    failed = run(
-        "secrets",
-        "rotate",
-        namespace,
-        "OPENEDX_MYSQL_PASSWORD",
-        "-f",
-        str(fleet),
-        "--timeout",
-        "0.05",
-    )
+    failed = rotate_password(second_clone[0], "acme-dev", "--timeout", "0.05")
     assert failed.exit_code == 1, failed.output
     assert "nothing rotated, the old values stay in force" in " ".join(failed.output.split())
-    after = read_state(kube, namespace, namespace)
-    assert after is not None and dict(after.values) == dict(before.values)
-    cached = cached_settings(fleet.parent / ".campus", namespace) or {}
+    assert recorded(kube, "acme-dev") == (before, revisions)
+    cached = cached_settings(second_clone[0].parent / ".campus", "acme-dev") or {}
     assert cached["OPENEDX_MYSQL_PASSWORD"] == before.values["OPENEDX_MYSQL_PASSWORD"]
-    assert list_revisions(kube, namespace, namespace) == revisions
 
 
 HOLDER = """
