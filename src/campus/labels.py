@@ -26,6 +26,8 @@ NO_SUFFIX = "campus.openedx.org/no-suffix"
 # A deploy revision's record: `REVISION_PREFIX + "digest"`, `... + "deployed-at"`, ...
 REVISION_PREFIX = "campus.openedx.org/"
 DEPLOYED_AT = REVISION_PREFIX + "deployed-at"
+# The Secret holding an environment's Tutor state (its generated IDs, passwords and keys).
+TUTOR_STATE = "campus.openedx.org/tutor-state"
 
 # The sandbox's simulated nodes.
 SANDBOX = "sandbox.campus.openedx.org/name"

@@ -1,20 +1,29 @@
 """The one path from a fleet file to hardened objects: load -> select -> render (Tutor) ->
 harden, and from there deploy requests. Every command that needs an environment's objects
-(render, lint, deploy, diff, plan, scale) goes through `build`."""
+(render, lint, deploy, diff, plan, scale) goes through `build`.
+
+Each environment renders from its Tutor state: the cluster's copy when `build` is given a
+client (deploy, diff, scale); otherwise the local cache, asking the fleet's cluster, when it
+answers, only for environments the cache lacks (render, lint, plan need no cluster)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lightkube import Client
 
-from campus.deploy.model import DeployRequest
+from campus.deploy.model import DeployOptions, DeployRequest, DeployResult, Progress
+from campus.errors import CampusError, ClusterError
 from campus.fleet.model import Environment, Fleet
 from campus.kube.objects import KubeObject
 from campus.render.model import RenderedEnvironment
+from campus.state.model import ClusterCopies, TutorState
+
+# How long a render waits for a cluster it only hopes to find.
+OPTIONAL_CLUSTER_TIMEOUT = 5.0
 
 
 def load(fleet_file: Path) -> Fleet:
@@ -55,20 +64,207 @@ class Built:
             init_jobs=self.init_jobs,
             tutor_version=self.rendered.tutor_version,
             fleet_hash=fleet_digest,
+            tutor_state=TutorState(
+                self.environment.name, self.rendered.tutor_state, self.rendered.tutor_version
+            ),
         )
 
 
-def build(fleet: Fleet, names: Sequence[str] = (), jobs: int | None = None) -> list[Built]:
-    """Render and harden the named environments (all when none are named), in fleet order."""
+def cluster_copies(
+    fleet: Fleet, selected: Sequence[Environment], client: Client | None, offline: bool = False
+) -> ClusterCopies:
+    """The cluster's copies of the selected environments' Tutor state: all of them read
+    through `client`; without one, only those the local cache lacks, from the fleet's
+    cluster if it answers (never when `offline`)."""
+    from campus.render.state import has_cache, state_dir_for
+    from campus.state.store import read_state
+
+    if client is None:
+        state_dir = state_dir_for(Path(fleet.source))
+        selected = [e for e in selected if not has_cache(state_dir, e.name)]
+        if not selected:
+            return ClusterCopies(unconsulted="cluster not asked")
+        if offline:
+            return ClusterCopies(unconsulted="--offline: cluster not asked")
+        try:
+            from campus.kube.connect import connect
+
+            client = connect(fleet.cluster, timeout=OPTIONAL_CLUSTER_TIMEOUT)
+            return ClusterCopies(
+                {e.name: read_state(client, e.namespace, e.name) for e in selected}
+            )
+        except ClusterError as error:
+            return ClusterCopies(unconsulted=f"no cluster at hand: {error}")
+    return ClusterCopies({e.name: read_state(client, e.namespace, e.name) for e in selected})
+
+
+def build(
+    fleet: Fleet,
+    names: Sequence[str] = (),
+    jobs: int | None = None,
+    client: Client | None = None,
+    offline: bool = False,
+) -> list[Built]:
+    """Render and harden the named environments (all when none are named), in fleet order,
+    each from its Tutor state (see the module's docstring)."""
+    selected = fleet.select(names)
+    return _build(fleet, selected, cluster_copies(fleet, selected, client, offline), jobs)
+
+
+def _build(
+    fleet: Fleet, selected: Sequence[Environment], copies: ClusterCopies, jobs: int | None = None
+) -> list[Built]:
     from campus.harden import harden_all
     from campus.render import render_fleet
 
-    selected = fleet.select(names)
-    rendered = render_fleet(fleet, [e.name for e in selected], jobs=jobs)
+    rendered = render_fleet(fleet, [e.name for e in selected], jobs=jobs, cluster=copies)
     return [Built(r, *harden_all(r)) for r in rendered]
 
 
-def deploy_requests(fleet: Fleet, names: Sequence[str] = ()) -> list[DeployRequest]:
-    """What `deploy` applies for the named environments (all when none are named)."""
+def deploy_requests(
+    fleet: Fleet, names: Sequence[str] = (), client: Client | None = None
+) -> list[DeployRequest]:
+    """What `deploy` applies for the named environments (all when none are named),
+    rendered from the cluster's Tutor state when `client` is given."""
     digest = fleet_hash(fleet)
-    return [built.request(digest) for built in build(fleet, names)]
+    return [built.request(digest) for built in build(fleet, names, client=client)]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What `state pull`, `push` or `import` did to one environment: names, never values."""
+
+    environment: str
+    where: str
+    changed: tuple[str, ...]
+    added: tuple[str, ...] = ()
+
+
+def pull_state(fleet: Fleet, name: str, client: Client) -> Settlement:
+    """Replace the local cache's Tutor state of `name` with the cluster's."""
+    from campus.render.state import cached_settings, state_dir_for, write_cached_settings
+    from campus.state.model import SECRET_NAME, differing
+    from campus.state.store import read_state
+
+    environment = fleet.environment(name)
+    stored = read_state(client, environment.namespace, name)
+    if stored is None:
+        raise CampusError(
+            f"{name}: the cluster holds no Tutor state (no Secret {SECRET_NAME} in namespace "
+            f"{environment.namespace}); deploy it, or `campus state push {name}`"
+        )
+    state_dir = state_dir_for(Path(fleet.source))
+    cached = cached_settings(state_dir, name) or {}
+    path = write_cached_settings(state_dir, name, stored.values)
+    changed = differing(cached, stored.values, frozenset())
+    added = sorted(set(stored.values) - set(cached))
+    return Settlement(name, str(path), tuple(changed), tuple(added))
+
+
+def push_state(
+    fleet: Fleet, name: str, client: Client, confirm: Callable[[list[str]], bool]
+) -> Settlement:
+    """Make the local cache's Tutor state of `name` the cluster's. `confirm` is asked, with
+    the names of the settings it would replace, before a stored value is overwritten."""
+    from campus.render.state import has_cache, mark, state_dir_for
+    from campus.state.model import SECRET_NAME, differing
+    from campus.state.store import read_state, write_state
+
+    environment = fleet.environment(name)
+    if not has_cache(state_dir_for(Path(fleet.source)), name):
+        raise CampusError(f"{name}: no local Tutor state to push (nothing under .campus/{name})")
+    stored = read_state(client, environment.namespace, name)
+    [built] = build(fleet, [name], offline=True)
+    rendered = built.request("").tutor_state
+    assert rendered is not None  # always set by `Built.request`
+    changed = differing(rendered.values, stored.values, frozenset()) if stored else []
+    if changed and not confirm(changed):
+        raise CampusError(f"{name}: push cancelled, nothing changed")
+    added = sorted(set(rendered.values) - set(stored.values if stored else {}))
+    write_state(client, environment.namespace, rendered, stored)
+    mark(state_dir_for(Path(fleet.source)), name, confirmed=True)
+    return Settlement(
+        name,
+        f"Secret {SECRET_NAME} in namespace {environment.namespace}",
+        tuple(changed),
+        tuple(added),
+    )
+
+
+def export_states(
+    fleet: Fleet, names: Sequence[str], client: Client, passphrase: str, path: Path
+) -> tuple[list[str], list[str]]:
+    """Write the cluster's Tutor state of the named environments (all by default) to `path`,
+    encrypted under `passphrase`, mode 0600. (exported, holding none)."""
+    from campus.render.state import write_private
+    from campus.state.bundle import seal
+    from campus.state.store import read_state
+
+    found = {e.name: read_state(client, e.namespace, e.name) for e in fleet.select(names)}
+    states = [state for state in found.values() if state is not None]
+    write_private(path, seal(states, passphrase))
+    return [s.environment for s in states], [n for n, s in found.items() if s is None]
+
+
+def import_states(fleet: Fleet, path: Path, passphrase: str) -> list[Settlement]:
+    """Write the Tutor states of a bundle into the local cache (then `state push`)."""
+    from campus.render.state import cached_settings, state_dir_for, write_cached_settings
+    from campus.state.bundle import unseal
+    from campus.state.model import differing
+
+    state_dir = state_dir_for(Path(fleet.source))
+    settled = []
+    for state in unseal(path.read_bytes(), passphrase):
+        fleet.environment(state.environment)  # refuses one the fleet does not name
+        cached = cached_settings(state_dir, state.environment) or {}
+        written = write_cached_settings(state_dir, state.environment, state.values)
+        changed = differing(cached, state.values, frozenset())
+        added = sorted(set(state.values) - set(cached))
+        settled.append(Settlement(state.environment, str(written), tuple(changed), tuple(added)))
+    return settled
+
+
+def rotate_secrets(
+    fleet: Fleet,
+    name: str,
+    settings: Sequence[str],
+    client: Client,
+    options: DeployOptions,
+    progress: Progress,
+) -> DeployResult:
+    """Give the named Tutor settings of environment `name` new values and deploy them,
+    health-gated and recorded as a revision (`campus.state.rotation` says how each is
+    changed where it is held). The cluster's state takes the new values once the deploy
+    is past its init Jobs (which change them in the databases); a deploy that fails
+    before that leaves the old values in force, in the cluster and in the local cache."""
+    from campus.deploy.engine import deploy_environment
+    from campus.deploy.phases import Phase
+    from campus.render.state import state_dir_for, write_cached_settings
+    from campus.state.rotation import check_rotatable
+    from campus.state.store import read_state, write_state
+
+    environment = fleet.environment(name)
+    stored = read_state(client, environment.namespace, name)
+    if stored is None:
+        raise CampusError(f"{name}: the cluster holds no Tutor state yet: deploy it first")
+    check_rotatable(name, settings, stored)
+    state_dir = state_dir_for(Path(fleet.source))
+    write_cached_settings(state_dir, name, stored.values, forget=settings)
+    kept = {k: v for k, v in stored.values.items() if k not in settings}
+    try:
+        [built] = _build(fleet, [environment], ClusterCopies({name: TutorState(name, kept)}))
+    except BaseException:
+        write_cached_settings(state_dir, name, stored.values)
+        raise
+    new_values = {k: built.rendered.tutor_state[k] for k in settings}
+    request = replace(built.request(fleet_hash(fleet)), tutor_state=None)
+    result = deploy_environment(client, request, options, progress)
+    past_init = result.failed_phase in (Phase.APPLICATIONS.value, Phase.AVAILABILITY.value)
+    if result.outcome == "deployed" or past_init:
+        rotated = TutorState(name, {**stored.values, **new_values}, stored.tutor_version)
+        write_state(client, environment.namespace, rotated, stored)
+        result.message = f"rotated {', '.join(settings)}; {result.message}"
+    else:
+        write_cached_settings(state_dir, name, stored.values)
+        result.message = f"nothing rotated, the old values stay in force; {result.message}"
+    return result

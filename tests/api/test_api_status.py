@@ -65,6 +65,18 @@ def lms(namespace: str, ready: int) -> dict[str, Any]:
     )
 
 
+def namespaced_credentials(api: FakeApi) -> None:
+    """Cluster-wide reading refused; each namespace answers with its lms."""
+    for path in CLUSTER_WIDE.values():
+        api.on("GET", path, refusal(403, "pods is forbidden: cannot list at the cluster scope"))
+    for namespace, ready in (("acme-prod", 2), ("acme-dev", 1)):
+        api.on(
+            "GET",
+            namespaced(namespace, "deployments"),
+            listing("DeploymentList", [lms(namespace, ready)]),
+        )
+
+
 def services(statuses: list[Any]) -> dict[str, list[tuple[str, int, int]]]:
     return {s.name: [(v.name, v.ready, v.desired) for v in s.services] for s in statuses}
 
@@ -85,14 +97,7 @@ def test_cluster_wide_reads_are_grouped_by_namespace(
 def test_cluster_wide_reading_forbidden_falls_back_to_each_namespace(
     api: FakeApi, environments: list[Environment]
 ) -> None:
-    for path in CLUSTER_WIDE.values():
-        api.on("GET", path, refusal(403, "pods is forbidden: cannot list at the cluster scope"))
-    for namespace, ready in (("acme-prod", 2), ("acme-dev", 1)):
-        api.on(
-            "GET",
-            namespaced(namespace, "deployments"),
-            listing("DeploymentList", [lms(namespace, ready)]),
-        )
+    namespaced_credentials(api)
     statuses = fleet_status(api.client(), environments)
     assert services(statuses) == {"acme-prod": [("lms", 2, 2)], "acme-dev": [("lms", 1, 2)]}
     for namespace in ("acme-prod", "acme-dev"):
@@ -118,3 +123,15 @@ def test_a_cluster_wide_read_that_fails_otherwise_does_not_fall_back(
     with pytest.raises(Unreachable, match="cannot read Jobs in all namespaces"):
         fleet_status(api.client(), environments)
     assert not any("/namespaces/" in path for _, path in api.requests)
+
+
+def test_a_reader_that_may_not_read_secrets_sees_status_without_the_revision(
+    api: FakeApi, environments: list[Environment]
+) -> None:
+    """A read-only identity is refused Secrets (they hold passwords): the rest still shows."""
+    namespaced_credentials(api)
+    for namespace in ("acme-prod", "acme-dev"):
+        api.on("GET", namespaced(namespace, "revisions"), refusal(403, "secrets is forbidden"))
+    statuses = fleet_status(api.client(), environments)
+    assert services(statuses) == {"acme-prod": [("lms", 2, 2)], "acme-dev": [("lms", 1, 2)]}
+    assert [s.revision for s in statuses] == [None, None]

@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from lightkube import Client
 from lightkube.models.authentication_v1 import TokenRequestSpec
 from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
+from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 
 from campus.cli.main import cli
 from campus.sandbox import cluster
@@ -66,6 +68,24 @@ def test_missing_permissions_name_the_refused_action_and_change_nothing(
         namespace="default",
     )
     assert granted.status is not None
+    # It may read the environment's Tutor state (a Secret) and nothing else, so the deploy
+    # gets as far as its first change.
+    reader = ObjectMeta(name="campus-test-read-secrets")
+    kube.create(
+        ClusterRole(
+            metadata=reader,
+            rules=[PolicyRule(apiGroups=[""], resources=["secrets"], verbs=["get"])],
+        )
+    )
+    kube.create(
+        ClusterRoleBinding(
+            metadata=reader,
+            roleRef=RoleRef(
+                apiGroup="rbac.authorization.k8s.io", kind="ClusterRole", name=reader.name
+            ),
+            subjects=[Subject(kind="ServiceAccount", name="no-rights", namespace="default")],
+        )
+    )
     try:
         code, output = deploy(
             tmp_path, kubeconfig_with_token(tmp_path, sandbox.server, granted.status.token)
@@ -77,3 +97,5 @@ def test_missing_permissions_name_the_refused_action_and_change_nothing(
         assert not [n for n in kube.list(Namespace) if n.metadata and n.metadata.name == "faulty"]
     finally:
         kube.delete(ServiceAccount, "no-rights", namespace="default")
+        kube.delete(ClusterRoleBinding, reader.name)
+        kube.delete(ClusterRole, reader.name)

@@ -21,6 +21,9 @@ PURE = (
     "campus.fleet.model",
     "campus.fleet.quantity",
     "campus.render.model",
+    "campus.state.model",
+    "campus.state.rotation",
+    "campus.access.model",
     "campus.harden",
     "campus.lint",
     "campus.kube.objects",
@@ -85,13 +88,15 @@ def campus_modules(imported: set[str]) -> set[str]:
 SHARED = {"campus", "campus.errors", "campus.labels", "campus.plain_yaml"}
 MAY_IMPORT = {
     "campus.fleet": set(),
-    "campus.render": {"campus.fleet", "campus.kube"},
+    "campus.render": {"campus.fleet", "campus.kube", "campus.state"},
     "campus.harden": {"campus.fleet", "campus.render", "campus.kube"},
     "campus.lint": {"campus.harden", "campus.render", "campus.kube"},
     "campus.pipeline": {"campus.fleet", "campus.render", "campus.harden", "campus.deploy"}
-    | {"campus.kube"},
+    | {"campus.kube", "campus.state"},
     "campus.kube": {"campus.fleet", "campus.sandbox"},
-    "campus.deploy": {"campus.kube", "campus.fleet"},
+    "campus.deploy": {"campus.kube", "campus.fleet", "campus.state"},
+    "campus.state": {"campus.kube"},
+    "campus.access": {"campus.fleet", "campus.kube"},
     "campus.status": {"campus.kube", "campus.deploy", "campus.fleet"},
     "campus.scale": {"campus.pipeline", "campus.harden", "campus.fleet", "campus.deploy"}
     | {"campus.kube", "campus.render"},

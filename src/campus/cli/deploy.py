@@ -40,7 +40,7 @@ def deploy(
     if all_ and environments:
         raise click.UsageError("give environment names or --all, not both")
     fleet, client = connect_fleet(fleet_file, kubeconfig)
-    requests = deploy_requests(fleet, environments)
+    requests = deploy_requests(fleet, environments, client)
     options = DeployOptions(
         dry_run=dry_run, prune=not no_prune, prune_data=prune_data, phase_timeout=timeout
     )
@@ -60,7 +60,7 @@ def diff(environment: str, fleet_file: Path, kubeconfig: str | None) -> None:
     from campus.pipeline import connect_fleet, deploy_requests
 
     fleet, client = connect_fleet(fleet_file, kubeconfig)
-    [request] = deploy_requests(fleet, [environment])
+    [request] = deploy_requests(fleet, [environment], client)
     print_diff(environment, what_would_change(client, request))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from campus import __version__
+from campus.cli.access import access
 from campus.cli.deploy import deploy, destroy, diff, history, rollback
 from campus.cli.drill import drill
 from campus.cli.lint import lint
@@ -15,6 +16,8 @@ from campus.cli.plan import plan
 from campus.cli.render import render
 from campus.cli.sandbox import sandbox
 from campus.cli.scale import autoscale, scale
+from campus.cli.secrets import secrets
+from campus.cli.state import state
 from campus.cli.status import status
 from campus.errors import CampusError
 
@@ -56,6 +59,9 @@ for _command in (
     exec_,
     scale,
     autoscale,
+    state,
+    access,
+    secrets,
 ):
     cli.add_command(_command)
 

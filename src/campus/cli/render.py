@@ -16,20 +16,30 @@ from campus.cli.options import fleet_option
     "-o", "--output", default="build", show_default=True, help="Folder, or - for a YAML stream."
 )
 @click.option("--jobs", type=int, default=None, help="Environments rendered at once.")
-def render(environments: tuple[str, ...], fleet_file: Path, output: str, jobs: int | None) -> None:
-    """Render environments through Tutor and harden them (all by default)."""
+@click.option(
+    "--offline", is_flag=True, help="Never ask the cluster for a Tutor state the cache lacks."
+)
+def render(
+    environments: tuple[str, ...], fleet_file: Path, output: str, jobs: int | None, offline: bool
+) -> None:
+    """Render environments through Tutor and harden them (all by default).
+
+    Each renders from its Tutor state in the local cache; one the cache lacks is read from
+    the fleet's cluster when it answers, else generated (a first install)."""
     from campus.output.manifests import write_environment, write_stream
     from campus.pipeline import build, load
 
-    for built in build(load(fleet_file), environments, jobs=jobs):
+    for built in build(load(fleet_file), environments, jobs=jobs, offline=offline):
+        name = built.environment.name
+        state = f"Tutor state: {built.rendered.state_origin}"
         if output == "-":
             write_stream(built.objects + built.init_jobs)
+            click.echo(f"{name}: {state}", err=True)
             continue
-        name = built.environment.name
         directory = Path(output) / name
         write_environment(directory, built.objects, built.init_jobs)
         click.echo(
             f"{name}: {len(built.objects)} objects, {len(built.init_jobs)} init jobs -> "
-            f"{directory}/",
+            f"{directory}/ ({state})",
             err=True,
         )

@@ -27,6 +27,7 @@ from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject, ObjectKey, digest, key_of
 from campus.kube.watch import NamespaceView, namespace_view, pod_logs, recent_events
 from campus.labels import ENVIRONMENT, JOB_NAME
+from campus.state.store import store_before_deploy
 
 
 class PhaseFailed(CampusError):
@@ -80,6 +81,10 @@ def _deploy(
         _dry_run(client, request, result)
         return
     with deploy_lock(client, namespace, options.lock_timeout, waiting_for_lock):
+        if request.tutor_state is not None:  # before anything that uses its values
+            stored = store_before_deploy(client, namespace, request.tutor_state)
+            if stored:
+                say("state", stored)
         previous = history.list_revisions(client, namespace, env)
         result.previous_revision = previous[-1].number if previous else None
         result.history_read = True

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from campus.kube.objects import KubeObject, ObjectKey
+from campus.state.model import TutorState
 
 Outcome = Literal["deployed", "unchanged", "failed", "planned"]
 
@@ -40,6 +41,8 @@ class DeployRequest:
     init_jobs: list[KubeObject]
     tutor_version: str = ""
     fleet_hash: str = ""
+    # Stored in the cluster before anything is applied, when it holds none (first deploy).
+    tutor_state: TutorState | None = None
 
 
 @dataclass

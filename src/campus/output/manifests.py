@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,3 +29,15 @@ def write_environment(directory: Path, objects: list[KubeObject], jobs: list[Kub
         with path.open("w") as stream:
             dump_all(items, stream)
         path.chmod(0o600)
+
+
+def write_private_document(document: KubeObject, path: Path | None) -> None:
+    """One YAML document (a kubeconfig holding a token) to stdout, or to a file created
+    readable only by its owner."""
+    if path is None:
+        dump_all([document], sys.stdout)
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    path.chmod(0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "w") as stream:
+        dump_all([document], stream)

@@ -34,3 +34,6 @@ class RenderedEnvironment:
     tutor_config: dict[str, Any] = field(default_factory=dict)
     secret_values: frozenset[str] = frozenset()
     tutor_version: str = ""
+    # Tutor's generated settings (the environment's state) and where they came from.
+    tutor_state: dict[str, Any] = field(default_factory=dict, repr=False)
+    state_origin: str = ""

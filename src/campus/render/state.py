@@ -1,13 +1,27 @@
-"""The fleet's private state: one Tutor project root per environment, holding the secrets
-Tutor generated (stable from one render to the next), outside the fleet file, readable
-only by its owner."""
+"""The fleet's local state cache: one Tutor project root per environment, holding the
+settings Tutor generated, outside the fleet file, readable only by its owner.
+
+The cluster holds the authoritative copy (`campus.state`); this folder caches it. A root
+whose settings were generated here and never seen in the cluster carries an `unconfirmed`
+marker: the cluster's copy may replace them silently, since nothing ever ran with them.
+"""
 
 from __future__ import annotations
 
+import io
 import os
+import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from campus.errors import CampusError
 
 STATE_ENV = "CAMPUS_STATE_DIR"
+CONFIG_FILE = "config.yml"  # Tutor's own name for a project's settings
+UNCONFIRMED = "unconfirmed"
 
 
 def state_dir_for(fleet_file: Path) -> Path:
@@ -27,3 +41,64 @@ def environment_root(state_dir: Path, environment: str) -> Path:
     root.mkdir(mode=0o700, exist_ok=True)
     root.chmod(0o700)
     return root
+
+
+def has_cache(state_dir: Path, environment: str) -> bool:
+    return (state_dir / environment / CONFIG_FILE).exists()
+
+
+def cached_settings(state_dir: Path, environment: str) -> dict[str, Any] | None:
+    """The cached Tutor settings of `environment`, or None when there is no cache."""
+    path = state_dir / environment / CONFIG_FILE
+    if not path.exists():
+        return None
+    try:
+        loaded = YAML(typ="safe").load(path.read_text())
+    except Exception as error:  # ruamel's errors share no base class worth naming
+        raise CampusError(f"{path}: not readable as YAML: {error}") from None
+    if not isinstance(loaded, dict):
+        raise CampusError(f"{path}: expected a mapping of Tutor settings")
+    return loaded
+
+
+def is_confirmed(state_dir: Path, environment: str) -> bool:
+    return not (state_dir / environment / UNCONFIRMED).exists()
+
+
+def mark(state_dir: Path, environment: str, confirmed: bool) -> None:
+    marker = environment_root(state_dir, environment) / UNCONFIRMED
+    if confirmed:
+        marker.unlink(missing_ok=True)
+    else:
+        marker.touch(mode=0o600)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically, readable only by its owner (0600)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_cached_settings(
+    state_dir: Path, environment: str, values: Mapping[str, Any], forget: Iterable[str] = ()
+) -> Path:
+    """Replace `values` in the cache (other settings kept) and remove the settings named in
+    `forget` (Tutor generates them anew); the cache is then confirmed (the values came
+    from the cluster or a bundle)."""
+    path = environment_root(state_dir, environment) / CONFIG_FILE
+    settings = {**(cached_settings(state_dir, environment) or {}), **values}
+    for name in forget:
+        settings.pop(name, None)
+    yaml = YAML(typ="safe")
+    yaml.default_flow_style = False
+    text = io.StringIO()
+    yaml.dump(settings, text)
+    write_private(path, text.getvalue().encode())
+    mark(state_dir, environment, confirmed=True)
+    return path

@@ -1,5 +1,6 @@
 """Rendering environments through Tutor: one worker process per environment, in parallel,
-each in its own Tutor project root under the fleet's private state folder."""
+each in its own Tutor project root under the fleet's private state folder, rendered from
+the Tutor state that `campus.state.model.settle` chooses (the cluster's, the cache's, new)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ from campus.kube.objects import KubeObject
 from campus.labels import COMPONENT, NAME
 from campus.render.kustomize import build
 from campus.render.model import InitTask, RenderedEnvironment
-from campus.render.state import environment_root, state_dir_for
+from campus.render.state import (
+    CONFIG_FILE,
+    cached_settings,
+    environment_root,
+    is_confirmed,
+    mark,
+    state_dir_for,
+)
+from campus.state.model import ClusterCopies, Origin, settle
 
 JOB_COMPONENT = "job"  # Tutor labels its Job templates app.kubernetes.io/component=job
 
@@ -41,11 +50,12 @@ def tutor_settings(environment: Environment) -> dict[str, Any]:
     return settings
 
 
-def _run_worker(root: Path, environment: Environment) -> dict[str, Any]:
+def _run_worker(root: Path, environment: Environment, state: dict[str, Any]) -> dict[str, Any]:
     request = {
         "root": str(root),
         "plugins": list(environment.plugins),
         "settings": tutor_settings(environment),
+        "state": state,
     }
     completed = subprocess.run(
         [sys.executable, "-m", "campus.render.worker"],
@@ -90,9 +100,27 @@ def init_tasks(objects: list[KubeObject], tasks: list[dict[str, str]]) -> list[I
     return result
 
 
-def render_environment(environment: Environment, state_dir: Path) -> RenderedEnvironment:
-    root = environment_root(state_dir, environment.name)
-    result = _run_worker(root, environment)
+def render_environment(
+    environment: Environment, state_dir: Path, cluster: ClusterCopies | None = None
+) -> RenderedEnvironment:
+    """Render from the Tutor state `settle` chooses; refuses (`StateConflict`) a local
+    cache that disagrees with the cluster's copy, before Tutor writes anything."""
+    name = environment.name
+    root = environment_root(state_dir, name)
+    stored, unconsulted = (cluster or ClusterCopies()).of(name)
+    settled = settle(
+        name,
+        environment.namespace,
+        cached=cached_settings(state_dir, name),
+        confirmed=is_confirmed(state_dir, name),
+        stored=stored,
+        unconsulted=unconsulted,
+        fleet_keys=frozenset(tutor_settings(environment)),
+        cache=str(root / CONFIG_FILE),
+    )
+    result = _run_worker(root, environment, dict(settled.seed))
+    if settled.origin is not Origin.CACHE:
+        mark(state_dir, name, confirmed=settled.origin is Origin.CLUSTER)
     built = build(root / "env")
     is_template = [
         obj["kind"] == "Job"
@@ -107,6 +135,8 @@ def render_environment(environment: Environment, state_dir: Path) -> RenderedEnv
         tutor_config=result["config"],
         secret_values=frozenset(result["secretValues"]),
         tutor_version=result["tutorVersion"],
+        tutor_state=result["state"],
+        state_origin=settled.describe(),
     )
 
 
@@ -115,10 +145,12 @@ def render_fleet(
     environments: list[str] | None = None,
     state_dir: Path | None = None,
     jobs: int | None = None,
+    cluster: ClusterCopies | None = None,
 ) -> list[RenderedEnvironment]:
-    """Render the named environments (all by default) in parallel, in fleet order."""
+    """Render the named environments (all by default) in parallel, in fleet order;
+    `cluster`: what the cluster holds of their Tutor state (by default, not asked)."""
     selected = [e for e in fleet.environments if not environments or e.name in environments]
     directory = state_dir or state_dir_for(Path(fleet.source))
     workers = max(1, jobs or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda e: render_environment(e, directory), selected))
+        return list(pool.map(lambda e: render_environment(e, directory, cluster), selected))

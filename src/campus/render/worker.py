@@ -15,6 +15,8 @@ import re
 import sys
 from typing import Any
 
+from campus.state.model import NOT_STATE
+
 # Which generated settings hold secrets: Tutor's "unique" settings (generated once per
 # project) whose names say so. The ID, for instance, is unique but not secret.
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|PRIVATE_KEY|TOKEN|API_KEY|_KEY$")
@@ -60,6 +62,7 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
             + ")"
         }
     user = tutor_config.get_user(root)
+    user.update(request.get("state") or {})  # the cluster's copy, which wins
     user[tutor_config.PLUGINS_CONFIG_KEY] = list(wanted)
     tutor_config.save_config_file(root, user)
     Actions.PROJECT_ROOT_READY.do(root)  # loads exactly the plugins listed
@@ -76,10 +79,13 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     base = tutor_config.get_base()
     from tutor.__about__ import __version__
 
+    kept = set(base) - set(request["settings"]) - NOT_STATE
+
     return {
         "config": json.loads(json.dumps(full, default=str)),
         "tasks": tasks,
         "secretValues": _secret_values(utils, base, full),
+        "state": json.loads(json.dumps({k: config[k] for k in kept if k in config}, default=str)),
         "tutorVersion": __version__,
         "plugins": sorted(plugins.iter_loaded()),
     }

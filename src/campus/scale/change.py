@@ -107,7 +107,7 @@ def apply_change(
                 f"{invalid}"
             ) from None
         after = fleet_after.environment(name)
-        [built] = build(fleet_after, [name])
+        [built] = build(fleet_after, [name], client=client)
         objects = built.objects
         objects_before, _ = harden_all(dataclasses.replace(built.rendered, environment=before))
         # The staged file holds exactly the bytes that will be written.

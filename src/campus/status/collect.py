@@ -82,11 +82,16 @@ def _summary(environment: Environment, objects: dict[str, list[KubeObject]]) -> 
 
 
 def environment_status(client: Client, environment: Environment) -> EnvironmentStatus:
-    """One environment, from its own namespace only."""
-    objects = {
-        kind: _list(client, resource, environment.namespace, labels)
-        for kind, (resource, labels) in _KINDS.items()
-    }
+    """One environment, from its own namespace only. Credentials that may not read
+    Secrets (a read-only identity: they hold passwords) leave the revision unknown."""
+    objects = {}
+    for kind, (resource, labels) in _KINDS.items():
+        try:
+            objects[kind] = _list(client, resource, environment.namespace, labels)
+        except Forbidden:
+            if kind != "revisions":
+                raise
+            objects[kind] = []
     return _summary(environment, objects)
 
 
