@@ -181,3 +181,10 @@ def test_a_module_that_says_it_is_pure_is_in_the_pure_core() -> None:
         if "Pure." in docstring and not any(within(name, pure) for pure in PURE)
     ]
     assert claims == []
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest imports unit, API and sandbox tests into one namespace: two test files of
+    the same name in different folders stop the whole run at collection."""
+    names = [path.name for path in (SOURCE.parent / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
