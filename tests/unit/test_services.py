@@ -8,8 +8,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from campus.deploy.phases import Phase, plan_phases
 from campus.fleet.load import load_fleet
 from campus.fleet.model import ServiceOverride
@@ -99,8 +97,14 @@ def test_every_site_tutor_serves_is_routed_in_ingress_and_gateway_modes_and_lint
         assert not by_kind(objects, "Ingress")
         route = by_kind(objects, "HTTPRoute")["openedx"]
         assert set(route["spec"]["hostnames"]) == served
-        assert route["spec"]["parentRefs"] == [{"name": "public", "namespace": "edge"}]
-        assert route["spec"]["rules"] == [{"backendRefs": [{"name": "caddy", "port": 80}]}]
+        [parent] = route["spec"]["parentRefs"]
+        assert (parent["kind"], parent["name"], parent["namespace"]) == (
+            "Gateway",
+            "public",
+            "edge",
+        )
+        [backend] = route["spec"]["rules"][0]["backendRefs"]
+        assert (backend["kind"], backend["name"], backend["port"]) == ("Service", "caddy", 80)
         assert lint(gateway, objects) == []
         # Lint refuses a public site without a route, naming it and where Caddy sends it.
         search = f"meilisearch.{lms}"
@@ -188,23 +192,58 @@ def test_gateway_routes_skip_the_core_schema_which_does_not_know_them() -> None:
     assert schema_violations([route]) == []
 
 
-@pytest.mark.parametrize("setting", ["RUN_MYSQL", "RUN_MONGODB", "RUN_REDIS", "RUN_MEILISEARCH"])
-def test_an_external_data_service_renders_no_deployment_volume_or_wait(
-    setting: str, tmp_path: Path
-) -> None:
-    service = setting.removeprefix("RUN_").lower()
+def test_external_data_services_render_no_deployment_volume_or_wait(tmp_path: Path) -> None:
+    external = ("mysql", "mongodb", "redis", "meilisearch")
     fleet_file = tmp_path / "fleet.yml"
+    settings = ", ".join(f"RUN_{name.upper()}: false" for name in external)
     fleet_file.write_text(
         "environments:\n"
         "  ext:\n"
         "    hosts: {lms: learn.ext.example.org}\n"
-        f"    tutor: {{{setting}: false}}\n"
+        "    production: true\n"
+        f"    tutor: {{{settings}}}\n"
     )
     [rendered] = render_fleet(load_fleet(fleet_file), state_dir=tmp_path / "state")
     objects, jobs = harden_all(rendered)
-    assert service not in by_kind(objects, "Deployment")
-    assert service not in by_kind(objects, "PersistentVolumeClaim")
-    assert service not in by_kind(objects, "Service")
-    waited = {o["metadata"]["name"] for p in plan_phases(objects, jobs) for o in p.objects}
-    assert service not in waited
-    assert {"lms", "redis" if service != "redis" else "mysql"} <= waited
+    assert lint(rendered, objects + jobs) == []
+    for kind in ("Deployment", "PersistentVolumeClaim", "Service"):
+        assert not set(external) & set(by_kind(objects, kind)), kind
+    phases = {
+        p.phase: {o["metadata"]["name"] for o in p.objects} for p in plan_phases(objects, jobs)
+    }
+    assert phases[Phase.BACKING] == {"smtp"}
+    assert {"lms", "cms"} <= phases[Phase.APPLICATIONS]
+
+
+PLUGIN_FLEET = Path(__file__).parents[1] / "fleets" / "plugins.yml"
+
+
+def test_the_plugin_matrix_renders_lints_and_routes_every_site(tmp_path: Path) -> None:
+    """Community plugins from PyPI (the test extras): every service they add is in the
+    catalogue, every site they serve is routed (Ingress and HTTPRoute), production
+    replicates every stateless one and keeps data and the hub single."""
+    environments = render_fleet(load_fleet(PLUGIN_FLEET), state_dir=tmp_path / "state")
+    for rendered in environments:
+        objects = hardened(rendered)
+        assert lint(rendered, objects) == [], rendered.environment.name
+        assert notes(rendered) == []
+        served = {site.host for site in public_sites(rendered.objects)}
+        lms = rendered.environment.hosts.lms
+        for prefix in ("files", "minio", "notes", "xqueue", "credentials", "discovery"):
+            assert f"{prefix}.{lms}" in served
+        assert f"jupyter.{lms}" in served and f"meilisearch.{lms}" in served
+        ingress = by_kind(objects, "Ingress").get("openedx")
+        route = by_kind(objects, "HTTPRoute").get("openedx")
+        if rendered.environment.ingress_mode == "ingress":
+            assert ingress and not route
+            assert {rule["host"] for rule in ingress["spec"]["rules"]} == served
+        else:
+            assert route and not ingress
+            assert set(route["spec"]["hostnames"]) == served
+    production = hardened(next(r for r in environments if r.environment.production))
+    deployments = by_kind(production, "Deployment")
+    budgets = by_kind(production, "PodDisruptionBudget")
+    for name in ("notes", "xqueue", "credentials", "discovery", "smtp", "mfe"):
+        assert deployments[name]["spec"]["replicas"] == 2 and name in budgets, name
+    for single in ("minio", "elasticsearch", "jupyterhub", "mysql"):
+        assert deployments[single]["spec"]["replicas"] == 1, single

@@ -39,15 +39,20 @@ def desired_replicas(rendered: RenderedEnvironment, service: str) -> int:
     return 1
 
 
-def replicable(rendered: RenderedEnvironment, service: str) -> bool:
+def replicable(
+    rendered: RenderedEnvironment, service: str, objects: list[KubeObject] | None = None
+) -> bool:
     """A second pod on another node is safe: the catalogue says the service is stateless
-    and Tutor mounts no volume into its pods (Tutor's own Caddy, in caddy mode, keeps its
-    certificates on a ReadWriteOnce volume)."""
-    if not catalogue(rendered).replicable(service):
+    and no volume is mounted into its pods (of `objects`, Tutor's by default). Tutor's own
+    Caddy, in caddy mode, keeps its certificates on a ReadWriteOnce volume."""
+    services = catalogue(rendered)
+    if not services.replicable(service):
+        return False
+    if services.get(service).entry and rendered.environment.ingress_mode == "caddy":
         return False
     return not any(
         claims(obj)
-        for obj in rendered.objects
+        for obj in (rendered.objects if objects is None else objects)
         if obj["kind"] == "Deployment" and service_of(obj) == service
     )
 
@@ -139,7 +144,7 @@ def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Kube
         floor = scaling.min if scaling else replicas
         if floor >= 2:
             added.append(_pdb(obj))
-        if replicable(rendered, service):
+        if replicable(rendered, service, objects):
             required = rendered.environment.production and floor >= 2
             pod = spec["template"]["spec"]
             pod["topologySpreadConstraints"] = [
@@ -182,7 +187,7 @@ def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Viol
         )
         if floor >= 2 and name not in budgets:
             found.append(violation(NAME, obj, f"{floor} replicas but no PodDisruptionBudget"))
-        if rendered.environment.production and floor < 2 and replicable(rendered, service):
+        if rendered.environment.production and floor < 2 and replicable(rendered, service, objects):
             found.append(
                 violation(
                     NAME,

@@ -65,10 +65,18 @@ def ingress(rendered: RenderedEnvironment) -> KubeObject:
 
 
 def http_route(rendered: RenderedEnvironment) -> KubeObject:
-    """An HTTPRoute for every public host, attached to the shared Gateway, to Caddy."""
+    """An HTTPRoute for every public host, attached to the shared Gateway, to Caddy.
+    Written with the values the API server would default (group, kind, weight, the `/`
+    prefix match), so the live route equals the rendered one and never looks drifted."""
     environment = rendered.environment
     namespace, _, name = environment.gateway.rpartition("/")
-    parent = {"name": name, **({"namespace": namespace} if namespace else {})}
+    parent = {
+        "group": GATEWAY_API.split("/")[0],
+        "kind": "Gateway",
+        "name": name,
+        **({"namespace": namespace} if namespace else {}),
+    }
+    backend = {"group": "", "kind": "Service", "name": "caddy", "port": _caddy_port(rendered)}
     return {
         "apiVersion": GATEWAY_API,
         "kind": "HTTPRoute",
@@ -76,7 +84,12 @@ def http_route(rendered: RenderedEnvironment) -> KubeObject:
         "spec": {
             "parentRefs": [parent],
             "hostnames": hosts(rendered),
-            "rules": [{"backendRefs": [{"name": "caddy", "port": _caddy_port(rendered)}]}],
+            "rules": [
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "backendRefs": [{**backend, "weight": 1}],
+                }
+            ],
         },
     }
 
