@@ -40,7 +40,7 @@ checkov: $(STAMP)
 	rm -rf $(CHECKOV_DIR)
 	$(BIN)/campus render -f examples/fleet.yml -o $(CHECKOV_DIR)/example
 	$(BIN)/campus render -f tests/fleets/plugins.yml -o $(CHECKOV_DIR)/plugins
-	$(BIN)/checkov -d $(CHECKOV_DIR) --framework kubernetes --compact --quiet
+	$(BIN)/checkov -d $(CHECKOV_DIR) --framework kubernetes --compact --quiet --skip-download
 
 test: lint checkov
 	$(BIN)/pytest tests
