@@ -12,6 +12,7 @@ from campus.deploy.phases import Phase, plan_phases
 from campus.fleet.load import load_fleet
 from campus.fleet.model import ServiceOverride
 from campus.harden import harden_all
+from campus.labels import PHASE
 from campus.lint import lint, notes, schema_violations
 from campus.render import render_fleet
 from campus.render.model import RenderedEnvironment
@@ -178,8 +179,10 @@ def test_the_fleet_file_overrides_a_catalogue_entry(
     assert "smtp" not in by_kind(objects, "PodDisruptionBudget")
     services = catalogue_for(rendered.objects, rendered.environment.services)
     assert services.get("smtp").source == "fleet file"
-    backing = next(p for p in plan_phases(objects, [], services) if p.phase is Phase.BACKING)
+    # Deploy sees only the objects: the phase travels with the Deployment.
+    backing = next(p for p in plan_phases(objects, []) if p.phase is Phase.BACKING)
     assert "mfe" in {o["metadata"]["name"] for o in backing.objects}
+    assert by_kind(objects, "Deployment")["mfe"]["metadata"]["annotations"][PHASE] == "backing"
 
 
 def test_gateway_routes_skip_the_core_schema_which_does_not_know_them() -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from campus.kube.objects import KubeObject
+from campus.kube.objects import KubeObject, annotations_of
 from campus.kube.workloads import autoscalers, min_replicas
+from campus.labels import PHASE
 from campus.services import Catalogue, catalogue_for, service_name
 from campus.services import Phase as ServicePhase
 
@@ -56,7 +57,8 @@ def phase_of(obj: KubeObject, services: Catalogue) -> Phase:
     if kind == "Job":
         return Phase.INIT
     if kind in _WORKLOAD_KINDS:
-        backing = services.get(service_name(obj)).phase is ServicePhase.BACKING
+        chosen = annotations_of(obj).get(PHASE) or services.get(service_name(obj)).phase
+        backing = chosen == ServicePhase.BACKING
         return Phase.BACKING if backing else Phase.APPLICATIONS
     # Anything else (a plugin's CronJob, a custom resource) goes with the applications.
     return Phase.APPLICATIONS
