@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit api integration bench clean
+.PHONY: demo test lint checkov unit api integration bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,17 @@ api: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest -m integration tests/integration
 
-test: lint
+# Checkov's Kubernetes checks (CKV_K8S_*) over every rendered environment of the example
+# fleet and of the plugin matrix: every finding is fixed or waived with a reason on the
+# object (docs/hardening.md, "Peer linter").
+CHECKOV_DIR := build/checkov
+checkov: $(STAMP)
+	rm -rf $(CHECKOV_DIR)
+	$(BIN)/campus render -f examples/fleet.yml -o $(CHECKOV_DIR)/example
+	$(BIN)/campus render -f tests/fleets/plugins.yml -o $(CHECKOV_DIR)/plugins
+	$(BIN)/checkov -d $(CHECKOV_DIR) --framework kubernetes --compact --quiet --skip-download
+
+test: lint checkov
 	$(BIN)/pytest tests
 
 # Every benchmark in turn (about 40 minutes); each prints the markdown table for bench/README.md.

@@ -5,6 +5,7 @@ own minimum is found), for the example fleet and a 20-environment fleet.
 
     python bench/bench_plan.py              # prints a markdown table; progress on stderr
     python bench/bench_plan.py --no-verify  # the planning figures only
+    python bench/bench_plan.py --no-verify --plugins  # the 20 environments with 7 plugins
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ from campus.plan.verify import VerifyOptions, verify_plan
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "fleet.yml"
 SANDBOX = "campus-bench-plan"
+# Community plugins from PyPI (the test extras), on top of the example's mfe and forum.
+PLUGINS = ("minio", "notes", "xqueue", "credentials", "discovery", "indigo", "jupyter")
 
 
-def fleet_of(clients: int, directory: Path) -> Path:
+def fleet_of(clients: int, directory: Path, plugins: tuple[str, ...] = ()) -> Path:
     """`clients` clients with dev, test, staging and production each, shaped like the
     example's Acme University: 4 environments a client."""
     lines = [
         f"cluster: {{sandbox: {SANDBOX}}}",
         "defaults:",
-        "  plugins: [mfe, forum]",
+        f"  plugins: [{', '.join(('mfe', 'forum', *plugins))}]",
         "  size: small",
         "  ingress: {mode: ingress, class: nginx, controller_namespace: ingress-nginx}",
         "environments:",
@@ -51,7 +54,7 @@ def fleet_of(clients: int, directory: Path) -> Path:
             "    autoscaling:",
             "      lms: {min: 3, max: 8}",
         ]
-    path = directory / f"fleet-{clients * 4}.yml"
+    path = directory / f"fleet-{clients * 4}{'-plugins' if plugins else ''}.yml"
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -100,10 +103,12 @@ def main() -> None:
     cluster = Cluster(shape, Overhead.default(shape))
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        for label, path in (
-            ("example (6 env)", EXAMPLE),
-            ("20 env", fleet_of(5, Path(scratch))),
-        ):
+        fleets = (
+            [("20 env, 9 plugins", fleet_of(5, Path(scratch), PLUGINS))]
+            if "--plugins" in sys.argv[1:]
+            else [("example (6 env)", EXAMPLE), ("20 env", fleet_of(5, Path(scratch)))]
+        )
+        for label, path in fleets:
             rows.append(measure(label, path, cluster, verify))
     columns = list(rows[0])
     print("| " + " | ".join(columns) + " |")

@@ -1,8 +1,21 @@
 """campus: a fleet of Open edX environments on one Kubernetes cluster, built on Tutor."""
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
 
-try:
-    __version__ = version("campus")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
+# The distribution is published as `openedx-campus` (the name `campus` is taken on PyPI);
+# the package and the command stay `campus`.
+DISTRIBUTION = "openedx-campus"
+
+
+def _installed_version() -> str:
+    """The installed distribution's version; an install made before the rename (under the
+    old name) still reports its own, and a bare source tree reads 0.0.0."""
+    for name in (DISTRIBUTION, *packages_distributions().get(__name__, ())):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return "0.0.0"
+
+
+__version__ = _installed_version()

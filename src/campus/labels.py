@@ -21,6 +21,9 @@ DATA = "campus.openedx.org/data"
 PRUNE = "campus.openedx.org/prune"
 # Why a rule was deliberately not applied to an object, for the linter and the reader.
 EXEMPT_PREFIX = "campus.openedx.org/exempt-"
+# A deploy phase the fleet file sets for a service (`services.<name>.phase`), carried by
+# its workload so deploy, diff and rollback order it the same way.
+PHASE = "campus.openedx.org/phase"
 # A generated ConfigMap that keeps its name (kustomize's disableNameSuffixHash).
 NO_SUFFIX = "campus.openedx.org/no-suffix"
 # A deploy revision's record: `REVISION_PREFIX + "digest"`, `... + "deployed-at"`, ...

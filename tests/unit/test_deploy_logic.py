@@ -10,6 +10,7 @@ from campus.deploy.health import deployment_health, job_health, pod_problem
 from campus.deploy.phases import Phase, phase_of, plan_phases
 from campus.deploy.prepare import is_data, prepare, versioned_job
 from campus.deploy.revisions import Revision, decode, encode, to_expire
+from campus.services import defaults
 
 
 def obj(kind: str, name: str, api_version: str = "v1", **extra: Any) -> dict[str, Any]:
@@ -29,8 +30,8 @@ def test_phases_in_dependency_order() -> None:
     plans = plan_phases(objects, jobs)
     assert [p.phase for p in plans] == list(Phase)
     assert [o["metadata"]["name"] for o in plans[3].objects] == ["mysql-init", "lms-init"]
-    assert phase_of(obj("Deployment", "redis", "apps/v1")) is Phase.BACKING
-    assert phase_of(obj("Deployment", "mfe", "apps/v1")) is Phase.APPLICATIONS
+    assert phase_of(obj("Deployment", "redis", "apps/v1"), defaults()) is Phase.BACKING
+    assert phase_of(obj("Deployment", "mfe", "apps/v1"), defaults()) is Phase.APPLICATIONS
 
 
 def deployment(generation: int = 2, desired: int = 3, **status: int) -> dict[str, Any]:

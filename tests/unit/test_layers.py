@@ -48,6 +48,7 @@ PURE = (
     "campus.scale.rules",
     "campus.scale.capacity",
     "campus.sandbox.nodes",
+    "campus.services",
 )
 # Libraries that reach outside the process (or run code that does).
 IO_LIBRARIES = ("httpx2", "tutor", "subprocess", "socket", "threading", "concurrent")
@@ -88,20 +89,22 @@ def campus_modules(imported: set[str]) -> set[str]:
 SHARED = {"campus", "campus.errors", "campus.labels", "campus.plain_yaml"}
 MAY_IMPORT = {
     "campus.fleet": set(),
+    "campus.services": {"campus.fleet", "campus.kube"},
     "campus.render": {"campus.fleet", "campus.kube", "campus.state"},
-    "campus.harden": {"campus.fleet", "campus.render", "campus.kube"},
-    "campus.lint": {"campus.harden", "campus.render", "campus.kube"},
+    "campus.harden": {"campus.fleet", "campus.render", "campus.kube", "campus.services"},
+    "campus.lint": {"campus.harden", "campus.render", "campus.kube", "campus.services"},
     "campus.pipeline": {"campus.fleet", "campus.render", "campus.harden", "campus.deploy"}
     | {"campus.kube", "campus.state"},
     "campus.kube": {"campus.fleet", "campus.sandbox"},
-    "campus.deploy": {"campus.kube", "campus.fleet", "campus.state"},
+    "campus.deploy": {"campus.kube", "campus.fleet", "campus.state", "campus.services"},
     "campus.state": {"campus.kube"},
     "campus.access": {"campus.fleet", "campus.kube"},
-    "campus.status": {"campus.kube", "campus.deploy", "campus.fleet"},
+    "campus.status": {"campus.kube", "campus.deploy", "campus.fleet", "campus.services"},
     "campus.scale": {"campus.pipeline", "campus.harden", "campus.fleet", "campus.deploy"}
     | {"campus.kube", "campus.render"},
-    "campus.plan": {"campus.deploy", "campus.kube", "campus.sandbox"},
-    "campus.drill": {"campus.kube", "campus.fleet", "campus.harden", "campus.sandbox"},
+    "campus.plan": {"campus.deploy", "campus.kube", "campus.sandbox", "campus.services"},
+    "campus.drill": {"campus.kube", "campus.fleet", "campus.harden", "campus.sandbox"}
+    | {"campus.services"},
     "campus.sandbox": {"campus.kube", "campus.fleet"},
 }
 

@@ -3,6 +3,7 @@ scheduler's spread rule, the lost-node check, the one-server-per-service compari
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -122,7 +123,7 @@ def test_deploy_order_and_the_schedulers_spreading_can_cost_a_node() -> None:
     and leave no room for the 6-CPU pod that bin packing fits beside them."""
     small = workload("small", 4000, replicas=2)
     big = Workload("env", "lms", "Deployment", Resources(6000, GIB, 1), 1, 3, 1, autoscaled=True)
-    database = workload("mysql", 4000, replicas=1)
+    database = dataclasses.replace(workload("mysql", 4000, replicas=1), backing=True)
     ordered = deploy_order([small, big, database])
     assert [p.workload.name for p in ordered] == ["mysql", "small", "small", "lms"]
     assert smallest(ordered, BARE)[0] == 3  # 6 | 4+4 | 4

@@ -16,6 +16,7 @@ from campus.cli.options import fleet_option
 def lint(environments: tuple[str, ...], fleet_file: Path) -> None:
     """Render, harden and check environments; exit 1 on any violation."""
     from campus.lint import lint as check
+    from campus.lint import notes
     from campus.pipeline import build, load
 
     failed = False
@@ -30,5 +31,7 @@ def lint(environments: tuple[str, ...], fleet_file: Path) -> None:
                 click.echo(f"  {item}")
         else:
             click.echo(f"{name}: ok ({len(objects)} objects, every rule holds)")
+        for note in notes(built.rendered):
+            click.echo(f"  note: {note}")
     if failed:
         sys.exit(1)

@@ -10,13 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from campus.kube.objects import KubeObject
+from campus.kube.objects import KubeObject, annotations_of
 from campus.kube.workloads import autoscalers, min_replicas
-
-# Services that hold or serve state for the applications: up and Ready before any init Job.
-BACKING_SERVICES = frozenset(
-    {"mysql", "mongodb", "redis", "meilisearch", "elasticsearch", "opensearch", "smtp"}
-)
+from campus.labels import PHASE
+from campus.services import Catalogue, catalogue_for, service_name
+from campus.services import Phase as ServicePhase
 
 
 class Phase(Enum):
@@ -48,7 +46,7 @@ _AVAILABILITY_KINDS = frozenset({"HorizontalPodAutoscaler", "PodDisruptionBudget
 _WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 
 
-def phase_of(obj: KubeObject) -> Phase:
+def phase_of(obj: KubeObject, services: Catalogue) -> Phase:
     kind = obj["kind"]
     if kind in _FOUNDATION_KINDS:
         return Phase.FOUNDATION
@@ -59,8 +57,9 @@ def phase_of(obj: KubeObject) -> Phase:
     if kind == "Job":
         return Phase.INIT
     if kind in _WORKLOAD_KINDS:
-        name = obj["metadata"]["name"]
-        return Phase.BACKING if name in BACKING_SERVICES else Phase.APPLICATIONS
+        chosen = annotations_of(obj).get(PHASE) or services.get(service_name(obj)).phase
+        backing = chosen == ServicePhase.BACKING
+        return Phase.BACKING if backing else Phase.APPLICATIONS
     # Anything else (a plugin's CronJob, a custom resource) goes with the applications.
     return Phase.APPLICATIONS
 
@@ -71,11 +70,16 @@ class PhasePlan:
     objects: list[KubeObject] = field(default_factory=list)
 
 
-def plan_phases(objects: list[KubeObject], init_jobs: list[KubeObject]) -> list[PhasePlan]:
-    """Objects grouped by phase in apply order; init Jobs keep the order Tutor gave them."""
+def plan_phases(
+    objects: list[KubeObject], init_jobs: list[KubeObject], services: Catalogue | None = None
+) -> list[PhasePlan]:
+    """Objects grouped by phase in apply order; init Jobs keep the order Tutor gave them.
+    Which workloads are backing services comes from the service catalogue (by default the
+    one the objects themselves give)."""
+    services = services or catalogue_for(objects)
     plans = {phase: PhasePlan(phase) for phase in PHASE_ORDER}
     for obj in objects:
-        plans[phase_of(obj)].objects.append(obj)
+        plans[phase_of(obj, services)].objects.append(obj)
     plans[Phase.INIT].objects.extend(init_jobs)
     return [plans[phase] for phase in PHASE_ORDER if plans[phase].objects]
 

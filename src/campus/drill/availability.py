@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from campus.harden.availability import WEB_SERVICES
+from campus.services import STATELESS as WEB_SERVICES
 
 ServiceKey = tuple[str, str]  # (environment, service)
 

@@ -1,6 +1,6 @@
 """Inheritance: defaults -> environment, the environment winning. Pure.
 
-Mappings (tutor, replicas, autoscaling, resources) merge key by key; lists (plugins) are
+Mappings (tutor, replicas, autoscaling, resources, services) merge key by key; lists (plugins) are
 replaced whole, so an environment can drop a plugin the defaults enable; ingress merges
 field by field.
 """
@@ -24,6 +24,7 @@ DEFAULT_SIZE: SizeName = "small"
 DEFAULT_INGRESS_MODE: IngressMode = "caddy"  # Tutor's own path, until the fleet says otherwise
 DEFAULT_INGRESS_CLASS = "nginx"
 DEFAULT_INGRESS_NAMESPACE = "ingress-nginx"
+DEFAULT_GATEWAY = "campus/campus"  # gateway mode: NAMESPACE/NAME of the shared Gateway
 
 V = TypeVar("V")
 
@@ -55,6 +56,8 @@ def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) ->
         ingress_class=ingress.class_name or DEFAULT_INGRESS_CLASS,
         ingress_controller_namespace=ingress.controller_namespace or DEFAULT_INGRESS_NAMESPACE,
         tls=ingress.tls,
+        gateway=ingress.gateway or DEFAULT_GATEWAY,
+        services=_merged(defaults.services, spec.services),
     )
 
 

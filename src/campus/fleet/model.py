@@ -21,7 +21,9 @@ HOSTNAME = re.compile(
 )
 
 SizeName = Literal["small", "medium", "large"]
-IngressMode = Literal["caddy", "ingress"]
+IngressMode = Literal["caddy", "ingress", "gateway"]
+ServiceKind = Literal["web", "worker", "data", "job"]
+DeployPhase = Literal["backing", "applications"]
 
 
 class UnknownEnvironment(CampusError):
@@ -86,6 +88,24 @@ class Autoscaling(Strict):
         return self
 
 
+class ServiceOverride(Strict):
+    """What campus's service catalogue says about one service, changed for an environment
+    (see docs/plugin-services.md). Unset fields keep the catalogue's value."""
+
+    kind: ServiceKind | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    health: str | None = None
+    phase: DeployPhase | None = None
+    stateless: bool | None = None
+
+    @field_validator("health")
+    @classmethod
+    def _absolute_path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"health {value!r} is not an HTTP path starting with /")
+        return value
+
+
 class Tls(Strict):
     """TLS for Ingress objects, issued by cert-manager."""
 
@@ -98,11 +118,13 @@ class Ingress(Strict):
 
     `caddy` keeps Tutor's own per-environment Caddy behind a LoadBalancer Service;
     `ingress` renders Ingress objects for a shared ingress controller (the usual choice
-    when many environments share a cluster).
+    when many environments share a cluster); `gateway` renders Gateway API HTTPRoutes
+    attached to the named shared Gateway.
     """
 
     mode: IngressMode | None = None
     class_name: str | None = Field(default=None, alias="class")
+    gateway: str | None = None  # gateway mode: the Gateway, as NAME or NAMESPACE/NAME
     controller_namespace: str | None = None
     tls: Tls | None = None
 
@@ -132,6 +154,7 @@ class Settings(Strict):
     autoscaling: dict[str, Autoscaling] | None = None
     resources: dict[str, ServiceResources] | None = None
     ingress: Ingress | None = None
+    services: dict[str, ServiceOverride] | None = None
 
     @field_validator("tutor")
     @classmethod
@@ -206,6 +229,8 @@ class Environment(Strict):
     ingress_class: str
     ingress_controller_namespace: str
     tls: Tls | None
+    gateway: str = "campus/campus"
+    services: dict[str, ServiceOverride] = Field(default_factory=dict)
 
 
 class Fleet(Strict):

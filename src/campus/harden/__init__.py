@@ -14,6 +14,7 @@ from campus.harden import (
     entry,
     isolation,
     ownership,
+    peer,
     probes,
     resources,
     secrets,
@@ -23,8 +24,9 @@ from campus.kube.objects import KubeObject
 from campus.render.model import RenderedEnvironment
 
 # Order matters: secrets first (later rules copy pod specs into new objects), resources
-# before availability and isolation (the quota sums requests), ownership last (it labels
-# what the others added).
+# before availability and isolation (the quota sums requests), peer after every rule that
+# shapes pods (its waivers follow what they did), ownership last (it labels what the
+# others added).
 RULES: tuple[Rule, ...] = (
     secrets.RULE,
     resources.RULE,
@@ -33,6 +35,7 @@ RULES: tuple[Rule, ...] = (
     entry.RULE,
     data.RULE,
     isolation.RULE,
+    peer.RULE,
     ownership.RULE,
 )
 

@@ -1,29 +1,28 @@
-"""Rule: web services survive a lost node and a rolling update.
+"""Rule: stateless services survive a lost node and a rolling update.
 
 Tutor runs one replica of everything, with no autoscaling, no disruption budget and no
 spread, so a node drain or a lost node takes the site down. Here: replicas per service
-(production environments: 2+ of every web service), a CPU HorizontalPodAutoscaler where
-asked (production: lms, cms and their workers by default), a PodDisruptionBudget for every
-service with 2+ replicas, spread over nodes (required for production web services) and
-zones, a graceful stop, and rolling updates that never drop below the desired count.
-Data services keep one replica and Tutor's Recreate strategy: two MySQL pods on one volume
-would corrupt it.
+(production environments: 2+ of every stateless service the catalogue knows or finds,
+plugins' included), a CPU HorizontalPodAutoscaler where asked (production: those the
+catalogue marks, lms, cms and their workers), a PodDisruptionBudget for every service with
+2+ replicas, spread over nodes (required in production) and zones, a graceful stop for
+HTTP services, and rolling updates that never drop below the desired count. Data services,
+and any service whose pods mount a ReadWriteOnce volume, keep one replica and Tutor's
+Recreate strategy: two MySQL pods on one volume would corrupt it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from campus.fleet.model import Autoscaling
-from campus.harden.rule import Rule, Violation, service_of, violation
+from campus.fleet.model import Autoscaling, ServiceOverride
+from campus.harden.rule import Rule, Violation, catalogue, service_of, violation
 from campus.kube.objects import KubeObject
-from campus.labels import HOSTNAME, MANAGED_BY, ZONE
+from campus.labels import HOSTNAME, MANAGED_BY, PHASE, ZONE
 from campus.render.model import RenderedEnvironment
+from campus.services import claims
 
 NAME = "availability"
-WEB_SERVICES = frozenset({"lms", "cms", "lms-worker", "cms-worker", "caddy", "mfe"})
-HTTP_FRONTS = frozenset({"lms", "cms", "caddy", "mfe"})
-PRODUCTION_AUTOSCALED = ("lms", "cms", "lms-worker", "cms-worker")
 # The check a scale change can break by itself: every other one the rule's apply restores.
 WEB_REPLICAS = "production-web-replicas"
 
@@ -35,25 +34,34 @@ def desired_replicas(rendered: RenderedEnvironment, service: str) -> int:
     scaling = autoscaling_for(rendered, service)
     if scaling:
         return scaling.min
-    if (
-        service in WEB_SERVICES
-        and environment.production
-        and not _caddy_holds_volume(rendered, service)
-    ):
+    if environment.production and replicable(rendered, service):
         return 2
     return 1
 
 
-def _caddy_holds_volume(rendered: RenderedEnvironment, service: str) -> bool:
-    """Tutor's own Caddy (caddy mode) keeps certificates on a ReadWriteOnce volume."""
-    return service == "caddy" and rendered.environment.ingress_mode == "caddy"
+def replicable(
+    rendered: RenderedEnvironment, service: str, objects: list[KubeObject] | None = None
+) -> bool:
+    """A second pod on another node is safe: the catalogue says the service is stateless
+    and no volume is mounted into its pods (of `objects`, Tutor's by default). Tutor's own
+    Caddy, in caddy mode, keeps its certificates on a ReadWriteOnce volume."""
+    services = catalogue(rendered)
+    if not services.replicable(service):
+        return False
+    if services.get(service).entry and rendered.environment.ingress_mode == "caddy":
+        return False
+    return not any(
+        claims(obj)
+        for obj in (rendered.objects if objects is None else objects)
+        if obj["kind"] == "Deployment" and service_of(obj) == service
+    )
 
 
 def autoscaling_for(rendered: RenderedEnvironment, service: str) -> Autoscaling | None:
     environment = rendered.environment
     if service in environment.autoscaling:
         return environment.autoscaling[service]
-    if environment.production and service in PRODUCTION_AUTOSCALED:
+    if environment.production and catalogue(rendered).get(service).autoscaled_in_production:
         base = max(2, environment.replicas.get(service, 2))
         return Autoscaling(min=base, max=base * 2)
     return None
@@ -119,11 +127,17 @@ def _pdb(obj: KubeObject) -> KubeObject:
 
 def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
     added: list[KubeObject] = []
+    services = catalogue(rendered)
     for obj in objects:
         if obj["kind"] != "Deployment":
             continue
         service = service_of(obj)
         spec = obj["spec"]
+        phase = rendered.environment.services.get(service, ServiceOverride()).phase
+        if phase:
+            # The fleet file's phase travels with the Deployment: deploy, diff and rollback
+            # see only the objects.
+            obj["metadata"].setdefault("annotations", {})[PHASE] = phase
         replicas = desired_replicas(rendered, service)
         scaling = autoscaling_for(rendered, service)
         if scaling:
@@ -135,7 +149,7 @@ def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Kube
         floor = scaling.min if scaling else replicas
         if floor >= 2:
             added.append(_pdb(obj))
-        if service in WEB_SERVICES and not _caddy_holds_volume(rendered, service):
+        if replicable(rendered, service, objects):
             required = rendered.environment.production and floor >= 2
             pod = spec["template"]["spec"]
             pod["topologySpreadConstraints"] = [
@@ -156,7 +170,7 @@ def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Kube
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             }
-            if service in HTTP_FRONTS:
+            if services.get(service).http_front:
                 # Time for endpoints to drop the pod before it stops taking requests.
                 pod["terminationGracePeriodSeconds"] = 40
                 pod["containers"][0]["lifecycle"] = {"preStop": {"sleep": {"seconds": 10}}}
@@ -178,15 +192,13 @@ def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Viol
         )
         if floor >= 2 and name not in budgets:
             found.append(violation(NAME, obj, f"{floor} replicas but no PodDisruptionBudget"))
-        if (
-            service in WEB_SERVICES
-            and rendered.environment.production
-            and floor < 2
-            and not _caddy_holds_volume(rendered, service)
-        ):
+        if rendered.environment.production and floor < 2 and replicable(rendered, service, objects):
             found.append(
                 violation(
-                    NAME, obj, "production web service with fewer than 2 replicas", WEB_REPLICAS
+                    NAME,
+                    obj,
+                    "production stateless service with fewer than 2 replicas",
+                    WEB_REPLICAS,
                 )
             )
         constraints = obj["spec"]["template"]["spec"].get("topologySpreadConstraints") or []

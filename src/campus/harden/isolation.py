@@ -15,17 +15,16 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from campus.harden.rule import Rule, Violation, pod_spec, service_of, violation
+from campus.harden.rule import Rule, Violation, catalogue, pod_spec, service_of, violation
 from campus.kube.objects import KubeObject
 from campus.kube.resources import MIB, Resources, memory_bytes, pod_request
 from campus.kube.workloads import autoscaler_of, autoscalers, max_replicas
 from campus.labels import EXEMPT_PREFIX, NAMESPACE_NAME
 from campus.labels import NAME as SERVICE_LABEL
 from campus.render.model import RenderedEnvironment
+from campus.services import Catalogue
 
 NAME = "isolation"
-ROOT_IMAGES = frozenset({"mysql", "mongodb", "redis"})
-ENTRY_SERVICES = ("caddy",)
 HEADROOM = Decimal("1.25")
 
 
@@ -41,12 +40,10 @@ def _policy(namespace: str, name: str, spec: dict[str, Any]) -> KubeObject:
 def network_policies(rendered: RenderedEnvironment) -> list[KubeObject]:
     environment = rendered.environment
     namespace = environment.namespace
-    entry = {
-        "matchExpressions": [
-            {"key": SERVICE_LABEL, "operator": "In", "values": list(ENTRY_SERVICES)}
-        ]
-    }
-    if environment.ingress_mode == "ingress":
+    services = catalogue(rendered)
+    entries = sorted(name for name, s in services.services.items() if s.entry) or ["caddy"]
+    entry = {"matchExpressions": [{"key": SERVICE_LABEL, "operator": "In", "values": entries}]}
+    if environment.ingress_mode in ("ingress", "gateway"):
         sources: list[dict[str, Any]] = [
             {
                 "namespaceSelector": {
@@ -136,19 +133,21 @@ def limit_range(rendered: RenderedEnvironment) -> KubeObject:
     }
 
 
-def _secure(obj: KubeObject, spec: dict[str, Any]) -> None:
+def _secure(services: Catalogue, obj: KubeObject, spec: dict[str, Any]) -> None:
     spec.setdefault("securityContext", {})["seccompProfile"] = {"type": "RuntimeDefault"}
-    service = service_of(obj)
+    service = services.get(service_of(obj)) if obj["kind"] != "Job" else None
+    root = service is not None and service.runs_as_root
     for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
         context = container.setdefault("securityContext", {})
         context["allowPrivilegeEscalation"] = False
-        if service in ROOT_IMAGES:
+        if root:
             continue
         context["capabilities"] = {
             "drop": ["ALL"],
-            **({"add": ["NET_BIND_SERVICE"]} if service == "caddy" else {}),
+            # Caddy binds port 80 as a non-root user.
+            **({"add": ["NET_BIND_SERVICE"]} if service is not None and service.entry else {}),
         }
-    if service in ROOT_IMAGES:
+    if root:
         obj["metadata"].setdefault("annotations", {})[EXEMPT_PREFIX + NAME] = (
             "official image starts as root to own its data volume"
         )
@@ -157,10 +156,11 @@ def _secure(obj: KubeObject, spec: dict[str, Any]) -> None:
 
 
 def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
+    services = catalogue(rendered)
     for obj in objects:
         spec = pod_spec(obj)
         if spec is not None:
-            _secure(obj, spec)
+            _secure(services, obj, spec)
     return objects + network_policies(rendered) + [quota(rendered, objects), limit_range(rendered)]
 
 

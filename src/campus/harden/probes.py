@@ -2,19 +2,25 @@
 
 Tutor defines no probes: a pod is "ready" the moment its process starts, so rollouts
 send traffic to an LMS that is still loading, and a hung process is never restarted.
-Web services get an HTTP readiness check with the environment's host (Django rejects
-unknown Host headers) and TCP startup and liveness checks (a database outage must not
-restart every web pod); data services get TCP checks on their port.
+Each service's port and health path come from the service catalogue. The deep check
+(`/heartbeat` for lms and cms, with the environment's Host, since Django refuses unknown
+Host headers; a plugin's own health path) is the startup probe: a new pod proves once that
+it reaches MySQL, MongoDB and the rest before it takes traffic, and a rollout with a broken
+configuration stops there. Readiness and liveness are TCP checks on the service's port:
+one stall of a shared dependency must not eject every replica from the endpoints at once,
+nor restart them all. Liveness is slower than readiness, so a slow pod leaves traffic long
+before it is killed. Why, in full: docs/hardening.md ("Probes").
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from campus.harden.rule import Rule, Violation, service_of, violation
+from campus.harden.rule import Rule, Violation, catalogue, service_of, violation
 from campus.kube.objects import KubeObject
 from campus.labels import EXEMPT_PREFIX
 from campus.render.model import RenderedEnvironment
+from campus.services import Kind, Service
 
 NAME = "probes"
 EXEMPT = EXEMPT_PREFIX + NAME
@@ -23,52 +29,41 @@ WORKER_REASON = (
     "restart every worker at once, and Celery already exits when it loses its broker "
     "for good, which restartPolicy Always handles"
 )
-# service: (port, readiness HTTP path or None for TCP)
-HTTP_SERVICES: dict[str, tuple[int, str | None]] = {
-    "lms": (8000, "/heartbeat"),
-    "cms": (8000, "/heartbeat"),
-    "meilisearch": (7700, "/health"),
-    "caddy": (80, None),
-    "mfe": (8002, None),
-}
-TCP_SERVICES = {"mysql": 3306, "mongodb": 27017, "redis": 6379, "smtp": 8025}
 
 
 def _tcp(port: int) -> dict[str, Any]:
     return {"tcpSocket": {"port": port}}
 
 
-def _port_of(container: dict[str, Any], fallback: int) -> int:
+def _port_of(container: dict[str, Any], fallback: int | None) -> int | None:
     ports = container.get("ports") or []
     return int(ports[0]["containerPort"]) if ports else fallback
 
 
-def _probes(service: str, container: dict[str, Any], host: str) -> dict[str, Any] | None:
-    if service in HTTP_SERVICES:
-        default_port, path = HTTP_SERVICES[service]
-        port = _port_of(container, default_port)
-        readiness: dict[str, Any] = _tcp(port)
-        if path:
-            headers = [{"name": "Host", "value": host}] if service in ("lms", "cms") else []
-            readiness = {"httpGet": {"path": path, "port": port, "httpHeaders": headers}}
-    elif service in TCP_SERVICES:
-        port = _port_of(container, TCP_SERVICES[service])
-        readiness = _tcp(port)
-    else:
-        ports = container.get("ports") or []
-        if not ports:
-            return None
-        port = int(ports[0]["containerPort"])
-        readiness = _tcp(port)
+def _probes(service: Service, container: dict[str, Any], host: str) -> dict[str, Any] | None:
+    port = _port_of(container, service.port)
+    if port is None or service.kind is Kind.WORKER:
+        return None
+    startup: dict[str, Any] = _tcp(port)
+    if service.health:
+        headers = [{"name": "Host", "value": host}] if service.host_header else []
+        startup = {"httpGet": {"path": service.health, "port": port, "httpHeaders": headers}}
     return {
         # Open edX can take minutes to import and warm up: up to 5 minutes to start.
-        "startupProbe": {**_tcp(port), "periodSeconds": 10, "failureThreshold": 30},
+        "startupProbe": {
+            **startup,
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+            "failureThreshold": 30,
+        },
+        # Out of the endpoints after 30 s without answering...
         "readinessProbe": {
-            **readiness,
+            **_tcp(port),
             "periodSeconds": 10,
             "timeoutSeconds": 5,
             "failureThreshold": 3,
         },
+        # ...restarted only after 2 minutes.
         "livenessProbe": {
             **_tcp(port),
             "periodSeconds": 20,
@@ -86,18 +81,18 @@ def _hosts(rendered: RenderedEnvironment) -> dict[str, str]:
 
 def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
     hosts = _hosts(rendered)
+    services = catalogue(rendered)
     for obj in objects:
         if obj["kind"] != "Deployment":
             continue
-        service = service_of(obj)
-        spec = obj["spec"]["template"]["spec"]
-        main = spec["containers"][0]
-        probes = _probes(service, main, hosts.get(service, hosts["lms"]))
+        service = services.get(service_of(obj))
+        main = obj["spec"]["template"]["spec"]["containers"][0]
+        probes = _probes(service, main, hosts.get(service.name, hosts["lms"]))
         if probes:
             main.update(probes)
         else:
             annotations = obj["metadata"].setdefault("annotations", {})
-            annotations[EXEMPT] = WORKER_REASON if service.endswith("worker") else "serves no port"
+            annotations[EXEMPT] = WORKER_REASON if service.kind is Kind.WORKER else "serves no port"
     return objects
 
 

@@ -7,22 +7,24 @@ Values come from the environment's size profile, overridable per service.
 
 from __future__ import annotations
 
-from campus.harden.rule import Rule, Violation, pod_spec, service_of, violation
+from campus.harden.rule import Rule, Violation, catalogue, pod_spec, service_of, violation
 from campus.harden.sizing import resources_for
 from campus.kube.objects import KubeObject
 from campus.render.model import RenderedEnvironment
+from campus.services import JOB
 
 NAME = "resources"
 
 
 def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
     environment = rendered.environment
+    services = catalogue(rendered)
     for obj in objects:
         spec = pod_spec(obj)
         if spec is None:
             continue
-        service = service_of(obj) if obj["kind"] != "Job" else "job"
-        wanted = resources_for(service, environment.size, environment.resources.get(service))
+        entry = services.get(service_of(obj)) if obj["kind"] != "Job" else JOB
+        wanted = resources_for(entry, environment.size, environment.resources.get(entry.name))
         for container in list(spec.get("containers") or []) + list(
             spec.get("initContainers") or []
         ):

@@ -10,6 +10,7 @@ from typing import Any
 from campus.kube.objects import KubeObject
 from campus.labels import NAME
 from campus.render.model import RenderedEnvironment
+from campus.services import Catalogue, catalogue_for
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,9 @@ def pod_spec(obj: KubeObject) -> dict[str, Any] | None:
 
 def service_of(obj: KubeObject) -> str:
     return str((obj.get("metadata", {}).get("labels") or {}).get(NAME, obj["metadata"]["name"]))
+
+
+def catalogue(rendered: RenderedEnvironment) -> Catalogue:
+    """The environment's service catalogue, from Tutor's own objects and the fleet file's
+    overrides: what every rule knows about each service."""
+    return catalogue_for(rendered.objects, rendered.environment.services)

@@ -9,6 +9,7 @@ from typing import Any
 from lightkube import Client
 from lightkube.codecs import from_dict
 from lightkube.core.resource_registry import resource_registry
+from lightkube.generic_resource import create_namespaced_resource
 from lightkube.types import CascadeType
 
 from campus.kube.connect import FIELD_MANAGER
@@ -22,6 +23,13 @@ class Applied:
     created: bool
     changed: bool
     result: KubeObject
+
+
+# Kinds from CRDs that campus renders (`ingress.mode: gateway`): lightkube decodes, applies
+# and lists them once they are registered.
+CUSTOM_KINDS = (("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),)
+for _group, _version, _kind, _plural in CUSTOM_KINDS:
+    create_namespaced_resource(_group, _version, _kind, _plural)
 
 
 def resource_type(api_version: str, kind: str) -> Any:

@@ -9,8 +9,12 @@ from campus.harden import RULES
 from campus.harden.rule import Violation, violation
 from campus.kube.objects import KubeObject
 from campus.render.model import RenderedEnvironment
+from campus.services import catalogue_for
 
 SCHEMA_VERSION = "1.36.0"
+# Kinds that custom resource definitions add (Gateway API): the Kubernetes OpenAPI schema
+# does not have them; the API server validates them against their CRD at apply.
+CUSTOM_API_GROUPS = ("gateway.networking.k8s.io/",)
 
 
 def schema_violations(objects: list[KubeObject]) -> list[Violation]:
@@ -18,6 +22,8 @@ def schema_violations(objects: list[KubeObject]) -> list[Violation]:
 
     found = []
     for obj in objects:
+        if str(obj.get("apiVersion", "")).startswith(CUSTOM_API_GROUPS):
+            continue
         try:
             kubernetes_validate.validate(obj, SCHEMA_VERSION, strict=True)
         except kubernetes_validate.ValidationError as error:
@@ -41,3 +47,14 @@ def summary(violations: list[Violation]) -> dict[str, Any]:
     for item in violations:
         counts[item.rule] = counts.get(item.rule, 0) + 1
     return counts
+
+
+def notes(rendered: RenderedEnvironment) -> list[str]:
+    """What lint assumed: each service the catalogue does not know, and the fallback
+    classification it got from Tutor's objects (docs/plugin-services.md)."""
+    services = catalogue_for(rendered.objects, rendered.environment.services)
+    return [
+        f"service {s.name}: not in the catalogue, {s.source.removeprefix('fallback: ')}; "
+        f"set services.{s.name} in the fleet file to decide"
+        for s in services.fallbacks()
+    ]

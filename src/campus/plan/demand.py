@@ -1,6 +1,7 @@
 """The pods an environment asks for, read from its hardened manifests exactly as the API
 server and scheduler will read them: requests per pod, replicas (the HPA's floor when one
-owns the count), rolling-update surge, required spread, disruption budgets."""
+owns the count), rolling-update surge, required spread, disruption budgets, and from the
+service catalogue whether each is a backing service."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from campus.kube.resources import pod_request
 from campus.kube.workloads import autoscaler_of, autoscalers, max_replicas, min_replicas
 from campus.labels import HOSTNAME, ZONE
 from campus.plan.model import Spread, Workload
+from campus.services import Phase, catalogue_for, service_name
 
 # What the API server fills in for a Deployment without a strategy.
 _DEFAULT_SURGE = "25%"
@@ -47,6 +49,7 @@ def workloads_of(
 ) -> list[Workload]:
     """Every Deployment and StatefulSet of the environment, then its init Jobs."""
     scalers = autoscalers(objects)
+    services = catalogue_for(objects)
     budgets = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
     found: list[Workload] = []
     for obj in objects:
@@ -71,6 +74,7 @@ def workloads_of(
                 spread=_required_spread(template["spec"]),
                 disruption_budget=any(_selects(b, labels) for b in budgets),
                 autoscaled=scaler is not None,
+                backing=services.get(service_name(obj)).phase is Phase.BACKING,
             )
         )
     for job in init_jobs:

@@ -38,6 +38,7 @@ class Workload:
     spread: tuple[Spread, ...] = ()
     disruption_budget: bool = False
     autoscaled: bool = False  # an HPA owns the count
+    backing: bool = False  # a backing service: deployed before the init Jobs and applications
 
     @property
     def group(self) -> str:

@@ -8,7 +8,6 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from campus.deploy.phases import BACKING_SERVICES
 from campus.errors import CampusError
 from campus.kube.objects import KubeObject
 from campus.kube.resources import GIB, Resources, total
@@ -182,7 +181,7 @@ def deploy_order(workloads: Sequence[Workload]) -> list[Pod]:
         if w.kind == "Job":
             continue
         first = min(1, w.replicas) if w.autoscaled else w.replicas
-        phase = backing if w.name in BACKING_SERVICES else applications
+        phase = backing if w.backing else applications
         phase += [Pod(w, index) for index in range(first)]
         scaled += [Pod(w, index) for index in range(first, w.replicas)]
     return backing + applications + scaled

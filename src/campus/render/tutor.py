@@ -45,7 +45,7 @@ def tutor_settings(environment: Environment) -> dict[str, Any]:
     settings["LMS_HOST"] = environment.hosts.lms
     if environment.hosts.cms:
         settings["CMS_HOST"] = environment.hosts.cms
-    if environment.ingress_mode == "ingress":
+    if environment.ingress_mode in ("ingress", "gateway"):
         settings["ENABLE_WEB_PROXY"] = False
     return settings
 

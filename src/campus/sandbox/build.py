@@ -67,7 +67,7 @@ def find_go() -> str:
     return go
 
 
-def _environment(cache: Path) -> dict[str, str]:
+def go_environment(cache: Path) -> dict[str, str]:
     return {
         **os.environ,
         "GOMODCACHE": str(cache / "go" / "mod"),
@@ -93,7 +93,7 @@ def _build_one(
     result = subprocess.run(
         [go, "build", "-trimpath", "-ldflags", flags, "-o", str(target), package],
         cwd=TOOLS_DIR / component.module_dir,
-        env=_environment(cache),
+        env=go_environment(cache),
         capture_output=True,
         text=True,
     )

@@ -30,6 +30,7 @@ from campus.kube.connect import client_from_file
 from campus.kube.errors import ApiFailure, NotFound, Unreachable
 from campus.kube.objects import is_ready
 from campus.labels import HEARTBEAT, ZONE
+from campus.sandbox import gateway
 from campus.sandbox import nodes as node_specs
 from campus.sandbox.build import Binaries, ensure_binaries
 from campus.sandbox.paths import kubeconfig_path, state_dir
@@ -277,6 +278,7 @@ def up(
             client.create(from_dict(manifest))
         # Seconds when the machine is idle; minutes when other control planes load it.
         _wait_nodes_ready(client, node_specs.node_names(nodes), timeout=300)
+        gateway.install(client, progress)
     except Exception as error:  # whatever went wrong, leave nothing half-started
         _stop(binaries, name, directory)
         raise SandboxError(f"sandbox {name} did not become ready: {error}") from None

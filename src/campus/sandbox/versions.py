@@ -10,6 +10,10 @@ ETCD = "v3.6.16"
 KWOK = "v0.8.0"
 METRICS_SERVER = "v0.8.0"
 GO_MINIMUM = (1, 26)
+# Gateway API: its CRDs (config/crd/standard) come from the Go module, checked against
+# this go.sum hash (the checksum database vouches for it too).
+GATEWAY_API = "v1.4.0"
+GATEWAY_API_SUM = "h1:ZwlNM6zOHq0h3WUX2gfByPs2yAEsy/EenYJB78jpQfQ="
 
 
 @dataclass(frozen=True)

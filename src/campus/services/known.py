@@ -1,0 +1,124 @@
+"""The services campus knows by name: Tutor's own and those of common community plugins.
+
+Why these sizes: an Open edX LMS or CMS uWSGI worker holds 0.5-1 GiB once warm, and Tutor
+runs several per pod; Celery workers hold about as much per process; MySQL and MongoDB
+want their buffer pools in memory; Caddy, Redis, SMTP and the MFE server are small; the
+IDAs of plugins (notes, xqueue, credentials, discovery) are small Django services.
+Requests are what the scheduler reserves; the memory limit stops a leak from taking a node.
+
+A plugin's service that is missing here is classified from what Tutor renders
+(`campus.services.classify`); docs/plugin-services.md says how to add an entry. Pure.
+"""
+
+from __future__ import annotations
+
+from campus.services.model import GENERIC_SIZING, Kind, Phase, Profiles, Service, profiles
+
+_OPENEDX = profiles(("250m", "1Gi", "2Gi"), ("500m", "2Gi", "3Gi"), ("1", "3Gi", "4Gi"))
+_STUDIO = profiles(("250m", "1Gi", "2Gi"), ("500m", "1536Mi", "2560Mi"), ("750m", "2Gi", "3Gi"))
+_CELERY = profiles(("100m", "768Mi", "1536Mi"), ("250m", "1Gi", "2Gi"), ("500m", "1536Mi", "3Gi"))
+_SMALL_PROXY = profiles(
+    ("50m", "64Mi", "256Mi"), ("100m", "128Mi", "256Mi"), ("200m", "128Mi", "512Mi")
+)
+_IDA = profiles(("100m", "384Mi", "1Gi"), ("200m", "512Mi", "1536Mi"), ("400m", "768Mi", "2Gi"))
+_SEARCH = profiles(("100m", "256Mi", "512Mi"), ("200m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi"))
+
+
+def _data(
+    name: str, port: int, sizing: Profiles, health: str | None = None, root: bool = False
+) -> Service:
+    return Service(
+        name,
+        Kind.DATA,
+        port,
+        health=health,
+        sizing=sizing,
+        phase=Phase.BACKING,
+        stateless=False,
+        runs_as_root=root,
+    )
+
+
+def _openedx(name: str, sizing: Profiles) -> Service:
+    return Service(
+        name,
+        Kind.WEB,
+        8000,
+        health="/heartbeat",
+        sizing=sizing,
+        host_header=True,
+        autoscaled_in_production=True,
+    )
+
+
+def _worker(name: str) -> Service:
+    return Service(name, Kind.WORKER, sizing=_CELERY, autoscaled_in_production=True)
+
+
+def _ida(name: str, health: str) -> Service:
+    return Service(name, Kind.WEB, 8000, health=health, sizing=_IDA)
+
+
+KNOWN: dict[str, Service] = {
+    service.name: service
+    for service in (
+        # Tutor
+        _openedx("lms", _OPENEDX),
+        _openedx("cms", _STUDIO),
+        _worker("lms-worker"),
+        _worker("cms-worker"),
+        Service("caddy", Kind.WEB, 80, sizing=_SMALL_PROXY, entry=True),
+        _data(
+            "mysql",
+            3306,
+            profiles(("250m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi"), ("1", "2Gi", "4Gi")),
+            root=True,
+        ),
+        _data(
+            "mongodb",
+            27017,
+            profiles(("100m", "256Mi", "768Mi"), ("250m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi")),
+            root=True,
+        ),
+        _data(
+            "redis",
+            6379,
+            profiles(
+                ("50m", "64Mi", "256Mi"), ("100m", "128Mi", "512Mi"), ("200m", "256Mi", "1Gi")
+            ),
+            root=True,
+        ),
+        _data("meilisearch", 7700, _SEARCH, health="/health"),
+        # A mail relay: no data of its own, needed by the init Jobs' first emails.
+        Service(
+            "smtp",
+            Kind.WEB,
+            8025,
+            sizing=profiles(
+                ("10m", "32Mi", "128Mi"), ("20m", "32Mi", "128Mi"), ("50m", "64Mi", "128Mi")
+            ),
+            phase=Phase.BACKING,
+        ),
+        # tutor-mfe
+        Service("mfe", Kind.WEB, 8002, sizing=_SMALL_PROXY),
+        # tutor-notes, tutor-xqueue, tutor-credentials, tutor-discovery, tutor-ecommerce
+        _ida("notes", "/heartbeat/"),
+        _ida("xqueue", "/xqueue/status/"),
+        _ida("credentials", "/health/"),
+        _ida("discovery", "/health/"),
+        _ida("ecommerce", "/health/"),
+        Service("ecommerce-worker", Kind.WORKER, sizing=_CELERY),
+        # tutor-discovery, older Tutor search back ends
+        _data("elasticsearch", 9200, _SEARCH),
+        _data("opensearch", 9200, _SEARCH),
+        # tutor-minio: object storage on a volume
+        _data("minio", 9000, _SEARCH, health="/minio/health/ready"),
+        # tutor-jupyter: JupyterHub runs one hub (its proxy and spawner state live in it)
+        Service("jupyterhub", Kind.WEB, 9045, sizing=_IDA, stateless=False),
+        # tutor-forum before Tutor 18 ran the Ruby forum as a service
+        Service("forum", Kind.WEB, 4567, sizing=_IDA),
+    )
+}
+
+# Init Jobs (Tutor's *-job templates) run to completion.
+JOB = Service("job", Kind.JOB, sizing=GENERIC_SIZING)

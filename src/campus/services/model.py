@@ -1,0 +1,88 @@
+"""What campus knows about one service: the typed entry of the service catalogue. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from campus.fleet.model import SizeName
+
+
+class Kind(StrEnum):
+    """What a service is, which decides how it is probed, replicated and counted.
+
+    web: serves a port to users or other pods and holds no data of its own;
+    worker: serves no port (Celery); data: keeps state (a database, a search index, files);
+    job: runs to completion (Tutor's init tasks)."""
+
+    WEB = "web"
+    WORKER = "worker"
+    DATA = "data"
+    JOB = "job"
+
+
+class Phase(StrEnum):
+    """The deploy phase a workload is rolled out in: backing services are Ready before any
+    init Job runs; applications switch only after the init Jobs complete."""
+
+    BACKING = "backing"
+    APPLICATIONS = "applications"
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """CPU request, memory request and memory limit of the main container."""
+
+    cpu: str
+    memory: str
+    memory_limit: str
+
+
+Profiles = Mapping[SizeName, Sizing]
+
+
+def profiles(
+    small: tuple[str, str, str], medium: tuple[str, str, str], large: tuple[str, str, str]
+) -> Profiles:
+    return MappingProxyType(
+        {"small": Sizing(*small), "medium": Sizing(*medium), "large": Sizing(*large)}
+    )
+
+
+# Plugin services and init Jobs nobody measured: enough for a small Django or Node service.
+GENERIC_SIZING = profiles(
+    ("100m", "256Mi", "1Gi"), ("200m", "512Mi", "1Gi"), ("250m", "512Mi", "2Gi")
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service (a Deployment Tutor renders, named after it).
+
+    `stateless` says a second replica on another node is safe: production environments
+    run 2+ of every stateless service (a data volume mounted by the Deployment overrides
+    it: a ReadWriteOnce volume pins one pod). `health` is the HTTP path that proves the
+    service reached its own dependencies (the startup probe); None means a TCP check on
+    `port`. `host_header` sends the environment's LMS or CMS host with that check (Django
+    refuses unknown Host headers). `source` says where the entry came from, for lint."""
+
+    name: str
+    kind: Kind
+    port: int | None = None
+    health: str | None = None
+    sizing: Profiles = field(default_factory=lambda: GENERIC_SIZING, compare=False)
+    phase: Phase = Phase.APPLICATIONS
+    stateless: bool = True
+    host_header: bool = False
+    entry: bool = False  # receives the traffic of every public site (Tutor's Caddy)
+    runs_as_root: bool = False  # the official image starts as root to own its volume
+    autoscaled_in_production: bool = False
+    source: str = "catalogue"
+
+    @property
+    def http_front(self) -> bool:
+        """Answers requests that a load balancer routes: needs time to leave the endpoints
+        before it stops."""
+        return self.kind is Kind.WEB and self.phase is Phase.APPLICATIONS and self.port is not None
