@@ -82,7 +82,7 @@ def campus_modules(imported: set[str]) -> set[str]:
 
 
 # Which campus packages each package may import: the last column of docs/architecture.md.
-SHARED = {"campus", "campus.errors", "campus.labels", "campus.plain_yaml"}
+SHARED = {"campus", "campus.errors", "campus.labels", "campus.plain_yaml", "campus.atomic"}
 MAY_IMPORT = {
     "campus.fleet": set(),
     "campus.render": {"campus.fleet", "campus.kube"},
