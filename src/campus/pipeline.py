@@ -18,9 +18,16 @@ from campus.render.model import RenderedEnvironment
 
 
 def load(fleet_file: Path) -> Fleet:
-    from campus.fleet.load import load_fleet
+    """The fleet, with each `resources` entry checked against its size's profile."""
+    from campus.fleet.checks import limits_below_requests
+    from campus.fleet.load import load_fleet, locate
+    from campus.harden.sizing import resources_for
 
-    return load_fleet(fleet_file)
+    fleet = load_fleet(fleet_file)
+    problems = limits_below_requests(fleet, resources_for)
+    if problems:
+        raise locate(Path(fleet.source), problems)
+    return fleet
 
 
 def connect_fleet(fleet_file: Path, kubeconfig: str | None) -> tuple[Fleet, Client]:
@@ -60,11 +67,20 @@ class Built:
 
 def build(fleet: Fleet, names: Sequence[str] = (), jobs: int | None = None) -> list[Built]:
     """Render and harden the named environments (all when none are named), in fleet order."""
+    from campus.fleet.checks import unknown_services
+    from campus.fleet.load import locate
     from campus.harden import harden_all
     from campus.render import render_fleet
 
     selected = fleet.select(names)
     rendered = render_fleet(fleet, [e.name for e in selected], jobs=jobs)
+    running = {
+        r.environment.name: {o["metadata"]["name"] for o in r.objects if o["kind"] == "Deployment"}
+        for r in rendered
+    }
+    problems = unknown_services(fleet, running)
+    if problems:
+        raise locate(Path(fleet.source), problems)
     return [Built(r, *harden_all(r)) for r in rendered]
 
 

@@ -27,3 +27,7 @@ class FleetFileError(CampusError):
         self.path = path
         self.problems = problems
         super().__init__("\n".join(problem.render(path) for problem in problems))
+
+
+class FleetWarning(UserWarning):
+    """Something the fleet file sets that campus deliberately overrides: said, not refused."""
