@@ -153,3 +153,12 @@ def test_plan_refuses_more_pods_than_any_cluster_holds_without_building_them() -
     with pytest.raises(PlanError, match=r"lms up to 2147483647\), more than the 150000"):
         plan_fleet([("acme", [deployment], [])], Cluster(shape, Overhead.default(shape)))
     assert time.monotonic() - started < 1
+
+
+def test_a_key_holding_a_line_break_stays_on_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, 'defaults:\n  autoscaling: {lms: {"\\r": 1, min: 1, max: 2}}\n' + BASE)
+    with pytest.raises(FleetFileError) as raised:
+        load_fleet(path)
+    assert str(raised.value).splitlines() == [
+        f"{path}:2:23: defaults.autoscaling.lms.\\r: unknown key '\\r'"
+    ]

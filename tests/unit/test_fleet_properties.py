@@ -175,7 +175,12 @@ VALID = st.fixed_dictionaries(
                         max_size=2,
                     ),
                     "tutor": st.fixed_dictionaries(
-                        {}, optional={"PLATFORM_NAME": st.text(min_size=1, max_size=20)}
+                        {},
+                        optional={
+                            "PLATFORM_NAME": st.text(min_size=1, max_size=20)
+                            | st.dates()
+                            | st.integers()
+                        },
                     ),
                 },
             ),

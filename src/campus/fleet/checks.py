@@ -75,6 +75,14 @@ def _tutor_problems(
                     "git), where the next render reads it",
                 )
             )
+        elif (odd := _not_plain(value)) is not None:
+            problems.append(
+                (
+                    at,
+                    f"a {odd} is not a Tutor setting value (YAML reads an unquoted 2020-01-01 "
+                    "as a date): quote it to keep it as text",
+                )
+            )
         elif key == "ID" and not _valid_instance_id(value):
             problems.append(
                 (
@@ -94,6 +102,22 @@ def _tutor_problems(
             )
         )
     return problems
+
+
+def _not_plain(value: object) -> str | None:
+    """The type name of the first value that is not text, a number, a boolean, null, a list
+    or a mapping of text keys (what Tutor's settings hold, and JSON carries to it)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return None
+    if isinstance(value, list):
+        return next((odd for item in value if (odd := _not_plain(item)) is not None), None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            odd = "non-text key" if not isinstance(key, str) else _not_plain(item)
+            if odd is not None:
+                return odd
+        return None
+    return type(value).__name__.lower()
 
 
 def _valid_instance_id(value: object) -> bool:
