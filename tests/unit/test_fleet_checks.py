@@ -162,3 +162,15 @@ def test_a_key_holding_a_line_break_stays_on_its_line(tmp_path: Path) -> None:
     assert str(raised.value).splitlines() == [
         f"{path}:2:23: defaults.autoscaling.lms.\\r: unknown key '\\r'"
     ]
+
+
+@pytest.mark.parametrize(("value", "refused"), [("0", True), ("1234", True), ('""', False)])
+def test_any_secret_value_is_refused_but_an_empty_one(
+    tmp_path: Path, value: str, refused: bool
+) -> None:
+    path = write(tmp_path, BASE + f"    tutor: {{SMTP_PASSWORD: {value}}}\n")
+    if not refused:
+        assert load_fleet(path).environment("acme-dev").tutor == {"SMTP_PASSWORD": ""}
+        return
+    with pytest.raises(FleetFileError, match="SMTP_PASSWORD is a secret"):
+        load_fleet(path)

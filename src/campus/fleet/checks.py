@@ -66,7 +66,7 @@ def _tutor_problems(
                     "set that instead",
                 )
             )
-        elif is_secret_setting(key) and value not in (None, "", False):
+        elif is_secret_setting(key) and not (value is None or value is False or value == ""):
             problems.append(
                 (
                     at,
