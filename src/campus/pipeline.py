@@ -27,9 +27,16 @@ OPTIONAL_CLUSTER_TIMEOUT = 5.0
 
 
 def load(fleet_file: Path) -> Fleet:
-    from campus.fleet.load import load_fleet
+    """The fleet, with each `resources` entry checked against its size's profile."""
+    from campus.fleet.checks import limits_below_requests
+    from campus.fleet.load import load_fleet, locate
+    from campus.harden.sizing import known_resources_for
 
-    return load_fleet(fleet_file)
+    fleet = load_fleet(fleet_file)
+    problems = limits_below_requests(fleet, known_resources_for)
+    if problems:
+        raise locate(Path(fleet.source), problems)
+    return fleet
 
 
 def connect_fleet(fleet_file: Path, kubeconfig: str | None) -> tuple[Fleet, Client]:
@@ -104,20 +111,37 @@ def build(
     jobs: int | None = None,
     client: Client | None = None,
     offline: bool = False,
+    check_services: bool = True,
 ) -> list[Built]:
     """Render and harden the named environments (all when none are named), in fleet order,
-    each from its Tutor state (see the module's docstring)."""
+    each from its Tutor state (see the module's docstring). The services named under
+    replicas, autoscaling and resources must be Deployments Tutor rendered
+    (`check_services`: a caller that refuses unknown names itself may skip it)."""
     selected = fleet.select(names)
-    return _build(fleet, selected, cluster_copies(fleet, selected, client, offline), jobs)
+    copies = cluster_copies(fleet, selected, client, offline)
+    return _build(fleet, selected, copies, jobs, check_services)
 
 
 def _build(
-    fleet: Fleet, selected: Sequence[Environment], copies: ClusterCopies, jobs: int | None = None
+    fleet: Fleet,
+    selected: Sequence[Environment],
+    copies: ClusterCopies,
+    jobs: int | None = None,
+    check_services: bool = True,
 ) -> list[Built]:
+    from campus.fleet.checks import unknown_services
+    from campus.fleet.load import locate
     from campus.harden import harden_all
     from campus.render import render_fleet
 
     rendered = render_fleet(fleet, [e.name for e in selected], jobs=jobs, cluster=copies)
+    running = {
+        r.environment.name: {o["metadata"]["name"] for o in r.objects if o["kind"] == "Deployment"}
+        for r in rendered
+    }
+    problems = unknown_services(fleet, running) if check_services else []
+    if problems:
+        raise locate(Path(fleet.source), problems)
     return [Built(r, *harden_all(r)) for r in rendered]
 
 

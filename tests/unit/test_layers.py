@@ -16,10 +16,12 @@ PURE = (
     "campus.errors",
     "campus.labels",
     "campus.plain_yaml",
+    "campus.fleet.checks",
     "campus.fleet.errors",
     "campus.fleet.inherit",
     "campus.fleet.model",
     "campus.fleet.quantity",
+    "campus.fleet.tutor_settings",
     "campus.render.model",
     "campus.state.model",
     "campus.state.rotation",
@@ -86,7 +88,7 @@ def campus_modules(imported: set[str]) -> set[str]:
 
 
 # Which campus packages each package may import: the last column of docs/architecture.md.
-SHARED = {"campus", "campus.errors", "campus.labels", "campus.plain_yaml"}
+SHARED = {"campus", "campus.errors", "campus.labels", "campus.plain_yaml", "campus.atomic"}
 MAY_IMPORT = {
     "campus.fleet": set(),
     "campus.services": {"campus.fleet", "campus.kube"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import click
@@ -20,17 +21,29 @@ from campus.cli.secrets import secrets
 from campus.cli.state import state
 from campus.cli.status import status
 from campus.errors import CampusError
+from campus.fleet.errors import FleetWarning
 
 
 class CampusGroup(click.Group):
     """Every operator-facing error, from any command, prints as `Error: ...` without a
-    traceback and exits 1: handled here once, not in each command."""
+    traceback and exits 1, and every fleet-file warning as `Warning: ...` on stderr:
+    handled here once, not in each command."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CampusError as error:
-            raise click.ClickException(str(error)) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", FleetWarning)
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except CampusError as error:
+                raise click.ClickException(str(error)) from None
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    if issubclass(category, FleetWarning):
+        click.echo(f"Warning: {message}", err=True)
+    else:
+        click.echo(f"Warning: {category.__name__}: {message}", err=True)
 
 
 @click.group(cls=CampusGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,6 +9,14 @@ import click
 from campus.cli.options import fleet_option
 
 
+def _not_a_folder(path: Path) -> Path | None:
+    """The first of `path` and its parents that exists but is not a folder, if any."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
 @click.command()
 @click.argument("environments", nargs=-1)
 @fleet_option
@@ -29,6 +37,14 @@ def render(
     from campus.output.manifests import write_environment, write_stream
     from campus.pipeline import build, load
 
+    if output != "-":
+        blocking = _not_a_folder(Path(output))
+        if blocking is not None:
+            raise click.BadParameter(
+                f"{blocking} is a file, not a folder: name a folder (created if missing), "
+                "or - for a YAML stream",
+                param_hint="'-o'",
+            )
     for built in build(load(fleet_file), environments, jobs=jobs, offline=offline):
         name = built.environment.name
         state = f"Tutor state: {built.rendered.state_origin}"
@@ -37,7 +53,10 @@ def render(
             click.echo(f"{name}: {state}", err=True)
             continue
         directory = Path(output) / name
-        write_environment(directory, built.objects, built.init_jobs)
+        try:
+            write_environment(directory, built.objects, built.init_jobs)
+        except OSError as error:
+            raise click.ClickException(f"cannot write {directory}/: {error.strerror}") from None
         click.echo(
             f"{name}: {len(built.objects)} objects, {len(built.init_jobs)} init jobs -> "
             f"{directory}/ ({state})",

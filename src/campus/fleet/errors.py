@@ -16,8 +16,10 @@ class Problem:
     message: str
 
     def render(self, path: Path) -> str:
+        """One line, whatever the key or message holds (a key may be "\r")."""
         where = f"{path}:{self.line}:{self.column}" if self.line else str(path)
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class FleetFileError(CampusError):
@@ -27,3 +29,7 @@ class FleetFileError(CampusError):
         self.path = path
         self.problems = problems
         super().__init__("\n".join(problem.render(path) for problem in problems))
+
+
+class FleetWarning(UserWarning):
+    """Something the fleet file sets that campus deliberately overrides: said, not refused."""

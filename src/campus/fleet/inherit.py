@@ -65,6 +65,7 @@ def resolve(fleet_file: FleetFile, source: str) -> Fleet:
     return Fleet(
         source=source,
         cluster=fleet_file.cluster,
+        defaults=fleet_file.defaults,
         environments=tuple(
             resolve_environment(name, fleet_file.defaults, spec)
             for name, spec in fleet_file.environments.items()

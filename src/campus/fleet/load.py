@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import UnionType
@@ -11,30 +13,136 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    ScalarEvent,
+)
 
-from campus.fleet.errors import FleetFileError, Problem
+from campus.fleet.checks import Finding, cross_checks, overrides
+from campus.fleet.errors import FleetFileError, FleetWarning, Problem
 from campus.fleet.inherit import resolve
-from campus.fleet.model import EnvironmentSpec, Fleet, FleetFile, Settings
+from campus.fleet.model import INT32_MAX, Fleet, FleetFile
+
+# Bounds that keep a hostile or mistaken file from taking the machine: a fleet of hundreds
+# of environments stays far below each.
+MAX_BYTES = 512 * 1024
+MAX_DEPTH = 32  # nested mappings and lists
+MAX_VALUES = 50_000  # values once aliases are expanded (an alias bomb expands to billions)
+# The YAML core schema: anything else (`!!python/object`, `!!binary`, `!Ref`) is refused.
+CORE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
+)
+# Characters YAML does not allow in a stream (its c-printable set), or a decoder would.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-def read_yaml(path: Path) -> Any:
-    """The file as ruamel's round-trip structures, which remember every key's position."""
+def _where(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _decode(path: Path, data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FleetFileError(path, [Problem(0, 0, "", "UTF-16 text: save the file as UTF-8")])
+    if b"\x00" in data:
+        problem = "a binary file (or UTF-16 without a byte-order mark), not UTF-8 YAML text"
+        raise FleetFileError(path, [Problem(0, 0, "", problem)])
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise FleetFileError(path, [Problem(0, 0, "", "no such file")]) from None
-    except OSError as error:
-        raise FleetFileError(path, [Problem(0, 0, "", f"cannot read: {error}")]) from None
-    try:
-        return YAML(typ="rt").load(text)
-    except MarkedYAMLError as error:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = data[: error.start].decode("utf-8", "replace")
+        line, column = _where(before, len(before))
+        problem = f"not UTF-8 text: byte {data[error.start]:#04x}; save the file as UTF-8"
+        raise FleetFileError(path, [Problem(line, column, "", problem)]) from None
+    unprintable = _UNPRINTABLE.search(text)
+    if unprintable:
+        character = unprintable.group()  # the file has no NUL: that was found above
+        problem = f"control character U+{ord(character):04X} is not allowed in YAML"
+        line, column = _where(text, unprintable.start())
+        raise FleetFileError(path, [Problem(line, column, "", problem)])
+    return text.removeprefix("\ufeff")
+
+
+def _check_structure(path: Path, text: str) -> None:
+    """Walk the YAML events (no objects built) and refuse, at its position, what would
+    take unbounded time or memory to build, or what no fleet file needs: nesting deeper
+    than MAX_DEPTH, more than MAX_VALUES values once aliases are expanded, tags outside
+    the core schema. Stops at the first such event."""
+    # Per open collection: its anchor and how many values it holds so far (expanded).
+    open_collections: list[tuple[str | None, int]] = [(None, 0)]
+    anchored: dict[str, int] = {}
+    for event in YAML(typ="rt").parse(text):
+        mark = event.start_mark
+        here = (mark.line + 1, mark.column + 1)
+        tag = getattr(event, "tag", None)
+        if tag is not None and str(tag) not in CORE_TAGS and str(tag) != "!":
+            shown = str(tag).replace("tag:yaml.org,2002:", "!!")
+            problem = f"YAML tag {shown} is not allowed: a fleet file holds plain values"
+            raise FleetFileError(path, [Problem(*here, "", problem)])
+        if isinstance(event, CollectionStartEvent):
+            open_collections.append((event.anchor, 1))
+            if len(open_collections) - 1 > MAX_DEPTH:
+                problem = f"nested deeper than {MAX_DEPTH} levels"
+                raise FleetFileError(path, [Problem(*here, "", problem)])
+            continue
+        if isinstance(event, CollectionEndEvent):
+            anchor, size = open_collections.pop()
+            if anchor is not None:
+                anchored[anchor] = size
+        elif isinstance(event, AliasEvent):
+            size = anchored.get(str(event.anchor), 1)
+        elif isinstance(event, ScalarEvent):
+            size = 1
+            if event.anchor is not None:
+                anchored[event.anchor] = 1
+        else:
+            continue
+        anchor, held = open_collections[-1]
+        open_collections[-1] = (anchor, held + size)
+        if held + size > MAX_VALUES:
+            problem = (
+                f"more than {MAX_VALUES} values once aliases are expanded"
+                if isinstance(event, AliasEvent)
+                else f"more than {MAX_VALUES} values"
+            )
+            raise FleetFileError(path, [Problem(*here, "", problem)])
+
+
+def _yaml_problem(error: YAMLError) -> Problem:
+    if isinstance(error, MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         message = " ".join(str(part) for part in (error.context, error.problem) if part)
-        raise FleetFileError(
-            path, [Problem(line, column, "", f"invalid YAML: {message}")]
-        ) from None
+        return Problem(line, column, "", f"invalid YAML: {message}")
+    return Problem(0, 0, "", f"invalid YAML: {error}")
+
+
+def read_yaml(path: Path) -> Any:
+    """The file as ruamel's round-trip structures, which remember every key's position.
+    Bounded: a file too large, not UTF-8 text, nested too deep, expanding through aliases
+    beyond MAX_VALUES or using tags is refused before anything is built."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise FleetFileError(path, [Problem(0, 0, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise FleetFileError(path, [Problem(0, 0, "", "a folder, not a fleet file")]) from None
+    except OSError as error:
+        raise FleetFileError(path, [Problem(0, 0, "", f"cannot read: {error.strerror}")]) from None
+    if len(data) > MAX_BYTES:
+        problem = f"larger than {MAX_BYTES // 1024} KiB: not a fleet file"
+        raise FleetFileError(path, [Problem(0, 0, "", problem)])
+    text = _decode(path, data)
+    try:
+        _check_structure(path, text)
+        return YAML(typ="rt").load(text)
+    except YAMLError as error:
+        raise FleetFileError(path, [_yaml_problem(error)]) from None
 
 
 def _position(document: Any, location: Sequence[str | int]) -> tuple[int, int]:
@@ -92,6 +200,8 @@ def _problems(document: Any, error: ValidationError) -> list[Problem]:
         line, column = _position(document, location)
         message = detail["msg"].removeprefix("Value error, ")
         given = detail.get("input")
+        if (detail.get("ctx") or {}).get("le") == INT32_MAX:
+            message = f"must be at most {INT32_MAX} (an int32 in the Kubernetes API)"
         if detail["type"].startswith(("literal", "int", "bool", "greater", "less")) and isinstance(
             given, str | int | float
         ):
@@ -105,8 +215,22 @@ def _problems(document: Any, error: ValidationError) -> list[Problem]:
     return problems
 
 
+def _located(document: Any, findings: list[Finding]) -> list[Problem]:
+    return [
+        Problem(*_position(document, location), ".".join(map(str, location)), message)
+        for location, message in findings
+    ]
+
+
+def locate(path: Path, findings: list[Finding]) -> FleetFileError:
+    """Findings made after loading (against what Tutor rendered, say) as one error that
+    points at the fleet file's lines."""
+    return FleetFileError(path, _located(read_yaml(path), findings))
+
+
 def load_fleet(path: Path) -> Fleet:
-    """Read, validate and resolve a fleet file; every problem found is reported at once."""
+    """Read, validate and resolve a fleet file; every problem found is reported at once.
+    What campus overrides on purpose is said as a `FleetWarning`."""
     path = Path(path)
     document = read_yaml(path)
     if document is None:
@@ -117,61 +241,9 @@ def load_fleet(path: Path) -> Fleet:
         fleet_file = FleetFile.model_validate(document)
     except ValidationError as error:
         raise FleetFileError(path, _problems(document, error)) from None
-    problems = [
-        Problem(*_position(document, location), ".".join(map(str, location)), message)
-        for location, message in cross_checks(fleet_file)
-    ]
+    problems = _located(document, cross_checks(fleet_file))
     if problems:
         raise FleetFileError(path, problems)
+    for problem in _located(document, overrides(fleet_file)):
+        warnings.warn(FleetWarning(problem.render(path)), stacklevel=2)
     return resolve(fleet_file, source=str(path))
-
-
-def cross_checks(fleet_file: FleetFile) -> list[tuple[list[str | int], str]]:
-    """What no single key can check: uniqueness across environments, replicas within the
-    autoscaling range once defaults are inherited."""
-    problems: list[tuple[list[str | int], str]] = []
-    namespaces: dict[str, str] = {}
-    hosts: dict[str, str] = {}
-    for name, spec in fleet_file.environments.items():
-        namespace = spec.namespace or name
-        if namespace in namespaces:
-            where: list[str | int] = ["environments", name]
-            if spec.namespace:
-                where.append("namespace")
-            problems.append(
-                (where, f"namespace {namespace!r} is also used by {namespaces[namespace]}")
-            )
-        namespaces.setdefault(namespace, name)
-        for role in ("lms", "cms"):
-            host = getattr(spec.hosts, role)
-            if host is None:
-                continue
-            if host in hosts:
-                problems.append(
-                    (
-                        ["environments", name, "hosts", role],
-                        f"host {host!r} is also used by {hosts[host]}",
-                    )
-                )
-            hosts.setdefault(host, f"{name} ({role})")
-        problems += _replica_checks(name, fleet_file.defaults, spec)
-    return problems
-
-
-def _replica_checks(
-    name: str, defaults: Settings, spec: EnvironmentSpec
-) -> list[tuple[list[str | int], str]]:
-    replicas = {**(defaults.replicas or {}), **(spec.replicas or {})}
-    autoscaling = {**(defaults.autoscaling or {}), **(spec.autoscaling or {})}
-    problems: list[tuple[list[str | int], str]] = []
-    for service, count in replicas.items():
-        scaling = autoscaling.get(service)
-        if scaling and not scaling.min <= count <= scaling.max:
-            problems.append(
-                (
-                    ["environments", name, "replicas", service],
-                    f"{count} replicas is outside the autoscaling range "
-                    f"{scaling.min}-{scaling.max}",
-                )
-            )
-    return problems

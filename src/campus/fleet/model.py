@@ -6,6 +6,7 @@ merging defaults into environments lives in `campus.fleet.inherit`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -19,6 +20,15 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
 )
+
+# A DNS-1123 subdomain: names of IngressClasses and cert-manager issuers.
+DNS1123_SUBDOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+# Replicas and autoscaling bounds are int32 in the Kubernetes API.
+INT32_MAX = 2**31 - 1
+Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+PositiveCount = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 SizeName = Literal["small", "medium", "large"]
 IngressMode = Literal["caddy", "ingress", "gateway"]
@@ -36,6 +46,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _quantity_text(value: object) -> object:
+    """`cpu: 1` and `memory: 1073741824` are quantities too, as Kubernetes reads them."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    return value
+
+
 def _check_cpu(value: str | None) -> str | None:
     if value is not None:
         parse_cpu(value)
@@ -45,6 +62,28 @@ def _check_cpu(value: str | None) -> str | None:
 def _check_memory(value: str | None) -> str | None:
     if value is not None:
         parse_memory(value)
+        if value.endswith("m"):
+            raise ValueError(
+                f"{value!r} is in millibytes (1000m is one byte): write Mi or Gi for memory"
+            )
+    return value
+
+
+def _check_subdomain(value: str | None) -> str | None:
+    if value is not None and not DNS1123_SUBDOMAIN.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid Kubernetes name: lower-case letters, digits, '-' "
+            "and '.', at most 253 characters, starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _check_label(value: str | None) -> str | None:
+    if value is not None and (len(value) > 63 or not DNS1123_LABEL.match(value)):
+        raise ValueError(
+            f"{value!r} is not a valid DNS-1123 label: lower-case letters, digits and '-', "
+            "at most 63 characters, starting and ending with a letter or digit"
+        )
     return value
 
 
@@ -56,6 +95,9 @@ class ServiceResources(Strict):
     cpu_limit: str | None = None
     memory_limit: str | None = None
 
+    _numbers = field_validator("cpu", "memory", "cpu_limit", "memory_limit", mode="before")(
+        _quantity_text
+    )
     _cpu = field_validator("cpu", "cpu_limit")(_check_cpu)
     _memory = field_validator("memory", "memory_limit")(_check_memory)
 
@@ -77,8 +119,8 @@ class ServiceResources(Strict):
 class Autoscaling(Strict):
     """A HorizontalPodAutoscaler on CPU utilisation for one service."""
 
-    min: Annotated[int, Field(ge=1)]
-    max: Annotated[int, Field(ge=1)]
+    min: PositiveCount
+    max: PositiveCount
     cpu: Annotated[int, Field(ge=1, le=1000)] = 70
 
     @model_validator(mode="after")
@@ -112,6 +154,14 @@ class Tls(Strict):
     cluster_issuer: str | None = None
     issuer: str | None = None
 
+    _names = field_validator("cluster_issuer", "issuer")(_check_subdomain)
+
+    @model_validator(mode="after")
+    def _one_issuer(self) -> Tls:
+        if bool(self.cluster_issuer) == bool(self.issuer):
+            raise ValueError("set exactly one of cluster_issuer or issuer")
+        return self
+
 
 class Ingress(Strict):
     """How traffic enters an environment.
@@ -127,6 +177,9 @@ class Ingress(Strict):
     gateway: str | None = None  # gateway mode: the Gateway, as NAME or NAMESPACE/NAME
     controller_namespace: str | None = None
     tls: Tls | None = None
+
+    _class = field_validator("class_name")(_check_subdomain)
+    _namespace = field_validator("controller_namespace")(_check_label)
 
 
 class Cluster(Strict):
@@ -150,7 +203,7 @@ class Settings(Strict):
     plugins: list[str] | None = None
     size: SizeName | None = None
     production: bool | None = None
-    replicas: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    replicas: dict[str, Count] | None = None
     autoscaling: dict[str, Autoscaling] | None = None
     resources: dict[str, ServiceResources] | None = None
     ingress: Ingress | None = None
@@ -174,8 +227,21 @@ class Hosts(Strict):
     @field_validator("lms", "cms")
     @classmethod
     def _valid_hostname(cls, value: str | None) -> str | None:
-        if value is not None and not HOSTNAME.match(value):
-            raise ValueError(f"{value!r} is not a valid DNS hostname")
+        if value is None:
+            return value
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            pass
+        else:
+            raise ValueError(
+                f"{value!r} is an IP address: Ingress rules and Tutor need a host name"
+            )
+        if not HOSTNAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid DNS hostname: lower-case labels of letters, digits "
+                "and '-', at most 63 characters each and 253 in all"
+            )
         return value
 
 
@@ -185,12 +251,7 @@ class EnvironmentSpec(Settings):
     namespace: str | None = None
     hosts: Hosts
 
-    @field_validator("namespace")
-    @classmethod
-    def _valid_namespace(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 63 or not DNS1123_LABEL.match(value)):
-            raise ValueError(f"{value!r} is not a valid DNS-1123 label (namespace)")
-        return value
+    _namespace = field_validator("namespace")(_check_label)
 
 
 class FleetFile(Strict):
@@ -239,6 +300,7 @@ class Fleet(Strict):
     source: str
     cluster: Cluster
     environments: tuple[Environment, ...]
+    defaults: Settings = Settings()  # as written, to tell what an environment inherits
 
     def select(self, names: Sequence[str] = ()) -> list[Environment]:
         """The named environments in fleet order (all when none are named)."""

@@ -5,6 +5,14 @@ settings files) and into init Job arguments; anyone who can read ConfigMaps or J
 namespace reads them. Every ConfigMap holding a secret becomes a Secret of the same name
 (references switched), and a Job script holding one is moved into a Secret it reads at run
 time.
+
+A value is secret because of the setting it belongs to (`is_secret_setting`: passwords,
+keys, tokens), whatever its length: a 7-character password an operator chose is as secret
+as a generated one. Besides those settings' values, every line of a multi-line one (a PEM
+key is rendered line by line too) and what the render worker found (a JWT key's private
+numbers as rendered in its JWK) are secrets. A short secret matches wherever its text
+appears, so a weak password can make campus move more into Secrets than needed (harmless)
+and the check flag objects that merely contain the same characters: choose long ones.
 """
 
 from __future__ import annotations
@@ -12,12 +20,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from campus.fleet.tutor_settings import is_secret_setting
 from campus.harden.rule import Rule, Violation, pod_spec, violation
 from campus.kube.objects import KubeObject, digest
 from campus.render.model import RenderedEnvironment
 
 NAME = "secrets"
 SCRIPT_VARIABLE = "CAMPUS_INIT_SCRIPT"
+
+
+def secret_values(rendered: RenderedEnvironment) -> frozenset[str]:
+    """Every text that must never appear outside a Secret, as written and as it reads once
+    escaped in JSON (the form the rules search)."""
+    values = set(rendered.secret_values)
+    for key, value in rendered.tutor_config.items():
+        if not is_secret_setting(key) or isinstance(value, bool) or value is None:
+            continue
+        text = str(value)
+        values.add(text)
+        values |= set(text.splitlines())
+    values = {value.strip() for value in values} - {""}
+    return frozenset(values | {json.dumps(value)[1:-1] for value in values})
 
 
 def _holds_secret(text: str, secrets: frozenset[str]) -> bool:
@@ -87,7 +110,7 @@ def _move_literals(
 
 
 def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
-    secrets = rendered.secret_values
+    secrets = secret_values(rendered)
     moved: set[str] = set()
     result: list[KubeObject] = []
     for obj in objects:
@@ -114,12 +137,13 @@ def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Kube
 
 
 def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Violation]:
+    secrets = secret_values(rendered)
     found = []
     for obj in objects:
         if obj["kind"] == "Secret":
             continue
         text = json.dumps(obj)
-        leaked = sum(1 for secret in rendered.secret_values if secret in text)
+        leaked = sum(1 for secret in secrets if secret in text)
         if leaked:
             found.append(violation(NAME, obj, f"holds {leaked} secret value(s) outside a Secret"))
     return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from campus.fleet.model import ServiceResources, SizeName
 from campus.services import Service
+from campus.services.catalogue import defaults
 
 
 def resources_for(
@@ -23,3 +24,11 @@ def resources_for(
     if cpu_limit:
         limits["cpu"] = cpu_limit
     return {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}
+
+
+def known_resources_for(
+    name: str, size: SizeName, override: ServiceResources | None
+) -> dict[str, dict[str, str]]:
+    """`resources_for` a service known by its name alone (before anything is rendered):
+    its catalogue entry, or a generic web service's."""
+    return resources_for(defaults().get(name), size, override)

@@ -119,6 +119,26 @@ def check_pods_fit(workloads: Sequence[Workload], cluster: Cluster) -> None:
         )
 
 
+# The largest cluster Kubernetes supports (its "considerations for large clusters"): no
+# more than 150,000 pods. A fleet asking for more cannot run anywhere; planning it pod by
+# pod would only exhaust memory.
+MAX_PODS = 150_000
+
+
+def check_pod_count(workloads: Sequence[Workload]) -> None:
+    """Refuse, from the counts alone, a fleet whose pods no Kubernetes cluster can hold."""
+    steady = sum(_steady(w) for w in workloads)
+    most = sum(w.max_replicas + w.surge for w in workloads if w.kind != "Job")
+    if max(steady, most) <= MAX_PODS:
+        return
+    biggest = max(workloads, key=lambda w: w.max_replicas)
+    raise PlanError(
+        f"the fleet asks for up to {max(steady, most)} pods ({biggest.environment}: "
+        f"{biggest.name} up to {biggest.max_replicas}), more than the {MAX_PODS} pods of the "
+        "largest cluster Kubernetes supports"
+    )
+
+
 def smallest(
     pods: Sequence[Pod],
     cluster: Cluster,
@@ -210,6 +230,7 @@ def plan_fleet(
     `rolling_environments`: how many roll at once."""
     by_environment = {name: workloads_of(name, objects, jobs) for name, objects, jobs in requests}
     workloads = [w for ws in by_environment.values() for w in ws]
+    check_pod_count(workloads)
     check_pods_fit(workloads, cluster)
 
     steady_pods = pods_of(workloads, _steady)

@@ -11,22 +11,19 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import re
 import sys
 from typing import Any
 
+from campus.atomic import write_atomically
+from campus.fleet.tutor_settings import is_secret_setting
 from campus.state.model import NOT_STATE
-
-# Which generated settings hold secrets: Tutor's "unique" settings (generated once per
-# project) whose names say so. The ID, for instance, is unique but not secret.
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|PRIVATE_KEY|TOKEN|API_KEY|_KEY$")
 
 
 def _secret_values(tutor_utils: Any, base: dict[str, Any], full: dict[str, Any]) -> list[str]:
     values: set[str] = set()
     for key in base:
         value = full.get(key)
-        if SECRET_NAME.search(key) and isinstance(value, str) and len(value) >= 8:
+        if is_secret_setting(key) and isinstance(value, str) and value.strip():
             values.add(value)
     private_key = full.get("JWT_RSA_PRIVATE_KEY")
     if isinstance(private_key, str) and private_key:
@@ -37,6 +34,16 @@ def _secret_values(tutor_utils: Any, base: dict[str, Any], full: dict[str, Any])
                 values.add(tutor_utils.long_to_base64(getattr(key, number)))
         values |= {line for line in private_key.splitlines() if len(line) >= 40}
     return sorted(values)
+
+
+def save_config(root: str, config: dict[str, Any]) -> None:
+    """Tutor's `config.yml`, written atomically: it holds the passwords Tutor generated,
+    and Tutor's own `save_config_file` truncates it first, so a process killed while it
+    writes would lose them."""
+    from tutor import config as tutor_config
+    from tutor import serialize
+
+    write_atomically(tutor_config.config_path(root), serialize.dumps(config))
 
 
 def render(request: dict[str, Any]) -> dict[str, Any]:
@@ -64,12 +71,12 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     user = tutor_config.get_user(root)
     user.update(request.get("state") or {})  # the cluster's copy, which wins
     user[tutor_config.PLUGINS_CONFIG_KEY] = list(wanted)
-    tutor_config.save_config_file(root, user)
+    save_config(root, user)
     Actions.PROJECT_ROOT_READY.do(root)  # loads exactly the plugins listed
 
     config = tutor_config.load_minimal(root)  # generates unique values on first run
     config.update(request["settings"])
-    tutor_config.save_config_file(root, config)
+    save_config(root, config)
     full = tutor_config.load_full(root)
     tutor_env.save(root, full)
 

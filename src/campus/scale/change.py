@@ -107,7 +107,9 @@ def apply_change(
                 f"{invalid}"
             ) from None
         after = fleet_after.environment(name)
-        [built] = build(fleet_after, [name], client=client)
+        # The services edited are checked below, with scale's own message; the build's
+        # check would name the staged file.
+        [built] = build(fleet_after, [name], client=client, check_services=False)
         objects = built.objects
         objects_before, _ = harden_all(dataclasses.replace(built.rendered, environment=before))
         # The staged file holds exactly the bytes that will be written.
