@@ -42,6 +42,9 @@ PURE = (
     "campus.plan.servers",
     "campus.drill.availability",
     "campus.drill.target",
+    "campus.drill.services",
+    "campus.drill.drain_plan",
+    "campus.drill.rotation",
     "campus.scale.rules",
     "campus.scale.capacity",
     "campus.sandbox.nodes",
@@ -96,7 +99,8 @@ MAY_IMPORT = {
     "campus.scale": {"campus.pipeline", "campus.harden", "campus.fleet", "campus.deploy"}
     | {"campus.kube", "campus.render"},
     "campus.plan": {"campus.deploy", "campus.kube", "campus.sandbox"},
-    "campus.drill": {"campus.kube", "campus.fleet", "campus.harden", "campus.sandbox"},
+    "campus.drill": {"campus.kube", "campus.fleet", "campus.harden", "campus.deploy"}
+    | {"campus.sandbox"},
     "campus.sandbox": {"campus.kube", "campus.fleet"},
 }
 

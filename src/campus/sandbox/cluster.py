@@ -437,3 +437,34 @@ def restore_node(name: str, node: str, timeout: float = 60) -> None:
         {"metadata": {"labels": {HEARTBEAT: "on"}}},
     )
     _wait_nodes_ready(client, [node], timeout)
+
+
+def add_node(name: str, like: str, timeout: float = 60) -> str:
+    """A new node of the same size and zone as `like` (a node group's replacement), named
+    after the last node (node-N+1); waits until it is Ready and returns its name."""
+    client = client_for(name)
+    model = _node(client, name, like).to_dict()
+    names = {n.metadata.name for n in client.list(Node) if n.metadata and n.metadata.name}
+    new = node_specs.next_node_name(names)
+    capacity = model.get("status", {}).get("capacity") or {}
+    allocatable = model.get("status", {}).get("allocatable") or {}
+    manifest = node_specs.node_manifest(
+        new,
+        name,
+        model["metadata"].get("labels", {}).get(ZONE, ""),
+        capacity.get("cpu", "8"),
+        capacity.get("memory", "32Gi"),
+        int(capacity.get("pods", 110)),
+    )
+    manifest["status"]["allocatable"] = dict(allocatable) or manifest["status"]["allocatable"]
+    client.create(from_dict(manifest))
+    _wait_nodes_ready(client, [new], timeout)
+    return new
+
+
+def delete_node(name: str, node: str) -> None:
+    """Remove a node, as a node group does with a machine it retired: the pod garbage
+    collector deletes whatever was still bound to it."""
+    client = client_for(name)
+    _node(client, name, node)
+    client.delete(Node, node)
