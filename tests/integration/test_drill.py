@@ -71,6 +71,35 @@ def test_node_failure_drill_keeps_production_serving(ops_fleet: Path, ops_sandbo
     )
 
 
+def test_zone_failure_drill_fails_every_node_of_the_zone_and_draws_it(
+    ops_fleet: Path, ops_sandbox: str, tmp_path: Path
+) -> None:
+    kube = kube_for(ops_sandbox)
+    in_zone = sorted(
+        n.metadata.name
+        for n in kube.list(Node)
+        if n.metadata and n.metadata.name and _labels(n)["topology.kubernetes.io/zone"] == "b"
+    )
+    picture = tmp_path / "zone.png"
+    args = ["drill", "zone-failure", "--zone", "b", "-f", str(ops_fleet), "-o", "json"]
+    result = CliRunner().invoke(cli, [*args, "--report", str(picture)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["zone"] == "b" and report["nodes"] == in_zone and report["passed"]
+    assert 0 < report["detectedAfterSeconds"] < report["recoveredAfterSeconds"] < 120
+    for outcome in report["services"]:
+        if outcome["environment"] == "ops-prod" and outcome["service"] in ("lms", "cms", "caddy"):
+            assert outcome["secondsWithoutReady"] == 0, outcome
+    assert picture.read_bytes()[:4] == b"\x89PNG"
+    for node in in_zone:  # restored
+        status = kube.get(Node, node).status
+        assert status and any(
+            c.type == "Ready" and c.status == "True" for c in status.conditions or []
+        )
+    result = CliRunner().invoke(cli, ["drill", "zone-failure", "--zone", "z", "-f", str(ops_fleet)])
+    assert result.exit_code != 0 and "zone 'z' has no Ready node" in result.output
+
+
 def test_drill_rejects_an_unknown_node_and_a_real_cluster(ops_fleet: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["drill", "node-failure", "-f", str(ops_fleet), "--node", "nope"]

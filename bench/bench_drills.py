@@ -1,0 +1,129 @@
+"""Node upkeep and larger failures on the example fleet: every node rotated one at a time,
+and a whole zone lost at once.
+
+    python bench/bench_drills.py            # prints markdown tables (needs the sandbox built)
+    python bench/bench_drills.py rotation   # or `zone` for one part
+
+The six environments of `examples/fleet.yml` on a sandbox of 6 nodes (8 CPU, 32 GiB, two
+per zone a, b, c: what `campus plan` recommends), deployed once per part. The sandbox's
+timing is the drills' (12 s node grace, 10 s eviction toleration: docs/drill.md); pods
+on KWOK nodes start in well under a second, so the figures measure the mechanism, not a
+real node's image pulls and volume attachments.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from campus.deploy.engine import deploy_fleet
+from campus.deploy.model import DeployOptions
+from campus.drill.node_failure import run_zone_failure
+from campus.drill.node_rotation import run_node_rotation
+from campus.fleet.load import load_fleet
+from campus.fleet.model import Fleet
+from campus.output.progress import QuietProgress
+from campus.pipeline import deploy_requests
+from campus.sandbox import cluster
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "fleet.yml"
+NAME = "campus-bench-drills"
+
+
+def example_fleet(directory: Path) -> Fleet:
+    """A fresh sandbox of 6 nodes with the example fleet deployed on it."""
+    cluster.down(NAME)
+    cluster.up(NAME, nodes=6, node_cpu="8", node_memory="32Gi", zones=("a", "b", "c"))
+    path = directory / "example.yml"
+    path.write_text(EXAMPLE.read_text().replace("sandbox: campus", f"sandbox: {NAME}"))
+    fleet = load_fleet(path)
+    client = cluster.client_for(NAME, timeout=30)
+    results = deploy_fleet(
+        client, deploy_requests(fleet), DeployOptions(phase_timeout=300), QuietProgress()
+    )
+    failed = [r.environment for r in results if r.outcome == "failed"]
+    if failed:
+        raise SystemExit(f"deploy failed for {failed}")
+    return fleet
+
+
+def _gaps(services: list[tuple[str, float]]) -> str:
+    return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in services) or "none"
+
+
+def rotation_figures(directory: Path) -> list[tuple[str, str]]:
+    fleet = example_fleet(directory)
+    started = time.perf_counter()
+    report = run_node_rotation(NAME, list(fleet.environments))
+    elapsed = time.perf_counter() - started
+    cluster.down(NAME)
+    production = [
+        (f"{s.environment}/{s.service}", s.seconds_without_ready)
+        for s in report.services
+        if s.must_stay_up and s.seconds_without_ready
+    ]
+    per_node = ", ".join(f"{r.old} {r.seconds:.0f} s ({r.evicted} pods)" for r in report.rotated)
+    return [
+        (
+            "nodes rotated (add, cordon, drain, whole again, delete)",
+            f"{sum(r.deleted for r in report.rotated)} of {len(report.planned)}",
+        ),
+        ("total time, whole fleet", f"{elapsed:.0f} s"),
+        ("per node", per_node),
+        ("production web services: seconds without a ready replica", _gaps(production)),
+        (
+            "data-service downtime per environment (any data service at 0 ready)",
+            ", ".join(f"{e} {v:.0f} s" for e, v in report.data_downtime.items()) or "none",
+        ),
+        ("evictions held back by a PodDisruptionBudget (retried)", str(report.blocked_evictions)),
+        ("budgets blocking forever", str(len(report.stuck))),
+        ("verdict", "passed" if report.passed else "FAILED"),
+    ]
+
+
+def zone_figures(directory: Path) -> list[tuple[str, str]]:
+    fleet = example_fleet(directory)
+    report = run_zone_failure(NAME, list(fleet.environments), "a")
+    cluster.down(NAME)
+    production = [
+        (f"{s.environment}/{s.service}", s.seconds_without_ready)
+        for s in report.services
+        if s.must_stay_up and s.seconds_without_ready
+    ]
+    others = [
+        (f"{s.environment}/{s.service}", s.seconds_without_ready)
+        for s in report.outages
+        if not s.must_stay_up
+    ]
+    detected = "never" if report.detected_after is None else f"{report.detected_after:.0f} s"
+    recovered = "never" if report.recovered_after is None else f"{report.recovered_after:.0f} s"
+    return [
+        ("zone a lost", f"{', '.join(report.nodes)} ({report.pods_on_node} fleet pods)"),
+        ("marked NotReady after", detected),
+        ("fleet whole again after", recovered),
+        ("production web services: seconds without a ready replica", _gaps(production)),
+        ("other services without a ready replica", _gaps(others)),
+        ("pods left unschedulable", str(len(report.unschedulable))),
+        ("verdict", "passed" if report.passed else "FAILED"),
+    ]
+
+
+def main() -> None:
+    parts = sys.argv[1:] or ["rotation", "zone"]
+    tables = []
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        if "rotation" in parts:
+            tables.append(("node rotation, 6 nodes", rotation_figures(directory)))
+        if "zone" in parts:
+            tables.append(("zone failure, zone a of 3", zone_figures(directory)))
+    for title, rows in tables:
+        print(f"\n{title}\n\n| figure | value |\n|---|---|")
+        for figure, value in rows:
+            print(f"| {figure} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
