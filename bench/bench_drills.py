@@ -18,9 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_operations import print_tables
+
 from campus.deploy.engine import deploy_fleet
 from campus.deploy.model import DeployOptions
-from campus.drill.node_failure import run_zone_failure
+from campus.drill.node_failure import run_node_failure
 from campus.drill.node_rotation import run_node_rotation
 from campus.fleet.load import load_fleet
 from campus.fleet.model import Fleet
@@ -85,7 +87,7 @@ def rotation_figures(directory: Path) -> list[tuple[str, str]]:
 
 def zone_figures(directory: Path) -> list[tuple[str, str]]:
     fleet = example_fleet(directory)
-    report = run_zone_failure(NAME, list(fleet.environments), "a")
+    report = run_node_failure(NAME, list(fleet.environments), zone="a")
     cluster.down(NAME)
     production = [
         (f"{s.environment}/{s.service}", s.seconds_without_ready)
@@ -110,19 +112,22 @@ def zone_figures(directory: Path) -> list[tuple[str, str]]:
     ]
 
 
+PARTS = {
+    "rotation": ("node rotation, 6 nodes", rotation_figures),
+    "zone": ("zone failure, zone a of 3", zone_figures),
+}
+
+
 def main() -> None:
-    parts = sys.argv[1:] or ["rotation", "zone"]
-    tables = []
+    wanted = sys.argv[1:] or list(PARTS)  # e.g. `bench_drills.py zone`
     with tempfile.TemporaryDirectory() as scratch:
-        directory = Path(scratch)
-        if "rotation" in parts:
-            tables.append(("node rotation, 6 nodes", rotation_figures(directory)))
-        if "zone" in parts:
-            tables.append(("zone failure, zone a of 3", zone_figures(directory)))
-    for title, rows in tables:
-        print(f"\n{title}\n\n| figure | value |\n|---|---|")
-        for figure, value in rows:
-            print(f"| {figure} | {value} |")
+        print_tables(
+            [
+                (title, figures(Path(scratch)))
+                for part, (title, figures) in PARTS.items()
+                if part in wanted
+            ]
+        )
 
 
 if __name__ == "__main__":

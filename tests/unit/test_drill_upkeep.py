@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from campus.drill.availability import Moment, Sample, Timeline, data_downtime
-from campus.drill.drain_plan import Owner, never_allows, plan_drain, selects
+from campus.drill.drain_plan import never_allows, plan_drain, selects
 from campus.drill.rotation import RotatedNode, analyse_rotation
 from campus.errors import CampusError
 from campus.output.drill_picture import rows_of, write_picture
 from campus.sandbox.nodes import next_node_name
 
-OWNERS = {"acme-prod": Owner("acme-prod", True), "acme-dev": Owner("acme-dev", False)}
+OWNERS = {"acme-prod": ("acme-prod", True), "acme-dev": ("acme-dev", False)}
 
 
 def node(name: str, ready: bool = True, cordoned: bool = False, cpu: str = "8") -> dict[str, Any]:
@@ -76,10 +76,14 @@ def test_a_drain_moves_pods_to_nodes_with_room_and_leaves_daemonsets() -> None:
         pod("acme-dev", "mysql-a", "mysql", "node-0", cpu="7"),
         pod("kube-system", "proxy-a", "proxy", "node-0", owner="DaemonSet"),
         pod("acme-dev", "big-a", "big", "node-2", cpu="7"),
+        {
+            **pod("acme-dev", "init-a", "init", "node-0", owner="Job"),
+            "status": {"phase": "Succeeded"},
+        },
     ]
     plan = plan_drain("node-0", pods, NODES, [], OWNERS)
     assert plan.allowed
-    assert plan.staying == ["kube-system/proxy-a"]
+    assert plan.staying == ["acme-dev/init-a", "kube-system/proxy-a"]
     moves = {m.pod: m.room_on for m in plan.moves}
     assert moves == {"lms-a": ["node-1", "node-2"], "mysql-a": ["node-1"]}
 

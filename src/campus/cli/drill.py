@@ -45,6 +45,16 @@ def _common(command: FC) -> FC:
     return command
 
 
+def _failure(command: FC) -> FC:
+    """The options of the drills that fail nodes: how long to wait, whether to restore."""
+    command = click.option(
+        "--keep-failed", is_flag=True, help="Leave the failed nodes failed afterwards."
+    )(command)
+    return click.option(
+        "--timeout", default=300.0, show_default=True, help="Seconds to wait for recovery."
+    )(command)
+
+
 def _finish(report: Any, output: str, picture: Path | None, title: str) -> None:
     """Print the report, draw it if asked, exit 1 when it failed."""
     from campus.output.drill import drill_view
@@ -70,6 +80,32 @@ def _sandbox(fleet_file: Path, sandbox_name: str | None) -> tuple[str, list[Any]
     return drill_sandbox(fleet, sandbox_name), list(fleet.environments)
 
 
+def _fail(
+    fleet_file: Path,
+    sandbox_name: str | None,
+    output: str,
+    picture: Path | None,
+    timeout: float,
+    keep_failed: bool,
+    node: str | None = None,
+    zone: str | None = None,
+) -> None:
+    from campus.drill.node_failure import run_node_failure
+
+    sandbox, environments = _sandbox(fleet_file, sandbox_name)
+    report = run_node_failure(
+        sandbox,
+        environments,
+        node=node,
+        zone=zone,
+        timeout=timeout,
+        restore=not keep_failed,
+        progress=_progress,
+    )
+    title = f"zone failure: {zone}" if zone else f"node failure: {report.node}"
+    _finish(report, output, picture, title)
+
+
 @click.group()
 def drill() -> None:
     """Rehearse failures and upkeep on the sandbox (never on a real cluster)."""
@@ -78,8 +114,7 @@ def drill() -> None:
 @drill.command("node-failure")
 @_common
 @click.option("--node", default=None, help="The node to fail (default: the busiest).")
-@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for recovery.")
-@click.option("--keep-failed", is_flag=True, help="Leave the node failed afterwards.")
+@_failure
 def node_failure(
     fleet_file: Path,
     sandbox_name: str | None,
@@ -92,25 +127,13 @@ def node_failure(
     """Fail a node and measure every service's ready replicas each second until the fleet
     is whole again. Exits non-zero if a production web service had no ready replica,
     a pod could not be rescheduled, or the fleet did not recover."""
-    from campus.drill.node_failure import run_node_failure
-
-    sandbox, environments = _sandbox(fleet_file, sandbox_name)
-    report = run_node_failure(
-        sandbox,
-        environments,
-        node=node,
-        timeout=timeout,
-        restore=not keep_failed,
-        progress=_progress,
-    )
-    _finish(report, output, picture, f"node failure: {report.node}")
+    _fail(fleet_file, sandbox_name, output, picture, timeout, keep_failed, node=node)
 
 
 @drill.command("zone-failure")
 @_common
 @click.option("--zone", required=True, help="The zone whose every node fails at once.")
-@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for recovery.")
-@click.option("--keep-failed", is_flag=True, help="Leave the zone's nodes failed afterwards.")
+@_failure
 def zone_failure(
     fleet_file: Path,
     sandbox_name: str | None,
@@ -123,13 +146,7 @@ def zone_failure(
     """Fail every node of a zone at once and measure what the fleet loses. Exits non-zero
     if a production web service had no ready replica, a pod could not be rescheduled, or
     the fleet did not recover."""
-    from campus.drill.node_failure import run_zone_failure
-
-    sandbox, environments = _sandbox(fleet_file, sandbox_name)
-    report = run_zone_failure(
-        sandbox, environments, zone, timeout=timeout, restore=not keep_failed, progress=_progress
-    )
-    _finish(report, output, picture, f"zone failure: {zone}")
+    _fail(fleet_file, sandbox_name, output, picture, timeout, keep_failed, zone=zone)
 
 
 @drill.command("node-rotation")

@@ -65,18 +65,23 @@ class ServiceOutcome:
         """Production web services are the ones a lost node must not take down."""
         return must_stay_up(self.production, self.service)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "service": self.service,
+            "production": self.production,
+            "desired": self.desired,
+            "lowestReady": self.lowest,
+            "secondsWithoutReady": round(self.seconds_without_ready, 1),
+            "secondsBelowDesired": round(self.seconds_below_desired, 1),
+        }
 
-@dataclass(frozen=True)
-class DrillReport:
-    node: str
-    pods_on_node: int
-    detected_after: float | None  # NotReady reported by the API server
-    recovered_after: float | None  # every service back to its desired count
+
+class Verdicts:
+    """What a report says of its services: which lost every ready replica at some point,
+    and which of those broke the promise (a production web service)."""
+
     services: list[ServiceOutcome]
-    unschedulable: list[str] = field(default_factory=list)
-    timeline: Timeline | None = field(default=None, compare=False)
-    zone: str | None = None  # a zone failure: every node of it failed at once
-    nodes: list[str] = field(default_factory=list)  # the failed nodes, when several
 
     @property
     def outages(self) -> list[ServiceOutcome]:
@@ -86,6 +91,19 @@ class DrillReport:
     def broken_promises(self) -> list[ServiceOutcome]:
         """Production web services that had no ready replica at some point."""
         return [s for s in self.outages if s.must_stay_up]
+
+
+@dataclass(frozen=True)
+class DrillReport(Verdicts):
+    node: str
+    pods_on_node: int
+    detected_after: float | None  # NotReady reported by the API server
+    recovered_after: float | None  # every service back to its desired count
+    services: list[ServiceOutcome]
+    unschedulable: list[str] = field(default_factory=list)
+    timeline: Timeline | None = field(default=None, compare=False)
+    zone: str | None = None  # a zone failure: every node of it failed at once
+    nodes: list[str] = field(default_factory=list)  # the failed nodes, when several
 
     @property
     def passed(self) -> bool:
@@ -102,18 +120,7 @@ class DrillReport:
             "detectedAfterSeconds": _rounded(self.detected_after),
             "recoveredAfterSeconds": _rounded(self.recovered_after),
             "passed": self.passed,
-            "services": [
-                {
-                    "environment": s.environment,
-                    "service": s.service,
-                    "production": s.production,
-                    "desired": s.desired,
-                    "lowestReady": s.lowest,
-                    "secondsWithoutReady": round(s.seconds_without_ready, 1),
-                    "secondsBelowDesired": round(s.seconds_below_desired, 1),
-                }
-                for s in self.services
-            ],
+            "services": [s.to_dict() for s in self.services],
             "unschedulable": list(self.unschedulable),
         }
 

@@ -54,7 +54,7 @@ class DrainResult:
 
 
 def owners_of(environments: Sequence[Environment]) -> dict[str, Owner]:
-    return {e.namespace: Owner(e.name, e.production) for e in environments}
+    return {e.namespace: (e.name, e.production) for e in environments}
 
 
 def read_plan(client: Client, node: str, environments: Sequence[Environment]) -> DrainPlan:

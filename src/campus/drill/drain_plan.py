@@ -1,7 +1,8 @@
 """What draining one node would do, decided before anything is touched. Pure.
 
 Like `kubectl drain`: DaemonSet pods stay (their controller would put them straight back)
-and so do mirror pods; every other pod is evicted through the Eviction API, so its
+and so do mirror pods; so do finished pods (a completed Job's), which run nothing and go
+with the node when it is deleted; every other pod is evicted through the Eviction API, so its
 PodDisruptionBudget is honoured. campus adds what kubectl does not know: which services
 are production services. A drain that would leave one of them with no ready replica
 elsewhere is refused, and a budget that can never allow a disruption (the classic
@@ -23,12 +24,8 @@ from campus.labels import NAME
 MIRROR_POD = "kubernetes.io/config.mirror"
 
 
-@dataclass(frozen=True)
-class Owner:
-    """The environment an object's namespace belongs to, and whether it is production."""
-
-    environment: str
-    production: bool
+# The environment a namespace belongs to, and whether it is production.
+Owner = tuple[str, bool]
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,7 @@ class StuckBudget:
 class DrainPlan:
     node: str
     moves: list[Move]
-    staying: list[str]  # DaemonSet and mirror pods, as namespace/name
+    staying: list[str]  # DaemonSet, mirror and finished pods, as namespace/name
     refusals: list[str] = field(default_factory=list)  # why this drain must not run
     stuck: list[StuckBudget] = field(default_factory=list)
 
@@ -199,10 +196,10 @@ def plan_drain(
     for pod in sorted(on_node, key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"])):
         name = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
         kind = _controller_kind(pod)
-        if kind == "DaemonSet" or MIRROR_POD in annotations_of(pod):
-            staying.append(name)
+        if kind == "DaemonSet" or MIRROR_POD in annotations_of(pod) or _finished(pod):
+            staying.append(name)  # a finished pod runs nothing: there is nothing to move
             continue
-        if kind is None and not _finished(pod):
+        if kind is None:
             refusals.append(f"{name} has no controller: nothing would recreate it once evicted")
         request = pod_request(pod.get("spec", {}))
         fits = sorted(n for n, left in room.items() if request.fits_in(left))
@@ -221,7 +218,7 @@ def plan_drain(
         ]
         if not elsewhere:
             refusals.append(
-                f"draining {node} would leave production service {owner.environment}/{service} "
+                f"draining {node} would leave production service {owner[0]}/{service} "
                 f"with no ready replica: every ready one runs on {node} (give it 2 or more "
                 "replicas spread over nodes, or wait until its other replicas are Ready)"
             )
@@ -236,6 +233,6 @@ def _production_services(
     for pod in pods:
         owner = owners.get(pod["metadata"].get("namespace", ""))
         service = labels_of(pod).get(NAME)
-        if owner and service and _serving(pod) and must_stay_up(owner.production, service):
+        if owner and service and _serving(pod) and must_stay_up(owner[1], service):
             found[pod["metadata"]["namespace"], service] = owner
     return found

@@ -5,6 +5,7 @@ each second until the fleet is whole again, restore the nodes, report."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from lightkube import Client
 
@@ -15,7 +16,7 @@ from campus.fleet.model import Environment
 from campus.labels import ZONE
 from campus.sandbox import cluster
 
-__all__ = ["DrillError", "run_node_failure", "run_zone_failure"]
+__all__ = ["DrillError", "run_node_failure"]
 
 
 class NodeFailure(Scenario):
@@ -93,14 +94,19 @@ class NodeFailure(Scenario):
                 cluster.restore_node(self.sandbox, node)
 
 
-def _report(
-    scenario: NodeFailure,
-    client: Client,
+def run_node_failure(
+    sandbox: str,
     environments: Sequence[Environment],
-    timeout: float,
-    interval: float,
-    progress: Progress,
+    node: str | None = None,
+    timeout: float = 300,
+    interval: float = 1.0,
+    restore: bool = True,
+    progress: Progress = lambda message: None,
+    zone: str | None = None,
 ) -> DrillReport:
+    """Fail `node` (default: the busiest), or with `zone` every node of that zone."""
+    client = cluster.client_for(sandbox, timeout=30)
+    scenario = NodeFailure(sandbox, node=node, zone=zone, restore=restore)
     run = run_scenario(client, environments, scenario, timeout, interval, progress)
     report = analyse(
         scenario.nodes[0],
@@ -111,44 +117,6 @@ def _report(
         run.unschedulable,
         run.moments,
     )
-    if scenario.zone is None:
+    if zone is None:
         return report
-    return DrillReport(
-        node=report.node,
-        pods_on_node=report.pods_on_node,
-        detected_after=report.detected_after,
-        recovered_after=report.recovered_after,
-        services=report.services,
-        unschedulable=report.unschedulable,
-        timeline=report.timeline,
-        zone=scenario.zone,
-        nodes=list(scenario.nodes),
-    )
-
-
-def run_node_failure(
-    sandbox: str,
-    environments: Sequence[Environment],
-    node: str | None = None,
-    timeout: float = 300,
-    interval: float = 1.0,
-    restore: bool = True,
-    progress: Progress = lambda message: None,
-) -> DrillReport:
-    client = cluster.client_for(sandbox, timeout=30)
-    scenario = NodeFailure(sandbox, node=node, restore=restore)
-    return _report(scenario, client, environments, timeout, interval, progress)
-
-
-def run_zone_failure(
-    sandbox: str,
-    environments: Sequence[Environment],
-    zone: str,
-    timeout: float = 300,
-    interval: float = 1.0,
-    restore: bool = True,
-    progress: Progress = lambda message: None,
-) -> DrillReport:
-    client = cluster.client_for(sandbox, timeout=30)
-    scenario = NodeFailure(sandbox, zone=zone, restore=restore)
-    return _report(scenario, client, environments, timeout, interval, progress)
+    return replace(report, zone=zone, nodes=list(scenario.nodes))

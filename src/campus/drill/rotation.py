@@ -20,6 +20,7 @@ from campus.drill.availability import (
     ServiceKey,
     ServiceOutcome,
     Timeline,
+    Verdicts,
     data_downtime,
     first_recovery,
     service_outcomes,
@@ -37,7 +38,7 @@ class RotatedNode:
 
 
 @dataclass(frozen=True)
-class RotationReport:
+class RotationReport(Verdicts):
     planned: list[str]
     rotated: list[RotatedNode]
     seconds: float  # the whole drill, to the fleet whole again
@@ -49,14 +50,6 @@ class RotationReport:
     refusals: list[str] = field(default_factory=list)
     unschedulable: list[str] = field(default_factory=list)
     timeline: Timeline | None = field(default=None, compare=False)
-
-    @property
-    def outages(self) -> list[ServiceOutcome]:
-        return [s for s in self.services if s.seconds_without_ready > 0]
-
-    @property
-    def broken_promises(self) -> list[ServiceOutcome]:
-        return [s for s in self.outages if s.must_stay_up]
 
     @property
     def completed(self) -> bool:
@@ -109,18 +102,7 @@ class RotationReport:
                 for s in self.stuck
             ],
             "refusals": list(self.refusals),
-            "services": [
-                {
-                    "environment": s.environment,
-                    "service": s.service,
-                    "production": s.production,
-                    "desired": s.desired,
-                    "lowestReady": s.lowest,
-                    "secondsWithoutReady": round(s.seconds_without_ready, 1),
-                    "secondsBelowDesired": round(s.seconds_below_desired, 1),
-                }
-                for s in self.services
-            ],
+            "services": [s.to_dict() for s in self.services],
             "unschedulable": list(self.unschedulable),
         }
 

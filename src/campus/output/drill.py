@@ -158,7 +158,9 @@ def drain_plan_view(plan: DrainPlan) -> RenderableType:
     if moves.row_count:
         parts.append(moves)
     if plan.staying:
-        parts.append(Text(f"staying (DaemonSet or mirror pods): {', '.join(plan.staying)}"))
+        parts.append(
+            Text(f"staying (DaemonSet, mirror or finished pods): {', '.join(plan.staying)}")
+        )
     parts += _stuck_lines(plan.stuck)
     parts += [Text(f"refused: {r}", style="bold red") for r in plan.refusals]
     if plan.allowed:
