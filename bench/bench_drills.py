@@ -1,8 +1,9 @@
 """Node upkeep and larger failures on the example fleet: every node rotated one at a time,
-and a whole zone lost at once.
+a whole zone lost at once, and the API server or the controller-manager restarted in the
+middle of a deploy.
 
     python bench/bench_drills.py            # prints markdown tables (needs the sandbox built)
-    python bench/bench_drills.py rotation   # or `zone` for one part
+    python bench/bench_drills.py rotation   # or `zone`, `control-plane` for one part
 
 The six environments of `examples/fleet.yml` on a sandbox of 6 nodes (8 CPU, 32 GiB, two
 per zone a, b, c: what `campus plan` recommends), deployed once per part. The sandbox's
@@ -22,6 +23,7 @@ from bench_operations import print_tables
 
 from campus.deploy.engine import deploy_fleet
 from campus.deploy.model import DeployOptions
+from campus.drill.control_plane import run_control_plane
 from campus.drill.node_failure import run_node_failure
 from campus.drill.node_rotation import run_node_rotation
 from campus.fleet.load import load_fleet
@@ -112,9 +114,37 @@ def zone_figures(directory: Path) -> list[tuple[str, str]]:
     ]
 
 
+def control_plane_figures(directory: Path) -> list[tuple[str, str]]:
+    fleet = example_fleet(directory)
+    rows = []
+    for component in ("kube-apiserver", "kube-controller-manager"):
+        report = run_control_plane(NAME, deploy_requests(fleet), component, delay=5)
+        failed = [f"{d.environment}: {d.message}" for d in report.during if d.outcome == "failed"]
+        rows += [
+            (
+                f"{component} restarted {report.restarted_after:.0f} s into a deploy rolling "
+                "every application",
+                f"back after {report.back_after:.1f} s",
+            ),
+            (
+                "  the interrupted deploy",
+                f"{sum(d.outcome != 'failed' for d in report.during)} of {len(report.during)} "
+                f"environments completed; failed: {'; '.join(failed) or 'none'}",
+            ),
+            ("  restart to a completed next deploy", f"{report.completed_after:.0f} s"),
+            (
+                "  objects left to change after it",
+                str(sum(report.left_over.values())),
+            ),
+        ]
+    cluster.down(NAME)
+    return rows
+
+
 PARTS = {
     "rotation": ("node rotation, 6 nodes", rotation_figures),
     "zone": ("zone failure, zone a of 3", zone_figures),
+    "control-plane": ("control-plane restart in the middle of a deploy", control_plane_figures),
 }
 
 

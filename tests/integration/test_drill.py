@@ -192,6 +192,22 @@ def test_node_rotation_names_the_budget_that_blocks_it_then_rotates_without_gaps
     assert "<svg" in picture.read_text()
 
 
+@pytest.mark.parametrize("component", ["kube-apiserver", "kube-controller-manager"])
+def test_a_control_plane_restart_mid_deploy_leaves_nothing_half_applied(
+    ops_fleet: Path, component: str
+) -> None:
+    args = ["drill", "control-plane", "-f", str(ops_fleet), "--component", component]
+    result = CliRunner().invoke(cli, [*args, "--delay", "2", "--timeout", "120", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["component"] == component and report["passed"]
+    assert report["backAfterSeconds"] < 60
+    for outcome in report["during"]:  # finished, or failed saying why
+        assert outcome["outcome"] != "failed" or outcome["message"], outcome
+    assert {o["outcome"] for o in report["after"]} <= {"deployed", "unchanged"}
+    assert report["leftOver"] == {"ops-prod": 0, "ops-dev": 0}
+
+
 def _scale(kube: Client, namespace: str, name: str, replicas: int) -> None:
     kube.patch(Deployment, name, {"spec": {"replicas": replicas}}, namespace=namespace)
     _wait(lambda: len(_node_of(kube, namespace, name)) == replicas, f"{replicas} {name} pods")

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from campus.deploy.model import DeployRequest
 from campus.drill.availability import Moment, Sample, Timeline, data_downtime
+from campus.drill.control_plane import STAMP, ControlPlaneReport, DeployOutcome, stamped
 from campus.drill.drain_plan import never_allows, plan_drain, selects
 from campus.drill.rotation import RotatedNode, analyse_rotation
 from campus.errors import CampusError
@@ -237,3 +239,34 @@ def test_the_picture_puts_production_first_and_finds_gaps_at_zero(tmp_path: Path
 def test_a_replacement_node_takes_the_next_free_name() -> None:
     assert next_node_name({"node-0", "node-1", "node-5", "other"}) == "node-6"
     assert next_node_name(set()) == "node-0"
+
+
+def test_the_control_plane_drill_stamps_only_pod_templates_and_judges_the_outcomes() -> None:
+    deployment = {
+        "kind": "Deployment",
+        "metadata": {"name": "lms"},
+        "spec": {"template": {"metadata": {"labels": {"app": "lms"}}, "spec": {}}},
+    }
+    service = {"kind": "Service", "metadata": {"name": "lms"}, "spec": {}}
+    request = DeployRequest("prod", "prod", [deployment, service], [])
+    stamp = stamped(request, "now")
+    template = stamp.objects[0]["spec"]["template"]["metadata"]
+    assert template["annotations"] == {STAMP: "now"} and template["labels"] == {"app": "lms"}
+    assert stamp.objects[1] == service and "annotations" not in deployment["spec"]["template"]
+
+    def report(during: str, message: str, after: str, left: int) -> ControlPlaneReport:
+        return ControlPlaneReport(
+            "kube-apiserver",
+            3,
+            2,
+            [DeployOutcome("prod", during, message, 10)],
+            [DeployOutcome("prod", after, "", 5)],
+            20,
+            {"prod": left},
+        )
+
+    assert report("deployed", "", "unchanged", 0).passed
+    assert report("failed", "cannot reach the API server", "deployed", 0).passed
+    assert not report("failed", " ", "deployed", 0).passed  # failed without saying why
+    assert not report("deployed", "", "failed", 0).passed
+    assert not report("deployed", "", "deployed", 2).passed  # left half-applied

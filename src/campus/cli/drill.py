@@ -184,3 +184,59 @@ def node_rotation(
         progress=_progress,
     )
     _finish(report, output, picture, "node rotation")
+
+
+@drill.command("control-plane")
+@fleet_option
+@click.option(
+    "--sandbox",
+    "sandbox_name",
+    default=None,
+    help="The sandbox the fleet runs on (default: the fleet file's `cluster.sandbox`).",
+)
+@click.option(
+    "--component",
+    type=click.Choice(["kube-apiserver", "kube-controller-manager", "kube-scheduler"]),
+    default="kube-apiserver",
+    show_default=True,
+    help="The control-plane process to restart.",
+)
+@click.option(
+    "--delay", default=3.0, show_default=True, help="Seconds into the deploy to restart it."
+)
+@click.option(
+    "--timeout", default=300.0, show_default=True, help="Seconds each deploy phase may take."
+)
+@output_option()
+def control_plane(
+    fleet_file: Path,
+    sandbox_name: str | None,
+    component: str,
+    delay: float,
+    timeout: float,
+    output: str,
+) -> None:
+    """Restart a control-plane process in the middle of a deploy that rolls every
+    application, then deploy again. Exits non-zero if the interrupted deploy failed
+    without a clear message, the next deploy did not complete, or anything was left
+    half-applied."""
+    from campus.drill.control_plane import run_control_plane
+    from campus.drill.target import drill_sandbox
+    from campus.output.drill import control_plane_view
+    from campus.pipeline import deploy_requests, load
+
+    fleet = load(fleet_file)
+    report = run_control_plane(
+        drill_sandbox(fleet, sandbox_name),
+        deploy_requests(fleet),
+        component,
+        delay=delay,
+        phase_timeout=timeout,
+        progress=_progress,
+    )
+    if output == "table":
+        console().print(control_plane_view(report))
+    else:
+        print_structured(report.to_dict(), output)
+    if not report.passed:
+        sys.exit(1)

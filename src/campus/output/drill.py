@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from campus.drill.availability import DrillReport, ServiceOutcome
+from campus.drill.control_plane import ControlPlaneReport
 from campus.drill.drain import DrainResult
 from campus.drill.drain_plan import DrainPlan, StuckBudget
 from campus.drill.rotation import RotationReport
@@ -186,3 +187,35 @@ def drain_result_view(result: DrainResult) -> RenderableType:
             )
         )
     return Group(*parts)
+
+
+def control_plane_view(report: ControlPlaneReport) -> RenderableType:
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row(
+        f"{report.component} restarted",
+        f"{report.restarted_after:.0f}s into the deploy, back after {report.back_after:.1f}s",
+    )
+    for title, outcomes in (("interrupted deploy", report.during), ("next deploy", report.after)):
+        for outcome in outcomes:
+            summary.add_row(
+                f"{title}: {outcome.environment}",
+                f"{outcome.outcome} in {outcome.seconds:.0f}s"
+                + (f": {outcome.message}" if outcome.message else ""),
+            )
+    summary.add_row("completed deploy after the restart", f"{report.completed_after:.0f}s")
+    summary.add_row(
+        "left half-applied",
+        ", ".join(f"{e}: {n} objects" for e, n in report.left_over.items() if n) or "nothing",
+    )
+    if report.passed:
+        verdict = Text(
+            "PASSED: the deploy finished or failed clearly, and the next one completed",
+            style="green",
+        )
+    else:
+        verdict = Text(
+            "FAILED: a deploy failed without a reason, the next deploy did not complete, "
+            "or objects were left half-applied",
+            style="bold red",
+        )
+    return Group(summary, Text(""), verdict)
