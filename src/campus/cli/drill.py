@@ -222,7 +222,6 @@ def control_plane(
     half-applied."""
     from campus.drill.control_plane import run_control_plane
     from campus.drill.target import drill_sandbox
-    from campus.output.drill import control_plane_view
     from campus.pipeline import deploy_requests, load
 
     fleet = load(fleet_file)
@@ -234,9 +233,4 @@ def control_plane(
         phase_timeout=timeout,
         progress=_progress,
     )
-    if output == "table":
-        console().print(control_plane_view(report))
-    else:
-        print_structured(report.to_dict(), output)
-    if not report.passed:
-        sys.exit(1)
+    _finish(report, output, None, f"control-plane restart: {component}")

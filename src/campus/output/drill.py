@@ -17,9 +17,11 @@ def _seconds(value: float | None) -> str:
     return "never" if value is None else f"{value:.1f}s"
 
 
-def drill_view(report: DrillReport | RotationReport) -> RenderableType:
+def drill_view(report: DrillReport | RotationReport | ControlPlaneReport) -> RenderableType:
     if isinstance(report, RotationReport):
         return rotation_view(report)
+    if isinstance(report, ControlPlaneReport):
+        return control_plane_view(report)
     summary = Table.grid(padding=(0, 2))
     if report.zone is not None:
         summary.add_row(
