@@ -167,7 +167,12 @@ def run_scenario(
             if stuck_since is not None and at - stuck_since > UNSCHEDULABLE_PATIENCE:
                 progress(f"{len(short)} services short and their pods cannot be scheduled")
                 break
-            if short:
+            if not handled:
+                progress(
+                    f"{at:4.0f}s  waiting for the node controller to mark the failed nodes "
+                    f"NotReady; {len(short)} services short"
+                )
+            elif short:
                 progress(f"{at:4.0f}s  {len(short)} services short: {', '.join(short[:4])}")
             time.sleep(max(0.0, interval - (moments.now() - at)))
     finally:
