@@ -55,7 +55,7 @@ class ControlPlaneReport:
     back_after: float  # seconds the restart took (API server: until it answered)
     during: list[DeployOutcome]  # the deploy the restart interrupted
     after: list[DeployOutcome]  # the next deploy
-    completed_after: float  # from the restart to the next deploy's completion
+    completed_after: float  # from stopping the component to the next deploy's completion
     left_over: dict[str, int] = field(default_factory=dict)  # environment: objects to change
 
     @property
@@ -146,8 +146,8 @@ def run_control_plane(
     worker.join(timeout=delay)
     restarted_after = time.monotonic() - started
     progress(f"restarting {component} {restarted_after:.0f}s into the deploy")
-    back_after = cluster.restart_component(sandbox, component, progress=progress)
     restarted = time.monotonic()
+    back_after = cluster.restart_component(sandbox, component, progress=progress)
     progress(f"{component} back after {back_after:.1f}s; waiting for the deploy")
     worker.join()
     if failure:

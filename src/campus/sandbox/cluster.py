@@ -540,8 +540,9 @@ def restart_component(
     command line, environment and working directory, as a kubelet restarts a crashed
     static pod; returns the seconds until it runs again (for the API server: until it
     answers). kwokctl has no such command: the process's own /proc entries are the
-    record of how kwokctl started it. For `supervise` seconds afterwards, any other
-    control-plane process that exits (leader election lost) is started again."""
+    record of how kwokctl started it (the seconds include its graceful stop, up to 10 s).
+    For `supervise` seconds afterwards, any other control-plane process that exits
+    (leader election lost) is started again; the call returns after that."""
     if component not in RESTARTABLE:
         raise SandboxError(f"cannot restart {component!r}; one of: {', '.join(RESTARTABLE)}")
     running = {c: _process_of(name, c) for c in RESTARTABLE}
