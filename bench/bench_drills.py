@@ -131,7 +131,17 @@ def control_plane_figures(directory: Path) -> list[tuple[str, str]]:
                 f"{sum(d.outcome != 'failed' for d in report.during)} of {len(report.during)} "
                 f"environments completed; failed: {'; '.join(failed) or 'none'}",
             ),
-            ("  restart to a completed next deploy", f"{report.completed_after:.0f} s"),
+            (
+                "  restart to the interrupted deploy completed",
+                "failed"
+                if report.interrupted_completed_after is None
+                else f"{report.interrupted_completed_after:.0f} s",
+            ),
+            (
+                "  restart to the next deploy completed (it starts after the sandbox's 40 s "
+                "watch over the other components)",
+                f"{report.completed_after:.0f} s",
+            ),
             (
                 "  objects left to change after it",
                 str(sum(report.left_over.values())),

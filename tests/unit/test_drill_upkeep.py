@@ -266,6 +266,8 @@ def test_the_control_plane_drill_stamps_only_pod_templates_and_judges_the_outcom
         )
 
     assert report("deployed", "", "unchanged", 0).passed
+    assert report("deployed", "", "unchanged", 0).interrupted_completed_after == 7
+    assert report("failed", "why", "deployed", 0).interrupted_completed_after is None
     assert report("failed", "cannot reach the API server", "deployed", 0).passed
     assert not report("failed", " ", "deployed", 0).passed  # failed without saying why
     assert not report("deployed", "", "failed", 0).passed

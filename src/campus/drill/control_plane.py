@@ -59,6 +59,14 @@ class ControlPlaneReport:
     left_over: dict[str, int] = field(default_factory=dict)  # environment: objects to change
 
     @property
+    def interrupted_completed_after(self) -> float | None:
+        """Seconds from the restart until the interrupted deploy completed everywhere
+        (None when it failed somewhere)."""
+        if not self.during or any(d.outcome == "failed" for d in self.during):
+            return None
+        return max(0.0, max(d.seconds for d in self.during) - self.restarted_after)
+
+    @property
     def unclear(self) -> list[DeployOutcome]:
         """Deploys that failed without saying why."""
         return [d for d in self.during if d.outcome == "failed" and not d.message.strip()]
@@ -90,6 +98,11 @@ class ControlPlaneReport:
             "during": outcomes(self.during),
             "after": outcomes(self.after),
             "completedAfterSeconds": round(self.completed_after, 1),
+            "interruptedCompletedAfterSeconds": (
+                None
+                if self.interrupted_completed_after is None
+                else round(self.interrupted_completed_after, 1)
+            ),
             "leftOver": dict(self.left_over),
             "passed": self.passed,
         }

@@ -204,7 +204,12 @@ def control_plane_view(report: ControlPlaneReport) -> RenderableType:
                 f"{outcome.outcome} in {outcome.seconds:.0f}s"
                 + (f": {outcome.message}" if outcome.message else ""),
             )
-    summary.add_row("completed deploy after the restart", f"{report.completed_after:.0f}s")
+    finished = report.interrupted_completed_after
+    summary.add_row(
+        "interrupted deploy completed after the restart",
+        "no (failed)" if finished is None else f"{finished:.0f}s",
+    )
+    summary.add_row("next deploy completed after the restart", f"{report.completed_after:.0f}s")
     summary.add_row(
         "left half-applied",
         ", ".join(f"{e}: {n} objects" for e, n in report.left_over.items() if n) or "nothing",
