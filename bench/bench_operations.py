@@ -159,6 +159,11 @@ def main() -> None:
         if "drill" in parts:
             drills = drill_figures(directory, nodes=6, runs=3)
             tables.append(("node-failure drill", drills + drill_figures(directory, 4, 1)))
+    print_tables(tables)
+
+
+def print_tables(tables: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    """Each table as markdown, under its title, for bench/README.md."""
     for title, rows in tables:
         print(f"\n{title}\n\n| figure | value |\n|---|---|")
         for figure, value in rows:

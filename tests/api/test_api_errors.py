@@ -30,6 +30,7 @@ from campus.kube.errors import (
     Gone,
     NotFound,
     Refused,
+    TooManyRequests,
     Unauthorized,
     Unreachable,
 )
@@ -48,7 +49,7 @@ WEB = f"{DEPLOYMENTS}/web"
         (410, Gone),
         (400, Refused),
         (422, Refused),
-        (429, Refused),
+        (429, TooManyRequests),
         (500, Refused),
         (503, Refused),
     ],

@@ -47,6 +47,9 @@ PURE = (
     "campus.plan.servers",
     "campus.drill.availability",
     "campus.drill.target",
+    "campus.drill.services",
+    "campus.drill.drain_plan",
+    "campus.drill.rotation",
     "campus.scale.rules",
     "campus.scale.capacity",
     "campus.sandbox.nodes",
@@ -105,8 +108,8 @@ MAY_IMPORT = {
     "campus.scale": {"campus.pipeline", "campus.harden", "campus.fleet", "campus.deploy"}
     | {"campus.kube", "campus.render"},
     "campus.plan": {"campus.deploy", "campus.kube", "campus.sandbox", "campus.services"},
-    "campus.drill": {"campus.kube", "campus.fleet", "campus.harden", "campus.sandbox"}
-    | {"campus.services"},
+    "campus.drill": {"campus.kube", "campus.fleet", "campus.harden", "campus.deploy"}
+    | {"campus.sandbox", "campus.services"},
     "campus.sandbox": {"campus.kube", "campus.fleet"},
 }
 

@@ -19,7 +19,7 @@ from campus.plan.model import (
     Workload,
     kubelet_reservation,
 )
-from campus.plan.packing import Layout, Pod, pods_of, stranded_by_loss
+from campus.plan.packing import Layout, Pod, pods_of, stranded_by_loss, stranded_by_zone_loss
 from campus.plan.planner import (
     Cluster,
     PodDoesNotFit,
@@ -154,6 +154,8 @@ def test_example_fleet_plan(rendered_example: dict[str, RenderedEnvironment]) ->
     assert plan.node_loss.nodes > plan.steady.nodes  # the steady layout has no spare node
     assert plan.recommended % 3 == 0
     assert plan.recommended >= max(plan.rolling_update.nodes, plan.node_loss.nodes)
+    assert plan.zone_loss is not None and plan.zone_loss in plan.scenarios
+    assert plan.zone_loss.nodes % 3 == 0 and plan.zone_loss.nodes >= plan.node_loss.nodes
     # The planned layout honours what it promises: resources and required spread.
     for node in plan.steady_layout.nodes:
         assert node.used.fits_in(room)
@@ -236,3 +238,18 @@ def test_verification_verdicts() -> None:
     fewer = Verification(4, [Trial(4, fits=True), Trial(3, fits=True), Trial(2)])
     assert fewer.scheduler_needed == 3 and "fewer" in fewer.verdict
     assert Verification(4, [Trial(4), Trial(5)]).scheduler_needed is None
+
+
+def test_a_lost_zone_strands_what_the_other_zones_cannot_hold() -> None:
+    # Two zones of one 8-CPU node each, 5 CPU used on each: neither zone's pods fit beside
+    # the other's; four nodes (two per zone) leave room for a whole zone's pods.
+    pods = steady(workload("web", 5000, replicas=2, spread=True))
+    tight = Layout(2, BARE.room, ("a", "b"))
+    for pod, node in zip(pods, tight.nodes, strict=True):
+        tight.place(pod, node)
+    lost = stranded_by_zone_loss(tight)
+    assert lost is not None and lost[0] == "a"
+    roomy = Layout(4, BARE.room, ("a", "b"))
+    for pod, node in zip(pods, roomy.nodes, strict=False):
+        roomy.place(pod, node)
+    assert stranded_by_zone_loss(roomy) is None

@@ -1,65 +1,236 @@
-"""`campus drill`: rehearse failures on the sandbox and measure what users would see."""
+"""`campus drill`: rehearse failures and upkeep on the sandbox and measure what users
+would see."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from campus.cli.options import fleet_option, output_option
 from campus.output.tables import console, print_structured
 
+FC = TypeVar("FC", bound=Callable[..., object])
+
+
+def _progress(message: str) -> None:
+    click.echo(f"drill: {message}", err=True)
+
+
+def _common(command: FC) -> FC:
+    """The options every drill shares: which sandbox, the output, the picture."""
+    for option in reversed(
+        [
+            fleet_option,
+            click.option(
+                "--sandbox",
+                "sandbox_name",
+                default=None,
+                help="The sandbox the fleet runs on (default: the fleet file's `cluster.sandbox`).",
+            ),
+            output_option(),
+            click.option(
+                "--report",
+                "picture",
+                default=None,
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Also draw the drill: ready replicas over time, as FILE.html or FILE.png.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _failure(command: FC) -> FC:
+    """The options of the drills that fail nodes: how long to wait, whether to restore."""
+    command = click.option(
+        "--keep-failed", is_flag=True, help="Leave the failed nodes failed afterwards."
+    )(command)
+    return click.option(
+        "--timeout", default=300.0, show_default=True, help="Seconds to wait for recovery."
+    )(command)
+
+
+def _finish(report: Any, output: str, picture: Path | None, title: str) -> None:
+    """Print the report, draw it if asked, exit 1 when it failed."""
+    from campus.output.drill import drill_view
+
+    if picture is not None:
+        from campus.output.drill_picture import write_picture
+
+        write_picture(report.timeline, picture, title)
+        _progress(f"picture written to {picture}")
+    if output == "table":
+        console().print(drill_view(report))
+    else:
+        print_structured(report.to_dict(), output)
+    if not report.passed:
+        sys.exit(1)
+
+
+def _sandbox(fleet_file: Path, sandbox_name: str | None) -> tuple[str, list[Any]]:
+    from campus.drill.target import drill_sandbox
+    from campus.pipeline import load
+
+    fleet = load(fleet_file)
+    return drill_sandbox(fleet, sandbox_name), list(fleet.environments)
+
+
+def _fail(
+    fleet_file: Path,
+    sandbox_name: str | None,
+    output: str,
+    picture: Path | None,
+    timeout: float,
+    keep_failed: bool,
+    node: str | None = None,
+    zone: str | None = None,
+) -> None:
+    from campus.drill.node_failure import run_node_failure
+
+    sandbox, environments = _sandbox(fleet_file, sandbox_name)
+    report = run_node_failure(
+        sandbox,
+        environments,
+        node=node,
+        zone=zone,
+        timeout=timeout,
+        restore=not keep_failed,
+        progress=_progress,
+    )
+    title = f"zone failure: {zone}" if zone else f"node failure: {report.node}"
+    _finish(report, output, picture, title)
+
 
 @click.group()
 def drill() -> None:
-    """Rehearse failures on the sandbox (never on a real cluster)."""
+    """Rehearse failures and upkeep on the sandbox (never on a real cluster)."""
 
 
 @drill.command("node-failure")
-@fleet_option
+@_common
 @click.option("--node", default=None, help="The node to fail (default: the busiest).")
+@_failure
+def node_failure(
+    fleet_file: Path,
+    sandbox_name: str | None,
+    output: str,
+    picture: Path | None,
+    node: str | None,
+    timeout: float,
+    keep_failed: bool,
+) -> None:
+    """Fail a node and measure every service's ready replicas each second until the fleet
+    is whole again. Exits non-zero if a production web service had no ready replica,
+    a pod could not be rescheduled, or the fleet did not recover."""
+    _fail(fleet_file, sandbox_name, output, picture, timeout, keep_failed, node=node)
+
+
+@drill.command("zone-failure")
+@_common
+@click.option("--zone", required=True, help="The zone whose every node fails at once.")
+@_failure
+def zone_failure(
+    fleet_file: Path,
+    sandbox_name: str | None,
+    output: str,
+    picture: Path | None,
+    zone: str,
+    timeout: float,
+    keep_failed: bool,
+) -> None:
+    """Fail every node of a zone at once and measure what the fleet loses. Exits non-zero
+    if a production web service had no ready replica, a pod could not be rescheduled, or
+    the fleet did not recover."""
+    _fail(fleet_file, sandbox_name, output, picture, timeout, keep_failed, zone=zone)
+
+
+@drill.command("node-rotation")
+@_common
+@click.option(
+    "--node", "nodes", multiple=True, help="Rotate only this node (repeatable; default: all)."
+)
+@click.option(
+    "--node-timeout", default=300.0, show_default=True, help="Seconds one node's drain may take."
+)
+@click.option("--timeout", default=1800.0, show_default=True, help="Seconds the drill may take.")
+def node_rotation(
+    fleet_file: Path,
+    sandbox_name: str | None,
+    output: str,
+    picture: Path | None,
+    nodes: tuple[str, ...],
+    node_timeout: float,
+    timeout: float,
+) -> None:
+    """Replace every node, one at a time, as an OS upgrade does: add a node of the same
+    size and zone, cordon and drain the old one through the Eviction API, wait until the
+    fleet is whole, delete it. Exits non-zero if a production web service had no ready
+    replica or a node could not be rotated (a disruption budget that never allows an
+    eviction is named, with its fix)."""
+    from campus.drill.node_rotation import run_node_rotation
+
+    sandbox, environments = _sandbox(fleet_file, sandbox_name)
+    report = run_node_rotation(
+        sandbox,
+        environments,
+        nodes,
+        timeout=timeout,
+        node_timeout=node_timeout,
+        progress=_progress,
+    )
+    _finish(report, output, picture, "node rotation")
+
+
+@drill.command("control-plane")
+@fleet_option
 @click.option(
     "--sandbox",
     "sandbox_name",
     default=None,
     help="The sandbox the fleet runs on (default: the fleet file's `cluster.sandbox`).",
 )
-@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for recovery.")
-@click.option("--keep-failed", is_flag=True, help="Leave the node failed afterwards.")
+@click.option(
+    "--component",
+    type=click.Choice(["kube-apiserver", "kube-controller-manager", "kube-scheduler"]),
+    default="kube-apiserver",
+    show_default=True,
+    help="The control-plane process to restart.",
+)
+@click.option(
+    "--delay", default=3.0, show_default=True, help="Seconds into the deploy to restart it."
+)
+@click.option(
+    "--timeout", default=300.0, show_default=True, help="Seconds each deploy phase may take."
+)
 @output_option()
-def node_failure(
+def control_plane(
     fleet_file: Path,
-    node: str | None,
     sandbox_name: str | None,
+    component: str,
+    delay: float,
     timeout: float,
-    keep_failed: bool,
     output: str,
 ) -> None:
-    """Fail a node and measure every service's ready replicas each second until the fleet
-    is whole again. Exits non-zero if a production web service had no ready replica,
-    a pod could not be rescheduled, or the fleet did not recover."""
-    from campus.drill.node_failure import run_node_failure
+    """Restart a control-plane process in the middle of a deploy that rolls every
+    application, then deploy again. Exits non-zero if the interrupted deploy failed
+    without a clear message, the next deploy did not complete, or anything was left
+    half-applied."""
+    from campus.drill.control_plane import run_control_plane
     from campus.drill.target import drill_sandbox
-    from campus.pipeline import load
-
-    def progress(message: str) -> None:
-        click.echo(f"drill: {message}", err=True)
+    from campus.pipeline import deploy_requests, load
 
     fleet = load(fleet_file)
-    report = run_node_failure(
+    report = run_control_plane(
         drill_sandbox(fleet, sandbox_name),
-        list(fleet.environments),
-        node=node,
-        timeout=timeout,
-        restore=not keep_failed,
-        progress=progress,
+        deploy_requests(fleet),
+        component,
+        delay=delay,
+        phase_timeout=timeout,
+        progress=_progress,
     )
-    if output == "table":
-        from campus.output.drill import drill_view
-
-        console().print(drill_view(report))
-    else:
-        print_structured(report.to_dict(), output)
-    if not report.passed:
-        sys.exit(1)
+    _finish(report, output, None, f"control-plane restart: {component}")

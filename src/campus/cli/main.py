@@ -10,6 +10,7 @@ import click
 from campus import __version__
 from campus.cli.access import access
 from campus.cli.deploy import deploy, destroy, diff, history, rollback
+from campus.cli.drain import drain, uncordon
 from campus.cli.drill import drill
 from campus.cli.lint import lint
 from campus.cli.logs import exec_, logs
@@ -61,6 +62,8 @@ for _command in (
     lint,
     sandbox,
     drill,
+    drain,
+    uncordon,
     plan,
     deploy,
     diff,

@@ -1,6 +1,7 @@
 """What a drill's samples say about availability: for each service, how long it had no
-ready replica, how long it ran below its desired count, and when the fleet was whole
-again. Pure: samples in, report out.
+ready replica, how long it ran below its desired count, how long each environment's data
+services were down, and when the fleet was whole again. Pure: samples in, report out.
+Every drill's analysis is built from these; `analyse` makes the node-failure report.
 
 A pod on the failed node stops serving the moment its machine dies, long before the node
 controller notices and marks it not ready; the sampler therefore counts only ready pods on
@@ -14,18 +15,39 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from campus.services import STATELESS as WEB_SERVICES
+from campus.drill.services import is_data_service, must_stay_up
 
 ServiceKey = tuple[str, str]  # (environment, service)
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One look at the fleet, `at` seconds after the node failed."""
+    """One look at the fleet, `at` seconds after the drill acted."""
 
     at: float
     serving: dict[ServiceKey, int]  # ready replicas on live nodes
-    node_ready: bool  # what the API server says of the failed node
+    # What the API server says of the failed nodes: all still Ready (the failure not yet
+    # noticed). A planned action (a drain) is known from its start: False.
+    node_ready: bool = False
+
+
+@dataclass(frozen=True)
+class Moment:
+    """Something that happened during a drill, `at` seconds after it acted."""
+
+    at: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Everything a picture of the drill needs: the samples, each service's desired
+    count, which environments are production, and the moments to mark."""
+
+    samples: list[Sample]
+    desired: dict[ServiceKey, int]
+    production: dict[str, bool]
+    moments: list[Moment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -41,17 +63,25 @@ class ServiceOutcome:
     @property
     def must_stay_up(self) -> bool:
         """Production web services are the ones a lost node must not take down."""
-        return self.production and self.service in WEB_SERVICES
+        return must_stay_up(self.production, self.service)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "service": self.service,
+            "production": self.production,
+            "desired": self.desired,
+            "lowestReady": self.lowest,
+            "secondsWithoutReady": round(self.seconds_without_ready, 1),
+            "secondsBelowDesired": round(self.seconds_below_desired, 1),
+        }
 
 
-@dataclass(frozen=True)
-class DrillReport:
-    node: str
-    pods_on_node: int
-    detected_after: float | None  # NotReady reported by the API server
-    recovered_after: float | None  # every service back to its desired count
+class Verdicts:
+    """What a report says of its services: which lost every ready replica at some point,
+    and which of those broke the promise (a production web service)."""
+
     services: list[ServiceOutcome]
-    unschedulable: list[str] = field(default_factory=list)
 
     @property
     def outages(self) -> list[ServiceOutcome]:
@@ -62,6 +92,19 @@ class DrillReport:
         """Production web services that had no ready replica at some point."""
         return [s for s in self.outages if s.must_stay_up]
 
+
+@dataclass(frozen=True)
+class DrillReport(Verdicts):
+    node: str
+    pods_on_node: int
+    detected_after: float | None  # NotReady reported by the API server
+    recovered_after: float | None  # every service back to its desired count
+    services: list[ServiceOutcome]
+    unschedulable: list[str] = field(default_factory=list)
+    timeline: Timeline | None = field(default=None, compare=False)
+    zone: str | None = None  # a zone failure: every node of it failed at once
+    nodes: list[str] = field(default_factory=list)  # the failed nodes, when several
+
     @property
     def passed(self) -> bool:
         return (
@@ -69,24 +112,15 @@ class DrillReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        zone = {} if self.zone is None else {"zone": self.zone, "nodes": list(self.nodes)}
         return {
+            **zone,
             "node": self.node,
             "podsOnNode": self.pods_on_node,
             "detectedAfterSeconds": _rounded(self.detected_after),
             "recoveredAfterSeconds": _rounded(self.recovered_after),
             "passed": self.passed,
-            "services": [
-                {
-                    "environment": s.environment,
-                    "service": s.service,
-                    "production": s.production,
-                    "desired": s.desired,
-                    "lowestReady": s.lowest,
-                    "secondsWithoutReady": round(s.seconds_without_ready, 1),
-                    "secondsBelowDesired": round(s.seconds_below_desired, 1),
-                }
-                for s in self.services
-            ],
+            "services": [s.to_dict() for s in self.services],
             "unschedulable": list(self.unschedulable),
         }
 
@@ -109,16 +143,12 @@ def first_recovery(samples: Sequence[Sample], desired: dict[ServiceKey, int]) ->
     return recovered
 
 
-def analyse(
-    node: str,
-    pods_on_node: int,
-    samples: Sequence[Sample],
-    desired: dict[ServiceKey, int],
-    production: dict[str, bool],
-    unschedulable: Sequence[str] = (),
-) -> DrillReport:
-    """Turn the samples of one node-failure drill into a report. Each sample's state is
-    taken to hold until the next sample (the sampler's resolution)."""
+def service_outcomes(
+    samples: Sequence[Sample], desired: dict[ServiceKey, int], production: dict[str, bool]
+) -> list[ServiceOutcome]:
+    """Each service's lowest count, seconds without a ready replica and seconds below its
+    desired count. Each sample's state is taken to hold until the next sample (the
+    sampler's resolution)."""
     outcomes = []
     for key, count in sorted(desired.items()):
         environment, service = key
@@ -145,14 +175,54 @@ def analyse(
                 below,
             )
         )
+    return outcomes
+
+
+def data_downtime(samples: Sequence[Sample], desired: dict[ServiceKey, int]) -> dict[str, float]:
+    """Per environment, the seconds during which any of its data services (MySQL,
+    MongoDB, Redis...) had no ready replica: the environment cannot serve then, whichever
+    one is down. Environments that lost none are left out."""
+    downtime: dict[str, float] = {}
+    for current, following in pairwise(samples):
+        down = {
+            environment
+            for (environment, service), count in desired.items()
+            if count > 0
+            and is_data_service(service)
+            and not current.serving.get((environment, service), 0)
+        }
+        for environment in down:
+            downtime[environment] = downtime.get(environment, 0.0) + following.at - current.at
+    return dict(sorted(downtime.items()))
+
+
+def analyse(
+    node: str,
+    pods_on_node: int,
+    samples: Sequence[Sample],
+    desired: dict[ServiceKey, int],
+    production: dict[str, bool],
+    unschedulable: Sequence[str] = (),
+    moments: Sequence[Moment] = (),
+) -> DrillReport:
+    """Turn the samples of one node-failure drill into a report."""
     detected = next((s.at for s in samples if not s.node_ready), None)
+    recovered = first_recovery(samples, desired)
+    marks = [*moments]
+    if detected is not None:
+        marks.append(Moment(detected, "NotReady"))
+    if recovered is not None:
+        marks.append(Moment(recovered, "whole again"))
     return DrillReport(
         node=node,
         pods_on_node=pods_on_node,
         detected_after=detected,
-        recovered_after=first_recovery(samples, desired),
-        services=outcomes,
+        recovered_after=recovered,
+        services=service_outcomes(samples, desired, production),
         unschedulable=list(unschedulable),
+        timeline=Timeline(
+            list(samples), dict(desired), dict(production), sorted(marks, key=lambda m: m.at)
+        ),
     )
 
 

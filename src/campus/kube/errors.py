@@ -66,8 +66,13 @@ class Gone(ApiFailure):
     """410: a watch's or a list's resourceVersion is too old; list again."""
 
 
+class TooManyRequests(ApiFailure):
+    """429: not now. The server is throttling, or (from the Eviction API) the pod's
+    PodDisruptionBudget allows no disruption at the moment: the message says which."""
+
+
 class Refused(ApiFailure):
-    """Any other refusal: an invalid object (422), too many requests, a server error."""
+    """Any other refusal: an invalid object (422), a server error."""
 
 
 class Unreachable(ApiFailure):
@@ -84,6 +89,7 @@ _BY_CODE: dict[int, type[ApiFailure]] = {
     404: NotFound,
     409: Conflict,
     410: Gone,
+    429: TooManyRequests,
 }
 
 

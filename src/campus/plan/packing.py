@@ -212,3 +212,16 @@ def stranded_by_loss(layout: Layout) -> tuple[str, Pod] | None:
         if stranded is not None:
             return victim.name, stranded
     return None
+
+
+def stranded_by_zone_loss(layout: Layout) -> tuple[str, Pod] | None:
+    """Lose every node of each zone in turn (a zone outage) and re-place their pods on
+    the other zones; the first (zone, pod) that finds no room, or None when the layout
+    survives losing any one zone."""
+    for zone in sorted({n.zone for n in layout.used_nodes}):
+        trial = layout.copy()
+        evicted = [pod for node in trial.nodes if node.zone == zone for pod in trial.lose(node)]
+        stranded = add_pods(trial, evicted, least_allocated)
+        if stranded is not None:
+            return zone, stranded
+    return None

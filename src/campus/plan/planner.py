@@ -23,6 +23,7 @@ from campus.plan.packing import (
     pack,
     pods_of,
     stranded_by_loss,
+    stranded_by_zone_loss,
 )
 from campus.plan.servers import Server, one_server_per_service
 
@@ -78,10 +79,19 @@ class FleetPlan:
     node_loss: Scenario
     recommended: int
     steady_layout: Layout
+    zone_loss: Scenario | None = None  # None with a single zone
 
     @property
     def scenarios(self) -> tuple[Scenario, ...]:
-        return (self.steady, self.scheduled, self.rolling_update, self.autoscaled, self.node_loss)
+        lost_zone = () if self.zone_loss is None else (self.zone_loss,)
+        return (
+            self.steady,
+            self.scheduled,
+            self.rolling_update,
+            self.autoscaled,
+            self.node_loss,
+            *lost_zone,
+        )
 
     @property
     def servers(self) -> list[Server]:
@@ -300,6 +310,8 @@ def plan_fleet(
         step=len(cluster.zones),
     )
 
+    zone_loss = _zone_loss(steady_pods, cluster, loss_count) if len(cluster.zones) > 1 else None
+
     environments = []
     for name, env_workloads in by_environment.items():
         pods = pods_of(env_workloads, _steady)
@@ -320,4 +332,27 @@ def plan_fleet(
         node_loss,
         recommended,
         steady_layout,
+        zone_loss,
+    )
+
+
+def _zone_loss(pods: Sequence[Pod], cluster: Cluster, start: int) -> Scenario:
+    """The nodes, a multiple of the zones, on which losing a whole zone leaves room for
+    its pods on the others. Not part of the recommendation: a fleet that must survive a
+    zone outage provisions this many (see docs/drill.md, zone failure)."""
+    zones = len(cluster.zones)
+    count, _ = smallest(
+        pods,
+        cluster,
+        _round_to_zones(start, zones),
+        lambda layout: stranded_by_zone_loss(layout) is None,
+        step=zones,
+    )
+    return Scenario(
+        "survives a lost zone",
+        len(pods),
+        _requests(pods),
+        count,
+        f"every node of one zone lost at once ({count // zones} per zone): its pods find room "
+        "in the other zones",
     )

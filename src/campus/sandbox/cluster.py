@@ -440,3 +440,137 @@ def restore_node(name: str, node: str, timeout: float = 60) -> None:
         {"metadata": {"labels": {HEARTBEAT: "on"}}},
     )
     _wait_nodes_ready(client, [node], timeout)
+
+
+def add_node(name: str, like: str, timeout: float = 60) -> str:
+    """A new node of the same size and zone as `like` (a node group's replacement), named
+    after the last node (node-N+1); waits until it is Ready and returns its name."""
+    client = client_for(name)
+    model = _node(client, name, like).to_dict()
+    names = {n.metadata.name for n in client.list(Node) if n.metadata and n.metadata.name}
+    new = node_specs.next_node_name(names)
+    capacity = model.get("status", {}).get("capacity") or {}
+    allocatable = model.get("status", {}).get("allocatable") or {}
+    manifest = node_specs.node_manifest(
+        new,
+        name,
+        model["metadata"].get("labels", {}).get(ZONE, ""),
+        capacity.get("cpu", "8"),
+        capacity.get("memory", "32Gi"),
+        int(capacity.get("pods", 110)),
+    )
+    manifest["status"]["allocatable"] = dict(allocatable) or manifest["status"]["allocatable"]
+    client.create(from_dict(manifest))
+    _wait_nodes_ready(client, [new], timeout)
+    return new
+
+
+def delete_node(name: str, node: str) -> None:
+    """Remove a node, as a node group does with a machine it retired: the pod garbage
+    collector deletes whatever was still bound to it."""
+    client = client_for(name)
+    _node(client, name, node)
+    client.delete(Node, node)
+
+
+# The control-plane processes a drill may restart.
+RESTARTABLE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# How long, after a restart, the others are watched and started again if they exit: the
+# controller-manager and the scheduler exit when they cannot renew their leader Lease
+# (15 s) while the API server is away, and a kubelet would start them again.
+SUPERVISE_SECONDS = 40.0
+
+
+@dataclass(frozen=True)
+class _Process:
+    """How kwokctl started one component: what its /proc entries record."""
+
+    args: list[str]
+    environment: dict[str, str]
+    workdir: Path
+
+
+def _component_dir(name: str) -> Path:
+    return state_dir(name) / "kwok" / "clusters" / name
+
+
+def _process_of(name: str, component: str) -> tuple[int, _Process]:
+    pid_file = _component_dir(name) / "pids" / f"{component}.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+        proc = Path("/proc") / str(pid)
+        args = [part.decode() for part in (proc / "cmdline").read_bytes().split(b"\0") if part]
+        environ = (proc / "environ").read_bytes().split(b"\0")
+        workdir = (proc / "cwd").readlink()
+    except (OSError, ValueError) as error:
+        raise SandboxError(f"{component} of sandbox {name} is not running: {error}") from None
+    variables = dict(entry.decode().split("=", 1) for entry in environ if b"=" in entry)
+    return pid, _Process(args, variables, workdir)
+
+
+def _launch(name: str, component: str, process: _Process) -> None:
+    with (_component_dir(name) / "logs" / f"{component}.log").open("ab") as log:
+        started = subprocess.Popen(
+            process.args,
+            cwd=process.workdir,
+            env=process.environment,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+    (_component_dir(name) / "pids" / f"{component}.pid").write_text(f"{started.pid}\n")
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a process campus started and that exited stays one until
+    it is reaped)."""
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def restart_component(
+    name: str,
+    component: str,
+    timeout: float = 60,
+    supervise: float = SUPERVISE_SECONDS,
+    progress: Callable[[str], None] = lambda message: None,
+) -> float:
+    """Stop one control-plane process of the sandbox and start it again with the same
+    command line, environment and working directory, as a kubelet restarts a crashed
+    static pod; returns the seconds until it runs again (for the API server: until it
+    answers). kwokctl has no such command: the process's own /proc entries are the
+    record of how kwokctl started it (the seconds include its graceful stop, up to 10 s).
+    For `supervise` seconds afterwards, any other control-plane process that exits
+    (leader election lost) is started again; the call returns after that."""
+    if component not in RESTARTABLE:
+        raise SandboxError(f"cannot restart {component!r}; one of: {', '.join(RESTARTABLE)}")
+    running = {c: _process_of(name, c) for c in RESTARTABLE}
+    pid, process = running[component]
+    started = time.monotonic()
+    os.kill(pid, signal.SIGTERM)
+    deadline = started + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    _launch(name, component, process)
+    if component == "kube-apiserver":
+        while not is_running(name):
+            if time.monotonic() - started > timeout:
+                raise SandboxError(f"the API server of sandbox {name} did not answer again")
+            time.sleep(0.2)
+    back = time.monotonic() - started
+    others = {c: running[c] for c in RESTARTABLE if c != component}
+    until = time.monotonic() + supervise
+    while time.monotonic() < until:
+        for other, (other_pid, other_process) in others.items():
+            if not _running(other_pid):
+                progress(f"{other} exited (leader election lost); starting it again")
+                _launch(name, other, other_process)
+                others[other] = _process_of(name, other)
+        time.sleep(0.5)
+    return back

@@ -117,3 +117,9 @@ def storage_class() -> KubeObject:
         "reclaimPolicy": "Delete",
         "volumeBindingMode": "Immediate",
     }
+
+
+def next_node_name(existing: set[str]) -> str:
+    """The name after the highest `node-N` in use (a replacement never reuses a name)."""
+    numbers = [int(n.removeprefix("node-")) for n in existing if re.fullmatch(r"node-\d+", n)]
+    return f"node-{max(numbers, default=-1) + 1}"
