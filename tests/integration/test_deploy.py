@@ -208,6 +208,32 @@ def test_failed_init_job_keeps_previous_revision_while_others_deploy(
         kube.delete(Namespace, other.namespace)
 
 
+def test_a_deploy_after_an_unfinished_one_puts_back_what_that_one_left(
+    kube: Client, scratch: DeployRequest
+) -> None:
+    """A deploy that fails after applying leaves objects no revision describes. The next
+    deploy of the last revision must put them back, though every value it renders is live
+    (which alone would let it skip the object)."""
+    assert deploy_environment(kube, scratch, OPTIONS, QuietProgress()).outcome == "deployed"
+    unfinished = copy.deepcopy(scratch)
+    unfinished.init_jobs.append(failing_job(scratch.namespace))
+    for obj in unfinished.objects:  # smtp rolls out before the init Jobs run
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "smtp":
+            obj["metadata"]["labels"]["campus.test/stamp"] = "unfinished"
+    assert deploy_environment(kube, unfinished, OPTIONS, QuietProgress()).outcome == "failed"
+
+    def stamp() -> str | None:
+        smtp = kube.get(Deployment, "smtp", namespace=scratch.namespace)
+        return (smtp.metadata.labels or {}).get("campus.test/stamp")
+
+    assert stamp() == "unfinished"
+    again = deploy_environment(kube, scratch, OPTIONS, QuietProgress())
+    assert again.outcome == "deployed" and again.changed >= 1, again.message
+    assert stamp() is None
+    # That deploy finished: the next one may skip what is unchanged again.
+    assert deploy_environment(kube, scratch, OPTIONS, QuietProgress()).outcome == "unchanged"
+
+
 def test_concurrent_deploys_of_one_environment_are_serialized(
     kube: Client, scratch: DeployRequest
 ) -> None:

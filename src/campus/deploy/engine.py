@@ -80,7 +80,7 @@ def _deploy(
         say("dry run", f"asking the API server what would change in {namespace}")
         _dry_run(client, request, result)
         return
-    with deploy_lock(client, namespace, options.lock_timeout, waiting_for_lock):
+    with deploy_lock(client, namespace, options.lock_timeout, waiting_for_lock) as lease:
         if request.tutor_state is not None:  # before anything that uses its values
             stored = store_before_deploy(client, namespace, request.tutor_state)
             if stored:
@@ -96,6 +96,11 @@ def _deploy(
 
         floors = autoscaling_floors(objects)
         recorded = {key_of(o): o for o in previous[-1].objects} if previous else {}
+        if lease.unfinished:
+            # What that deploy applied may be live and in no revision (a field only it set
+            # looks like no drift): apply every object, which puts the cluster back.
+            say("inventory", "the last deploy did not finish: applying every object")
+            recorded = {}
         # The generation each apply produced: the watch-fed view may still hold the object
         # from before the apply, which would look healthy while the change has not started.
         generations: dict[str, int] = {}
@@ -155,6 +160,7 @@ def _deploy(
             result.revision = revision.number
         else:
             result.revision = last.number
+        lease.finish()
     anything = result.created or result.changed or result.pruned or result.jobs_run
     if anything or last is None or last.digest != manifest_digest:
         result.outcome = "deployed"

@@ -1,5 +1,10 @@
 """One deploy per environment at a time: a coordination Lease in its namespace, held and
-renewed for the length of the deploy, like a controller's leader election."""
+renewed for the length of the deploy, like a controller's leader election.
+
+The Lease also remembers whether the last deploy finished. Taking it marks it unfinished
+(in the same request that takes it); only a deploy that recorded its revision clears the
+mark when it lets go. A deploy that failed or died part-way leaves the mark, and the next
+one learns that the cluster may hold objects no revision describes."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lightkube import Client
@@ -23,6 +29,7 @@ from campus.kube.errors import ApiFailure, Conflict, NotFound
 
 LEASE_NAME = "campus-deploy"
 LEASE_SECONDS = 30
+UNFINISHED = "campus.openedx.org/unfinished-deploy"
 
 
 class LockTimeout(CampusError):
@@ -43,19 +50,33 @@ def _expired(lease: Lease, now: datetime) -> bool:
     return (now - renewed).total_seconds() > (spec.leaseDurationSeconds or LEASE_SECONDS)
 
 
-def _try_acquire(client: Client, namespace: str, me: str) -> str | None:
-    """None when acquired, otherwise who holds it."""
+@dataclass
+class DeployLease:
+    """The Lease a deploy holds. `unfinished`: the deploy before this one did not finish
+    (it failed or died after taking the Lease), so what it applied may be live without
+    being recorded in any revision."""
+
+    unfinished: bool = False
+    finished: bool = False
+
+    def finish(self) -> None:
+        """This deploy recorded its revision: letting go clears the unfinished mark."""
+        self.finished = True
+
+
+def _try_acquire(client: Client, namespace: str, me: str, lease: DeployLease) -> str | None:
+    """None when acquired (marking the Lease unfinished), otherwise who holds it."""
     now = datetime.now(UTC)
     spec = LeaseSpec(
         holderIdentity=me, leaseDurationSeconds=LEASE_SECONDS, acquireTime=now, renewTime=now
     )
+    marked = {UNFINISHED: me}
     try:
         current = client.get(Lease, LEASE_NAME, namespace=namespace)
     except NotFound:
+        metadata = ObjectMeta(name=LEASE_NAME, namespace=namespace, annotations=marked)
         try:
-            client.create(
-                Lease(metadata=ObjectMeta(name=LEASE_NAME, namespace=namespace), spec=spec)
-            )
+            client.create(Lease(metadata=metadata, spec=spec))
         except Conflict:
             return "another deploy (just now)"
         return None
@@ -65,11 +86,16 @@ def _try_acquire(client: Client, namespace: str, me: str) -> str | None:
         and not _expired(current, now)
     ):
         return current.spec.holderIdentity
-    current.spec = spec
+    metadata = current.metadata or ObjectMeta()
+    annotations = dict(metadata.annotations or {})
+    unfinished = UNFINISHED in annotations
+    metadata.annotations = {**annotations, **marked}
+    current.metadata, current.spec = metadata, spec
     try:  # the resourceVersion in `current` makes this a compare-and-swap
         client.replace(current)
     except Conflict:
         return "another deploy (just now)"
+    lease.unfinished = unfinished
     return None
 
 
@@ -79,11 +105,12 @@ def deploy_lock(
     namespace: str,
     timeout: float,
     on_wait: Callable[[str], None] = lambda holder: None,
-) -> Iterator[None]:
+) -> Iterator[DeployLease]:
     """Hold the environment's deploy Lease; wait up to `timeout` seconds for another holder."""
     me = holder_identity()
+    lease = DeployLease()
     deadline = time.monotonic() + timeout
-    while (holder := _try_acquire(client, namespace, me)) is not None:
+    while (holder := _try_acquire(client, namespace, me, lease)) is not None:
         if time.monotonic() > deadline:
             raise LockTimeout(
                 f"another deploy of namespace {namespace} is running ({holder}); "
@@ -97,11 +124,11 @@ def deploy_lock(
     )
     renewer.start()
     try:
-        yield
+        yield lease
     finally:
         stop.set()
         renewer.join()
-        _release(client, namespace, me)
+        _release(client, namespace, me, lease.finished)
 
 
 def _renew(client: Client, namespace: str, me: str, stop: threading.Event) -> None:
@@ -115,13 +142,15 @@ def _renew(client: Client, namespace: str, me: str, stop: threading.Event) -> No
             pass  # the next renewal tries again; the lease outlives one missed beat
 
 
-def _release(client: Client, namespace: str, me: str) -> None:
+def _release(client: Client, namespace: str, me: str, finished: bool) -> None:
     try:
         lease = client.get(Lease, LEASE_NAME, namespace=namespace)
         if lease.spec and lease.spec.holderIdentity == me:
             lease.spec.holderIdentity = None
             lease.spec.renewTime = None
             lease.spec.acquireTime = None
+            if finished and lease.metadata and lease.metadata.annotations:
+                lease.metadata.annotations.pop(UNFINISHED, None)
             client.replace(lease)
     except ApiFailure:
-        pass  # it expires by itself
+        pass  # it expires by itself; the mark stays, which only costs the next deploy time
