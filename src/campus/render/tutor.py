@@ -17,6 +17,7 @@ from campus.errors import CampusError
 from campus.fleet.model import Environment, Fleet
 from campus.kube.objects import KubeObject
 from campus.labels import COMPONENT, NAME
+from campus.render import cache
 from campus.render.kustomize import build
 from campus.render.model import InitTask, RenderedEnvironment
 from campus.render.state import (
@@ -50,19 +51,24 @@ def tutor_settings(environment: Environment) -> dict[str, Any]:
     return settings
 
 
-def _run_worker(root: Path, environment: Environment, state: dict[str, Any]) -> dict[str, Any]:
-    request = {
+def _worker_request(root: Path, environment: Environment, state: dict[str, Any]) -> dict[str, Any]:
+    return {
         "root": str(root),
+        "environment": environment.model_dump(mode="json"),  # read by the cache key alone
         "plugins": list(environment.plugins),
         "settings": tutor_settings(environment),
         "state": state,
     }
+
+
+def _run_worker(environment: Environment, request: dict[str, Any]) -> dict[str, Any]:
+    root = request["root"]
     completed = subprocess.run(
         [sys.executable, "-m", "campus.render.worker"],
         input=json.dumps(request),
         capture_output=True,
         text=True,
-        env={**os.environ, "TUTOR_ROOT": str(root)},
+        env={**os.environ, "TUTOR_ROOT": root},
     )
     try:
         result: dict[str, Any] = json.loads(completed.stdout)
@@ -100,11 +106,33 @@ def init_tasks(objects: list[KubeObject], tasks: list[dict[str, str]]) -> list[I
     return result
 
 
+def _render_through_tutor(
+    environment: Environment, request: dict[str, Any], toolchain: dict[str, Any] | None
+) -> tuple[dict[str, Any], list[KubeObject]]:
+    """Tutor's result and the built objects: from the render cache when every input is
+    unchanged (`campus.render.cache`), else through Tutor, then cached."""
+    root = Path(request["root"])
+    if toolchain is not None:
+        hit = cache.load(root, cache.key(toolchain, request, root))
+        if hit is not None:
+            return hit["result"], hit["built"]
+    result = _run_worker(environment, request)
+    built = build(root / "env")
+    if toolchain is not None:
+        # Keyed by config.yml as Tutor left it: rendering again from it gives this output.
+        cache.store(root, cache.key(toolchain, request, root), {"result": result, "built": built})
+    return result, built
+
+
 def render_environment(
-    environment: Environment, state_dir: Path, cluster: ClusterCopies | None = None
+    environment: Environment,
+    state_dir: Path,
+    cluster: ClusterCopies | None = None,
+    toolchain: dict[str, Any] | None = None,
 ) -> RenderedEnvironment:
     """Render from the Tutor state `settle` chooses; refuses (`StateConflict`) a local
-    cache that disagrees with the cluster's copy, before Tutor writes anything."""
+    cache that disagrees with the cluster's copy, before Tutor writes anything.
+    `toolchain` (`cache.toolchain()`): use the render cache; None renders through Tutor."""
     name = environment.name
     root = environment_root(state_dir, name)
     stored, unconsulted = (cluster or ClusterCopies()).of(name)
@@ -118,10 +146,10 @@ def render_environment(
         fleet_keys=frozenset(tutor_settings(environment)),
         cache=str(root / CONFIG_FILE),
     )
-    result = _run_worker(root, environment, dict(settled.seed))
+    request = _worker_request(root, environment, dict(settled.seed))
+    result, built = _render_through_tutor(environment, request, toolchain)
     if settled.origin is not Origin.CACHE:
         mark(state_dir, name, confirmed=settled.origin is Origin.CLUSTER)
-    built = build(root / "env")
     is_template = [
         obj["kind"] == "Job"
         and (obj["metadata"].get("labels") or {}).get(COMPONENT) == JOB_COMPONENT
@@ -146,11 +174,16 @@ def render_fleet(
     state_dir: Path | None = None,
     jobs: int | None = None,
     cluster: ClusterCopies | None = None,
+    use_cache: bool = True,
 ) -> list[RenderedEnvironment]:
     """Render the named environments (all by default) in parallel, in fleet order;
-    `cluster`: what the cluster holds of their Tutor state (by default, not asked)."""
+    `cluster`: what the cluster holds of their Tutor state (by default, not asked);
+    `use_cache`: skip Tutor for unchanged environments (unless `CAMPUS_RENDER_CACHE=off`)."""
     selected = [e for e in fleet.environments if not environments or e.name in environments]
     directory = state_dir or state_dir_for(Path(fleet.source))
     workers = max(1, jobs or os.cpu_count() or 1)
+    toolchain = cache.toolchain() if use_cache and cache.enabled() else None
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda e: render_environment(e, directory, cluster), selected))
+        return list(
+            pool.map(lambda e: render_environment(e, directory, cluster, toolchain), selected)
+        )
