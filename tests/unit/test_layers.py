@@ -47,6 +47,7 @@ PURE = (
     "campus.drill.target",
     "campus.scale.rules",
     "campus.scale.capacity",
+    "campus.sandbox.network",
     "campus.sandbox.nodes",
     "campus.services",
 )

@@ -236,3 +236,20 @@ def test_verification_verdicts() -> None:
     fewer = Verification(4, [Trial(4, fits=True), Trial(3, fits=True), Trial(2)])
     assert fewer.scheduler_needed == 3 and "fewer" in fewer.verdict
     assert Verification(4, [Trial(4), Trial(5)]).scheduler_needed is None
+
+
+def test_plan_counts_the_service_addresses_a_fleet_needs(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    from campus.output.plan import plan_document
+    from campus.plan.planner import service_addresses
+
+    headless = {"kind": "Service", "spec": {"clusterIP": "None"}}
+    external = {"kind": "Service", "spec": {"type": "ExternalName"}}
+    assert service_addresses([headless, external, {"kind": "Service", "spec": {}}]) == 1
+    plan = plan_fleet(_requests(rendered_example), Cluster(NODE, Overhead.default(NODE)))
+    for environment in plan.environments:
+        assert 5 <= environment.service_addresses <= 12  # about nine for each environment
+    document = plan_document(plan)["serviceAddresses"]
+    assert document["needed"] == plan.service_addresses
+    assert document["fits"] and document["smallestRange"] == "/24"
