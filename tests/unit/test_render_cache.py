@@ -1,5 +1,6 @@
-"""The render cache: a hit is byte-identical to rendering through Tutor, every input change
-renders again, and the cached files stay as private as Tutor's own state."""
+"""The render cache and the fork server: a hit, and a render in a forked child, are
+byte-identical to rendering in a process of its own; every input change renders again; the
+cached files stay as private as Tutor's own state."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from campus.render import cache, render_fleet
 from campus.render import tutor as render_tutor
 from campus.render.model import RenderedEnvironment
 from campus.render.state import CONFIG_FILE
+from campus.render.tutor import RenderError
 
 TWO = ["acme-dev", "globex-prod"]
 
@@ -28,9 +30,9 @@ def tutor_runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     runs: list[str] = []
     original = render_tutor._run_worker
 
-    def counting(environment: Any, request: dict[str, Any]) -> dict[str, Any]:
+    def counting(environment: Any, request: dict[str, Any], *servers: Any) -> dict[str, Any]:
         runs.append(environment.name)
-        return original(environment, request)
+        return original(environment, request, *servers)
 
     monkeypatch.setattr(render_tutor, "_run_worker", counting)
     yield runs
@@ -61,10 +63,39 @@ def test_a_cached_render_is_byte_identical_to_rendering_through_tutor(
     assert len(tutor_runs) == len(example_fleet.environments)
     cached = render_fleet(example_fleet, state_dir=tmp_path)
     assert len(tutor_runs) == len(example_fleet.environments)  # Tutor skipped entirely
-    fresh = render_fleet(example_fleet, state_dir=tmp_path, use_cache=False)  # the old path
+    # The old path: a process of its own for each environment, no cache.
+    fresh = render_fleet(example_fleet, state_dir=tmp_path, use_cache=False, fork=False)
     assert len(tutor_runs) == 2 * len(example_fleet.environments)
     for hit, through_tutor in zip(cached, fresh, strict=True):
         assert _as_bytes(hit) == _as_bytes(through_tutor), hit.environment.name
+
+
+def test_a_fork_server_renders_as_a_process_per_environment_and_leaks_nothing(
+    example_fleet: Fleet, tmp_path: Path
+) -> None:
+    # One server renders every environment in turn: acme-dev with mfe and forum, then the
+    # same environment without plugins, whose render must not see theirs.
+    bare = example_fleet.environment("acme-test").model_copy(update={"plugins": ()})
+    fleet = example_fleet.model_copy(
+        update={"environments": [example_fleet.environment("acme-dev"), bare]}
+    )
+    render_fleet(fleet, state_dir=tmp_path, use_cache=False, fork=False)  # the secrets
+    forked = render_fleet(fleet, state_dir=tmp_path, jobs=1, use_cache=False)
+    alone = render_fleet(fleet, state_dir=tmp_path, jobs=1, use_cache=False, fork=False)
+    for child, process in zip(forked, alone, strict=True):
+        assert _as_bytes(child) == _as_bytes(process), child.environment.name
+    names = {o["metadata"]["name"] for o in forked[1].objects}
+    assert "mfe" in {o["metadata"]["name"] for o in forked[0].objects}
+    assert "mfe" not in names and "forum" not in names
+
+
+def test_a_fork_server_reports_tutors_errors(example_fleet: Fleet, tmp_path: Path) -> None:
+    broken = example_fleet.environment("acme-dev").model_copy(
+        update={"plugins": ("mfe", "no-such-plugin")}
+    )
+    fleet = example_fleet.model_copy(update={"environments": [broken]})
+    with pytest.raises(RenderError, match=r"acme-dev: .*no-such-plugin.*pip install"):
+        render_fleet(fleet, state_dir=tmp_path, use_cache=False)
 
 
 def test_the_cache_can_be_turned_off(
