@@ -10,24 +10,20 @@ each time. One JSON line answers each request, in order.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
 import sys
 
-from campus.render.worker import render
+from campus.render import worker
 
 
-def _render_in_child(request: dict[str, object]) -> None:
-    os.environ["TUTOR_ROOT"] = str(request["root"])
-    chatter = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(chatter):
-            result = render(request)
-    except Exception as error:  # reported to the parent, which names the environment
-        result = {"error": f"{type(error).__name__}: {error}", "log": chatter.getvalue()[-4000:]}
-    sys.stdout.write(json.dumps(result) + "\n")
+def _render_in_child(line: str) -> None:
+    """What `campus.render.worker` does in a process of its own, for one request line."""
+    os.environ["TUTOR_ROOT"] = str(json.loads(line)["root"])
+    sys.stdin = io.StringIO(line)
+    worker.main()  # one JSON document, on one line (json.dump escapes every newline)
+    sys.stdout.write("\n")
     sys.stdout.flush()
 
 
@@ -36,14 +32,15 @@ def serve() -> None:
     from tutor.commands import cli  # noqa: F401
 
     for line in sys.stdin:
-        request = json.loads(line)
         sys.stdout.flush()
         child = os.fork()
         if child == 0:
+            code = 1  # unless the answer was written: the parent then writes the error
             try:
-                _render_in_child(request)
+                _render_in_child(line)
+                code = 0
             finally:
-                os._exit(0)  # never back into the loop, never flush the parent's buffers
+                os._exit(code)  # never back into the loop, never flush the parent's buffers
         _, status = os.waitpid(child, 0)
         if status != 0:
             sys.stdout.write(json.dumps({"error": f"the render process ended with {status}"}))
