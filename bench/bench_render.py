@@ -1,5 +1,6 @@
-"""Render time: campus (Tutor render + hardening, one process per environment) against
-`tutor config save` for the same environments, in the same run.
+"""Render time: campus (Tutor render + hardening, in a process per environment as before,
+in children of fork servers, then from the render cache) against `tutor config save` for
+the same environments, in the same run; all campus renders in parallel, a job per core.
 
     python bench/bench_render.py            # prints a markdown table
 """
@@ -36,9 +37,11 @@ def fleet_of(count: int, directory: Path) -> Path:
     return path
 
 
-def campus_render(fleet: Fleet, state: Path, jobs: int) -> float:
+def campus_render(fleet: Fleet, state: Path, use_cache: bool, fork: bool) -> float:
+    """Render and harden the fleet, one job per core."""
     started = time.perf_counter()
-    for rendered in render_fleet(fleet, state_dir=state, jobs=jobs):
+    jobs = os.cpu_count() or 1
+    for rendered in render_fleet(fleet, state_dir=state, jobs=jobs, use_cache=use_cache, fork=fork):
         harden_all(rendered)
     return time.perf_counter() - started
 
@@ -80,16 +83,20 @@ def main() -> None:
         for label, path in (("example (6 env)", EXAMPLE), ("20 env", fleet_of(20, base))):
             fleet = load_fleet(path)
             count = len(fleet.environments)
-            # First render generates Tutor's secrets; time the steady state, as operators run it.
+            # Cold: the first render generates Tutor's secrets, by the path of one process per
+            # environment (before the fork server and the cache), then by today's path.
+            cold_process = campus_render(fleet, base / f"old-{count}", False, fork=False)
             state = base / f"state-{count}"
-            campus_render(fleet, state, os.cpu_count() or 1)
-            sequential = campus_render(fleet, state, 1)
-            parallel = campus_render(fleet, state, os.cpu_count() or 1)
+            cold_fork = campus_render(fleet, state, True, fork=True)
+            # Unchanged, as operators run it again: through Tutor each way, then cached.
+            process = campus_render(fleet, state, False, fork=False)
+            forked = campus_render(fleet, state, False, fork=True)
+            cached = campus_render(fleet, state, True, fork=True)
             tutor_dir = base / f"tutor-{count}"
             tutor_dir.mkdir()
             tutor = tutor_config_save(fleet, tutor_dir)
             shutil.rmtree(tutor_dir)
-            rows.append((label, count, sequential, parallel, tutor))
+            rows.append((label, count, cold_process, cold_fork, process, forked, cached, tutor))
     peak = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
@@ -97,17 +104,22 @@ def main() -> None:
     columns = (
         "fleet",
         "envs",
-        "campus render+harden, 1 job",
-        "campus, parallel",
+        "cold: process per env",
+        "cold: fork server",
+        "unchanged: process per env",
+        "unchanged: fork server",
+        "unchanged: cache",
         "`tutor config save`",
-        "tutor / campus parallel",
+        "tutor / cold fork server",
+        "tutor / cache",
     )
     print("| " + " | ".join(columns) + " |")
-    print("|---|---|---|---|---|---|")
-    for label, count, sequential, parallel, tutor in rows:
+    print("|" + "---|" * len(columns))
+    for label, count, cold_process, cold_fork, process, forked, cached, tutor in rows:
         print(
-            f"| {label} | {count} | {sequential:.1f} s | {parallel:.1f} s | {tutor:.1f} s "
-            f"| {tutor / parallel:.2f}x |"
+            f"| {label} | {count} | {cold_process:.1f} s | {cold_fork:.1f} s | {process:.1f} s "
+            f"| {forked:.1f} s | {cached:.2f} s | {tutor:.1f} s | {tutor / cold_fork:.2f}x "
+            f"| {tutor / cached:.0f}x |"
         )
     print(f"\npeak RSS of one process (campus or a Tutor worker): {peak / 1024:.0f} MiB")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +13,7 @@ from lightkube.codecs import from_dict
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.batch_v1 import Job
-from lightkube.resources.core_v1 import Namespace, Node, Pod
+from lightkube.resources.core_v1 import Namespace, Node, Pod, Service
 
 from campus.labels import ZONE
 from campus.sandbox import cluster
@@ -91,6 +92,37 @@ def test_nodes_ready_with_capacity_and_zones(kube: Client, sandbox: cluster.Sand
         assert node.status.allocatable["cpu"] == "16"
         assert node.status.allocatable["memory"] == "64Gi"
         assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
+
+
+def test_more_services_than_the_default_range_holds_and_pods_in_node_ranges(
+    kube: Client, sandbox: cluster.SandboxInfo, namespace: str
+) -> None:
+    """260 Services, more than the API server's default /24 gives (253): what stopped a
+    100-environment deploy at its 28th environment. Pods take their node's addresses."""
+    assert sandbox.service_range == "10.96.0.0/23"  # 3 nodes of 110 pods: 330 addresses
+    for index in range(260):
+        service = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": f"s{index}", "namespace": namespace},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+        }
+        kube.create(from_dict(service))
+    services = ipaddress.ip_network(sandbox.service_range)
+    addresses = {s.spec.clusterIP for s in kube.list(Service, namespace=namespace)}
+    assert len(addresses) == 260
+    assert all(ipaddress.ip_address(a) in services for a in addresses)
+
+    kube.create(web(namespace, 3))
+
+    def three_with_addresses() -> list[Pod] | None:
+        pods = [p for p in ready_pods(kube, namespace) if p.status.podIP]
+        return pods if len(pods) == 3 else None
+
+    ranges = {n.metadata.name: n.spec.podCIDR for n in kube.list(Node)}
+    for pod in eventually(three_with_addresses):
+        node_range = ipaddress.ip_network(ranges[pod.spec.nodeName])
+        assert ipaddress.ip_address(pod.status.podIP) in node_range
 
 
 def test_spread_deployment_lands_on_three_nodes(kube: Client, namespace: str) -> None:

@@ -52,6 +52,7 @@ PURE = (
     "campus.drill.rotation",
     "campus.scale.rules",
     "campus.scale.capacity",
+    "campus.sandbox.network",
     "campus.sandbox.nodes",
     "campus.services",
 )

@@ -253,3 +253,20 @@ def test_a_lost_zone_strands_what_the_other_zones_cannot_hold() -> None:
     for pod, node in zip(pods, roomy.nodes, strict=False):
         roomy.place(pod, node)
     assert stranded_by_zone_loss(roomy) is None
+
+
+def test_plan_counts_the_service_addresses_a_fleet_needs(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    from campus.output.plan import plan_document
+    from campus.plan.planner import service_addresses
+
+    headless = {"kind": "Service", "spec": {"clusterIP": "None"}}
+    external = {"kind": "Service", "spec": {"type": "ExternalName"}}
+    assert service_addresses([headless, external, {"kind": "Service", "spec": {}}]) == 1
+    plan = plan_fleet(_requests(rendered_example), Cluster(NODE, Overhead.default(NODE)))
+    for environment in plan.environments:
+        assert 5 <= environment.service_addresses <= 12  # about nine for each environment
+    document = plan_document(plan)["serviceAddresses"]
+    assert document["needed"] == plan.service_addresses
+    assert document["fits"] and document["smallestRange"] == "/24"

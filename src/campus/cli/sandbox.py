@@ -33,6 +33,11 @@ def sandbox() -> None:
     help="How long pods stay on a NotReady node before eviction (Kubernetes' default: 300).",
 )
 @click.option("--audit", is_flag=True, help="Have the API server log every request (an audit log).")
+@click.option(
+    "--service-cidr",
+    default=None,
+    help="The API server's Service range (default: sized for the nodes, an address per pod).",
+)
 def up(
     name: str,
     nodes: int,
@@ -42,6 +47,7 @@ def up(
     port: int | None,
     eviction_seconds: int,
     audit: bool,
+    service_cidr: str | None,
 ) -> None:
     """Start a sandbox (builds its binaries on first use)."""
     from campus.sandbox.cluster import Timing
@@ -57,8 +63,12 @@ def up(
         Timing(eviction_toleration_seconds=eviction_seconds),
         _progress,
         audit=audit,
+        service_cidr=service_cidr,
     )
-    click.echo(f"sandbox {info.name} is up: {len(info.nodes)} nodes, API server {info.server}")
+    click.echo(
+        f"sandbox {info.name} is up: {len(info.nodes)} nodes, API server {info.server}, "
+        f"Service range {info.service_range}"
+    )
     click.echo(f"kubeconfig: {info.kubeconfig}")
     if info.audit_log is not None:
         click.echo(f"audit log:  {info.audit_log}")

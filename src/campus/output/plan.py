@@ -14,6 +14,8 @@ from campus.output.tables import console
 from campus.plan.planner import FleetPlan, Scenario
 from campus.plan.servers import Server
 from campus.plan.verify import Verification
+from campus.sandbox import network
+from campus.sandbox import nodes as sandbox_nodes
 
 PLAN_API_VERSION = "campus.openedx.org/v1alpha1"
 
@@ -73,6 +75,18 @@ def _verification(verification: Verification) -> dict[str, Any]:
     }
 
 
+def _service_addresses(plan: FleetPlan) -> dict[str, Any]:
+    """The Service addresses the fleet takes and the narrowest Service range that holds them."""
+    needed = plan.service_addresses
+    prefix = network.service_prefix(needed)
+    return {
+        "needed": needed,
+        "smallestRange": f"/{prefix}",
+        "fits": network.usable_addresses(prefix) >= needed,
+        "sandboxRange": network.service_range(plan.recommended, sandbox_nodes.NODE_PODS),
+    }
+
+
 def plan_document(plan: FleetPlan, verification: Verification | None = None) -> dict[str, Any]:
     """The stable, documented shape of `campus plan -o json|yaml`."""
     cluster = plan.cluster
@@ -105,12 +119,14 @@ def plan_document(plan: FleetPlan, verification: Verification | None = None) -> 
                 "pods": e.pods,
                 "requests": _amounts(e.requests),
                 "nodesAlone": e.nodes_alone,
+                "serviceAddresses": e.service_addresses,
                 "oneServerPerService": _servers(e.servers, priced),
             }
             for e in plan.environments
         ],
         "scenarios": [_scenario(s) for s in plan.scenarios],
         "recommended": recommended,
+        "serviceAddresses": _service_addresses(plan),
         "oneServerPerService": _servers(plan.servers, priced),
     }
     if verification is not None:
@@ -192,6 +208,13 @@ def print_plan(plan: FleetPlan) -> None:
         f"{cost}): the largest of the as-scheduled, rolling-update and lost-node counts, "
         f"rounded up to a multiple of {zones} zones; the cluster autoscaler's ceiling is "
         f"{_round_up(plan.autoscaled.nodes, zones)}"
+    )
+    addresses = _service_addresses(plan)
+    out.print(
+        f"Service addresses: {addresses['needed']} (a Service range of "
+        f"{addresses['smallestRange']} or wider; the API server's default /24 holds "
+        f"{network.usable_addresses(24)}); `campus sandbox up --nodes {plan.recommended}` "
+        f"sizes its range to {addresses['sandboxRange']}"
     )
     servers = plan.servers
     total = Resources()

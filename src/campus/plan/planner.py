@@ -66,6 +66,7 @@ class EnvironmentPlan:
     requests: Resources
     nodes_alone: int
     servers: tuple[Server, ...]
+    service_addresses: int = 0  # Services that take an address from the Service range
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,22 @@ class FleetPlan:
     @property
     def servers(self) -> list[Server]:
         return [s for e in self.environments for s in e.servers]
+
+    @property
+    def service_addresses(self) -> int:
+        return sum(e.service_addresses for e in self.environments)
+
+
+def service_addresses(objects: Sequence[KubeObject]) -> int:
+    """How many of `objects` take an address from the cluster's Service range: every
+    Service but a headless (clusterIP None) or ExternalName one."""
+    return sum(
+        1
+        for obj in objects
+        if obj.get("kind") == "Service"
+        and (obj.get("spec") or {}).get("clusterIP") != "None"
+        and (obj.get("spec") or {}).get("type") != "ExternalName"
+    )
 
 
 def _cpu(millicores: int) -> str:
@@ -312,6 +329,7 @@ def plan_fleet(
 
     zone_loss = _zone_loss(steady_pods, cluster, loss_count) if len(cluster.zones) > 1 else None
 
+    addresses = {name: service_addresses(objects) for name, objects, _ in requests}
     environments = []
     for name, env_workloads in by_environment.items():
         pods = pods_of(env_workloads, _steady)
@@ -320,7 +338,9 @@ def plan_fleet(
             env_workloads, cluster.shape, cluster.overhead.daemons, cluster.node_price
         )
         environments.append(
-            EnvironmentPlan(name, len(pods), _requests(pods), alone, tuple(servers))
+            EnvironmentPlan(
+                name, len(pods), _requests(pods), alone, tuple(servers), addresses[name]
+            )
         )
     return FleetPlan(
         cluster,

@@ -7,9 +7,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import queue
 import subprocess
 import sys
+import tempfile
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ from campus.errors import CampusError
 from campus.fleet.model import Environment, Fleet
 from campus.kube.objects import KubeObject
 from campus.labels import COMPONENT, NAME
+from campus.render import cache
 from campus.render.kustomize import build
 from campus.render.model import InitTask, RenderedEnvironment
 from campus.render.state import (
@@ -50,24 +56,103 @@ def tutor_settings(environment: Environment) -> dict[str, Any]:
     return settings
 
 
-def _run_worker(root: Path, environment: Environment, state: dict[str, Any]) -> dict[str, Any]:
-    request = {
+def _worker_request(root: Path, environment: Environment, state: dict[str, Any]) -> dict[str, Any]:
+    return {
         "root": str(root),
+        "environment": environment.model_dump(mode="json"),  # read by the cache key alone
         "plugins": list(environment.plugins),
         "settings": tutor_settings(environment),
         "state": state,
     }
-    completed = subprocess.run(
-        [sys.executable, "-m", "campus.render.worker"],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TUTOR_ROOT": str(root)},
-    )
+
+
+class ForkServer:
+    """One `campus.render.forkserver` process: Tutor imported once, a child forked per
+    environment (`render`), one environment at a time."""
+
+    def __init__(self) -> None:
+        # A file, never a pipe that could fill up while nobody reads it.
+        self._errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by close())
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "campus.render.forkserver"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            text=True,
+        )
+
+    def render(self, request: dict[str, Any]) -> str:
+        """The child's answer (a JSON line), or what the server wrote before it failed."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        try:
+            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.flush()
+        except OSError:
+            pass  # the server is gone: its error output says why
+        answer = self._process.stdout.readline()
+        if answer:
+            return answer
+        self._process.wait()
+        self._errors.seek(0)
+        return self._errors.read()
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait()
+        self._errors.close()
+
+
+class ForkServers:
+    """Up to `count` fork servers, each started when first needed (an unchanged fleet
+    starts none), all stopped by `close`."""
+
+    def __init__(self, count: int) -> None:
+        self._idle: queue.Queue[ForkServer] = queue.Queue()
+        self._started: list[ForkServer] = []
+        self._count = count
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def server(self) -> Iterator[ForkServer]:
+        with self._lock:
+            if self._idle.empty() and len(self._started) < self._count:
+                self._started.append(ForkServer())
+                self._idle.put(self._started[-1])
+        server = self._idle.get()
+        try:
+            yield server
+        finally:
+            self._idle.put(server)
+
+    def close(self) -> None:
+        for server in self._started:
+            server.close()
+
+
+def _run_worker(
+    environment: Environment,
+    request: dict[str, Any],
+    servers: ForkServers | None = None,
+) -> dict[str, Any]:
+    """Tutor's result for `request`: from a fork server of `servers`, else from a process
+    of its own (`campus.render.worker`)."""
+    if servers is not None:
+        with servers.server() as server:
+            output, errors = server.render(request), ""
+    else:
+        completed = subprocess.run(
+            [sys.executable, "-m", "campus.render.worker"],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TUTOR_ROOT": request["root"]},
+        )
+        output, errors = completed.stdout, completed.stderr
     try:
-        result: dict[str, Any] = json.loads(completed.stdout)
+        result: dict[str, Any] = json.loads(output)
     except ValueError:
-        tail = completed.stderr.strip().splitlines()[-10:]
+        tail = (errors or output).strip().splitlines()[-10:]
         raise RenderError(f"{environment.name}: Tutor failed:\n" + "\n".join(tail)) from None
     if "error" in result:
         raise RenderError(f"{environment.name}: {result['error']}")
@@ -100,11 +185,38 @@ def init_tasks(objects: list[KubeObject], tasks: list[dict[str, str]]) -> list[I
     return result
 
 
+def _render_through_tutor(
+    environment: Environment,
+    request: dict[str, Any],
+    toolchain: dict[str, Any] | None,
+    servers: ForkServers | None = None,
+) -> tuple[dict[str, Any], list[KubeObject]]:
+    """Tutor's result and the built objects: from the render cache when every input is
+    unchanged (`campus.render.cache`), else through Tutor, then cached."""
+    root = Path(request["root"])
+    if toolchain is not None:
+        hit = cache.load(root, cache.key(toolchain, request, root))
+        if hit is not None:
+            return hit["result"], hit["built"]
+    result = _run_worker(environment, request, servers)
+    built = build(root / "env")
+    if toolchain is not None:
+        # Keyed by config.yml as Tutor left it: rendering again from it gives this output.
+        cache.store(root, cache.key(toolchain, request, root), {"result": result, "built": built})
+    return result, built
+
+
 def render_environment(
-    environment: Environment, state_dir: Path, cluster: ClusterCopies | None = None
+    environment: Environment,
+    state_dir: Path,
+    cluster: ClusterCopies | None = None,
+    toolchain: dict[str, Any] | None = None,
+    servers: ForkServers | None = None,
 ) -> RenderedEnvironment:
     """Render from the Tutor state `settle` chooses; refuses (`StateConflict`) a local
-    cache that disagrees with the cluster's copy, before Tutor writes anything."""
+    cache that disagrees with the cluster's copy, before Tutor writes anything.
+    `toolchain` (`cache.toolchain()`): use the render cache; None renders through Tutor.
+    `servers`: render in a child of one; None, in a process of its own."""
     name = environment.name
     root = environment_root(state_dir, name)
     stored, unconsulted = (cluster or ClusterCopies()).of(name)
@@ -118,10 +230,10 @@ def render_environment(
         fleet_keys=frozenset(tutor_settings(environment)),
         cache=str(root / CONFIG_FILE),
     )
-    result = _run_worker(root, environment, dict(settled.seed))
+    request = _worker_request(root, environment, dict(settled.seed))
+    result, built = _render_through_tutor(environment, request, toolchain, servers)
     if settled.origin is not Origin.CACHE:
         mark(state_dir, name, confirmed=settled.origin is Origin.CLUSTER)
-    built = build(root / "env")
     is_template = [
         obj["kind"] == "Job"
         and (obj["metadata"].get("labels") or {}).get(COMPONENT) == JOB_COMPONENT
@@ -146,11 +258,27 @@ def render_fleet(
     state_dir: Path | None = None,
     jobs: int | None = None,
     cluster: ClusterCopies | None = None,
+    use_cache: bool = True,
+    fork: bool = True,
 ) -> list[RenderedEnvironment]:
     """Render the named environments (all by default) in parallel, in fleet order;
-    `cluster`: what the cluster holds of their Tutor state (by default, not asked)."""
+    `cluster`: what the cluster holds of their Tutor state (by default, not asked);
+    `use_cache`: skip Tutor for unchanged environments (unless `CAMPUS_RENDER_CACHE=off`);
+    `fork`: render in children of fork servers (where the system forks), else each
+    environment in a process of its own."""
     selected = [e for e in fleet.environments if not environments or e.name in environments]
     directory = state_dir or state_dir_for(Path(fleet.source))
     workers = max(1, jobs or os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda e: render_environment(e, directory, cluster), selected))
+    toolchain = cache.toolchain() if use_cache and cache.enabled() else None
+    servers = ForkServers(workers) if fork and hasattr(os, "fork") else None
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as threads:
+            return list(
+                threads.map(
+                    lambda e: render_environment(e, directory, cluster, toolchain, servers),
+                    selected,
+                )
+            )
+    finally:
+        if servers is not None:
+            servers.close()

@@ -30,7 +30,7 @@ from campus.kube.connect import client_from_file
 from campus.kube.errors import ApiFailure, NotFound, Unreachable
 from campus.kube.objects import is_ready
 from campus.labels import HEARTBEAT, ZONE
-from campus.sandbox import gateway
+from campus.sandbox import gateway, network
 from campus.sandbox import nodes as node_specs
 from campus.sandbox.build import Binaries, ensure_binaries
 from campus.sandbox.paths import kubeconfig_path, state_dir
@@ -63,6 +63,7 @@ class SandboxInfo:
     server: str
     nodes: list[str]
     audit_log: Path | None = None  # the API server's audit log, when started with `audit`
+    service_range: str = ""  # the API server's Service range (`campus.sandbox.network`)
 
 
 # The cheapest policy that still sees every request: one Metadata event per request stage
@@ -81,7 +82,12 @@ def audit_log_path(name: str) -> Path:
 
 
 def _kwokctl_config(
-    directory: Path, name: str, port: int, timing: Timing, audit_policy: Path | None = None
+    directory: Path,
+    name: str,
+    port: int,
+    timing: Timing,
+    audit_policy: Path | None = None,
+    service_range: str | None = None,
 ) -> dict[str, object]:
     toleration = str(timing.eviction_toleration_seconds)
     # The API server vouches for the users it proxies to metrics-server with kwokctl's
@@ -119,6 +125,11 @@ def _kwokctl_config(
                     # One file however long the sandbox runs (the default rotates at 100 MB),
                     # so that offsets into it stay valid.
                     *([{"key": "audit-log-maxsize", "value": "4096"}] if audit_policy else []),
+                    *(
+                        [{"key": "service-cluster-ip-range", "value": service_range}]
+                        if service_range
+                        else []
+                    ),
                 ],
             },
             {
@@ -218,12 +229,19 @@ def up(
     progress: Callable[[str], None] = lambda message: None,
     audit: bool = False,
     node_reserved: tuple[str, str] | None = None,
+    service_cidr: str | None = None,
 ) -> SandboxInfo:
     """Start a sandbox and wait until every node is Ready; with `audit`, the API server
     logs every request it serves (`SandboxInfo.audit_log`). `node_reserved` (CPU, memory) is
-    held back from each node's allocatable, like a kubelet's reservation."""
+    held back from each node's allocatable, like a kubelet's reservation. The Service range
+    is `service_cidr`, else sized for what `nodes` nodes can run (`network.service_range`)."""
     try:
         node_specs.validate_shape(nodes, node_cpu, node_memory, list(zones))
+        service_range = (
+            network.checked_service_range(service_cidr)
+            if service_cidr
+            else network.service_range(nodes, node_specs.NODE_PODS)
+        )
     except ValueError as error:
         raise SandboxError(str(error)) from None
     if not node_specs.DNS_NAME.match(name):
@@ -247,7 +265,10 @@ def up(
             YAML().dump(AUDIT_POLICY, stream)
     config_file = directory / "kwokctl.yaml"
     with config_file.open("w") as stream:
-        YAML().dump(_kwokctl_config(directory, name, api_port, timing, audit_policy), stream)
+        YAML().dump(
+            _kwokctl_config(directory, name, api_port, timing, audit_policy, service_range),
+            stream,
+        )
     progress(f"starting the control plane of sandbox {name} on 127.0.0.1:{api_port}")
     started = _kwokctl(
         binaries,
@@ -289,6 +310,7 @@ def up(
         f"https://127.0.0.1:{api_port}",
         node_specs.node_names(nodes),
         audit_log_path(name) if audit else None,
+        service_range,
     )
 
 

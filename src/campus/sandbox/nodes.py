@@ -20,8 +20,10 @@ from campus.labels import (
     WORKER_ROLE,
     ZONE,
 )
+from campus.sandbox.network import pod_range
 
 STORAGE_CLASS = "sandbox-hostpath"
+NODE_PODS = 110  # pods a simulated node runs, a kubelet's default
 DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
 
@@ -49,7 +51,7 @@ def node_manifest(
     zone: str,
     cpu: str,
     memory: str,
-    pods: int = 110,
+    pods: int = NODE_PODS,
     reserved: tuple[str, str] | None = None,
 ) -> KubeObject:
     """`reserved` (CPU, memory) is kept off allocatable, as a kubelet's kube-reserved and
@@ -96,11 +98,16 @@ def nodes_for(
     zones: list[str],
     reserved: tuple[str, str] | None = None,
 ) -> list[KubeObject]:
-    """Nodes spread round-robin over the zones, as a cloud node group would be."""
-    return [
-        node_manifest(name, sandbox, zones[index % len(zones)], cpu, memory, reserved=reserved)
-        for index, name in enumerate(node_names(count))
-    ]
+    """Nodes spread round-robin over the zones, as a cloud node group would be, each with
+    a pod range of its own (`network.pod_range`) that KWOK gives its pods addresses from."""
+    manifests = []
+    for index, name in enumerate(node_names(count)):
+        manifest = node_manifest(
+            name, sandbox, zones[index % len(zones)], cpu, memory, reserved=reserved
+        )
+        manifest["spec"] = {"podCIDR": pod_range(index), "podCIDRs": [pod_range(index)]}
+        manifests.append(manifest)
+    return manifests
 
 
 def storage_class() -> KubeObject:
