@@ -219,5 +219,6 @@ def test_plan_json_document(fleet_file: Path) -> None:
         "rolling update",
         "autoscaled to max",
         "survives a lost node",
+        "survives a lost zone",
     ]
     assert document["recommended"]["nodes"] % 3 == 0
