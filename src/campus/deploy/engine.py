@@ -63,12 +63,16 @@ def _deploy(
     result: DeployResult,
 ) -> None:
     env, namespace = request.environment, request.namespace
+    say = _say(progress, env)
+    if options.dry_run:  # prepares the objects itself, and applies nothing
+        say("dry run", f"asking the API server what would change in {namespace}")
+        _dry_run(client, request, result)
+        return
     objects, init_jobs = prepare(request.objects, request.init_jobs, env, namespace)
     manifest_digest = digest({"objects": objects, "initJobs": init_jobs})
-    say = _say(progress, env)
 
     namespace_object = next((o for o in objects if o["kind"] == "Namespace"), None)
-    if namespace_object is not None and not options.dry_run:
+    if namespace_object is not None:
         say("foundation", f"namespace {namespace}")
         apply_object(client, namespace_object)
         result.applied.append(key_of(namespace_object))
@@ -76,10 +80,6 @@ def _deploy(
     def waiting_for_lock(holder: str) -> None:
         say("lock", f"waiting for another deploy to finish ({holder})")
 
-    if options.dry_run:
-        say("dry run", f"asking the API server what would change in {namespace}")
-        _dry_run(client, request, result)
-        return
     with deploy_lock(client, namespace, options.lock_timeout, waiting_for_lock) as lease:
         if request.tutor_state is not None:  # before anything that uses its values
             stored = store_before_deploy(client, namespace, request.tutor_state)
