@@ -1,8 +1,8 @@
 """Inheritance: defaults -> environment, the environment winning. Pure.
 
-Mappings (tutor, replicas, autoscaling, resources, services) merge key by key; lists (plugins) are
-replaced whole, so an environment can drop a plugin the defaults enable; ingress merges
-field by field.
+Mappings (tutor, replicas, autoscaling, resources, services, release plugin pins) merge key
+by key; lists (plugins) are replaced whole, so an environment can drop a plugin the defaults
+enable; ingress and release merge field by field.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from campus.fleet.model import (
     FleetFile,
     Ingress,
     IngressMode,
+    Release,
     Settings,
     SizeName,
 )
@@ -39,6 +40,17 @@ def _ingress(defaults: Ingress | None, override: Ingress | None) -> Ingress:
     return Ingress.model_validate(base)
 
 
+def _release(defaults: Release | None, override: Release | None) -> Release | None:
+    """Field by field, plugin pins key by key: an environment can move Tutor alone."""
+    if defaults is None and override is None:
+        return None
+    base = defaults or Release()
+    top = override or Release()
+    tutor = top.tutor or base.tutor
+    plugins = _merged(base.plugins, top.plugins)
+    return Release(tutor=tutor, plugins=plugins or None)
+
+
 def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) -> Environment:
     ingress = _ingress(defaults.ingress, spec.ingress)
     return Environment(
@@ -58,6 +70,7 @@ def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) ->
         tls=ingress.tls,
         gateway=ingress.gateway or DEFAULT_GATEWAY,
         services=_merged(defaults.services, spec.services),
+        release=_release(defaults.release, spec.release),
     )
 
 

@@ -195,6 +195,35 @@ class Cluster(Strict):
         return self
 
 
+# An exact release: pip pins it as ==VERSION, and upgrades compare it part by part.
+EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def _check_version(value: str) -> str:
+    if not EXACT_VERSION.match(value):
+        raise ValueError(f"{value!r} is not an exact release such as 21.0.9 (MAJOR.MINOR.PATCH)")
+    return value
+
+
+class Release(Strict):
+    """The Tutor release and plugin releases an environment renders with. An environment
+    that pins nothing renders with the Tutor installed beside campus."""
+
+    tutor: str | None = None
+    # Tutor plugin name (as in `plugins:`) -> exact version of its distribution `tutor-NAME`.
+    plugins: dict[str, str] | None = None
+
+    _tutor = field_validator("tutor")(lambda value: value and _check_version(value))
+
+    @field_validator("plugins")
+    @classmethod
+    def _plugin_versions(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for name, version in (value or {}).items():
+            _check_label(name)
+            _check_version(version)
+        return value
+
+
 class Settings(Strict):
     """What `defaults` and each environment may set; every field is optional so that
     inheritance can tell "not set" from "set"."""
@@ -208,6 +237,7 @@ class Settings(Strict):
     resources: dict[str, ServiceResources] | None = None
     ingress: Ingress | None = None
     services: dict[str, ServiceOverride] | None = None
+    release: Release | None = None
 
     @field_validator("tutor")
     @classmethod
@@ -292,6 +322,8 @@ class Environment(Strict):
     tls: Tls | None
     gateway: str = "campus/campus"
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
+    # Pinned releases after inheritance; None: the Tutor installed beside campus.
+    release: Release | None = None
 
 
 class Fleet(Strict):
