@@ -1,5 +1,5 @@
 """`campus plan` against the real kube-scheduler: the planned node count holds every pod
-and one node fewer does not; the lost-node rule is the scheduler's; bad input is named."""
+and the scheduler needs no more; the lost-node rule is the scheduler's; bad input is named."""
 
 from __future__ import annotations
 
@@ -75,22 +75,31 @@ def no_sandbox_left() -> Iterator[None]:
     sandboxes.down(PLAN_SANDBOX)
 
 
-def test_scheduler_needs_exactly_the_planned_nodes(
+def test_the_scheduler_fits_the_fleet_on_the_planned_nodes(
     requests: list[DeployRequest], small_nodes: Cluster
 ) -> None:
+    """The as-scheduled count holds the fleet however the concurrent deploy interleaves its
+    environments; the scheduler may manage with fewer in a lucky order, never with fewer
+    than the requests add up to, and what stays Pending is named with the scheduler's
+    reason."""
     plan = plan_fleet([(r.environment, r.objects, r.init_jobs) for r in requests], small_nodes)
     planned = plan.scheduled.nodes
-    assert planned >= 3  # several small nodes: a real packing problem
+    steady, room = plan.steady.requests, small_nodes.room
+    floor = max(-(-steady.cpu // room.cpu), -(-steady.memory // room.memory))
+    assert floor >= 3  # several small nodes: a real packing problem
     # Generous bounds: a loaded machine is slow, and a trial that fits ends as soon as it does.
     options = VerifyOptions(PLAN_SANDBOX, phase_timeout=120, settle_seconds=10, max_extra=1)
     verification = verify_plan(requests, small_nodes, planned, QuietProgress(), options)
-    first, second = verification.trials[:2]
+    first = verification.trials[0]
     assert (first.nodes, first.fits, first.failed) == (planned, True, [])
     assert not first.pending
-    assert second.nodes == planned - 1 and not second.fits
-    assert second.pending, "one node fewer should leave pods Pending"
-    assert all("Insufficient" in p or "topology spread" in p for p in second.pending)
-    assert verification.scheduler_needed == planned
+    needed = verification.scheduler_needed
+    assert needed is not None and floor <= needed <= planned, verification.verdict
+    refused = [t for t in verification.trials if not t.fits]
+    assert refused and all(t.nodes < planned for t in refused)
+    for trial in refused:
+        assert trial.pending, f"{trial.nodes} nodes: no pod Pending, yet it did not fit"
+        assert all("Insufficient" in p or "topology spread" in p for p in trial.pending)
 
 
 def test_sandbox_nodes_carry_the_planned_overhead(

@@ -4,6 +4,7 @@ scheduler's spread rule, the lost-node check, the one-server-per-service compari
 from __future__ import annotations
 
 import dataclasses
+import random
 from typing import Any
 
 import pytest
@@ -19,11 +20,24 @@ from campus.plan.model import (
     Workload,
     kubelet_reservation,
 )
-from campus.plan.packing import Layout, Pod, pods_of, stranded_by_loss, stranded_by_zone_loss
+from campus.plan.packing import (
+    Choice,
+    Layout,
+    Pod,
+    best_fit,
+    first_fit,
+    least_allocated,
+    pack,
+    pods_of,
+    scheduler_scored,
+    stranded_by_loss,
+    stranded_by_zone_loss,
+)
 from campus.plan.planner import (
     Cluster,
     PodDoesNotFit,
     as_scheduled,
+    creation_orders,
     deploy_order,
     plan_fleet,
     smallest,
@@ -128,6 +142,23 @@ def test_deploy_order_and_the_schedulers_spreading_can_cost_a_node() -> None:
     assert [p.workload.name for p in ordered] == ["mysql", "small", "small", "lms"]
     assert smallest(ordered, BARE)[0] == 3  # 6 | 4+4 | 4
     assert as_scheduled(ordered, BARE) == 4
+
+
+def test_environments_deployed_concurrently_can_cost_a_node() -> None:
+    """Phase by phase, the two 6-CPU pods come first and take a node each; when the other
+    environment's two 4-CPU pods come first, they take the middle of two nodes and the
+    second 6-CPU pod finds no room on three. The plan counts the worse order."""
+    big = dataclasses.replace(workload("lms", 6000, replicas=2), environment="a")
+    small = dataclasses.replace(workload("small", 4000, replicas=2), environment="b")
+    database = dataclasses.replace(workload("db", 0, memory=0), environment="a", backing=True)
+    fleet = [big, small, database]
+    orders = creation_orders(fleet)
+    assert orders[0] == deploy_order(fleet)
+    assert as_scheduled(orders[0], BARE) == 3  # 6 | 6 | 4+4
+    assert max(as_scheduled(order, BARE) for order in orders) == 4
+    for order in orders:  # each environment's backing service still comes first
+        assert sorted(order, key=lambda p: p.name) == sorted(orders[0], key=lambda p: p.name)
+        assert next(p.workload.name for p in order if p.workload.environment == "a") == "db"
 
 
 def test_layout_places_nodes_round_robin_over_zones() -> None:
@@ -270,3 +301,38 @@ def test_plan_counts_the_service_addresses_a_fleet_needs(
     document = plan_document(plan)["serviceAddresses"]
     assert document["needed"] == plan.service_addresses
     assert document["fits"] and document["smallestRange"] == "/24"
+
+
+@pytest.mark.parametrize("choice", [first_fit, best_fit, least_allocated, scheduler_scored])
+def test_placing_runs_of_identical_pods_matches_placing_them_one_by_one(choice: Choice) -> None:
+    """The run shortcuts (fill the chosen node, a heap of scores) are an optimisation only:
+    the layout is the one pod-by-pod placement gives, on random fleets with and without
+    spread."""
+    rng = random.Random(7)
+    for trial in range(40):
+        workloads = [
+            workload(
+                f"w{i}",
+                rng.choice([0, 100, 250, 500, 1000, 3000]),
+                replicas=rng.randint(1, 12),
+                spread=rng.random() < 0.3,
+                memory=rng.choice([0, 128 * MIB, GIB, 3 * GIB]),
+            )
+            for i in range(rng.randint(1, 6))
+        ]
+        pods = steady(*workloads)
+        if trial % 2:
+            rng.shuffle(pods)
+        count = rng.randint(1, 6)
+        expected = Layout(count, BARE.room, BARE.zones)
+        fits = True
+        for pod in pods:
+            node = choice(expected, pod)
+            if node is None:
+                fits = False
+                break
+            expected.place(pod, node)
+        layout = pack(pods, count, BARE.room, BARE.zones, choice)
+        assert (layout is not None) == fits
+        if layout is not None:
+            assert [n.pods for n in layout.nodes] == [n.pods for n in expected.nodes]

@@ -16,6 +16,7 @@ largest first) and the first layout that fits wins.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -46,10 +47,11 @@ class Node:
     used: Resources = field(default_factory=Resources)
     pods: list[Pod] = field(default_factory=list)
     alive: bool = True
+    # room - used, kept up to date by the Layout: read for every pod on every node.
+    free: Resources = field(init=False)
 
-    @property
-    def free(self) -> Resources:
-        return self.room - self.used
+    def __post_init__(self) -> None:
+        self.free = self.room - self.used
 
     def domain(self, topology_key: str) -> str:
         return self.name if topology_key == HOSTNAME else self.zone
@@ -62,6 +64,7 @@ class Layout:
         self.room = room
         self.nodes = [Node(f"node-{i}", zones[i % len(zones)], room) for i in range(count)]
         self._counts: dict[tuple[str, str], dict[str, int]] = {}
+        self._domain_lists: dict[str, list[str]] = {}
 
     def copy(self) -> Layout:
         twin = Layout(0, self.room, ("",))
@@ -69,31 +72,57 @@ class Layout:
             Node(n.name, n.zone, n.room, n.used, list(n.pods), n.alive) for n in self.nodes
         ]
         twin._counts = {key: dict(counts) for key, counts in self._counts.items()}
+        twin._domain_lists = self._domain_lists
         return twin
 
     @property
     def used_nodes(self) -> list[Node]:
         return [n for n in self.nodes if n.pods]
 
-    def spread_allows(self, pod: Pod, node: Node) -> bool:
+    def _domains(self, topology_key: str) -> list[str]:
+        known = self._domain_lists.get(topology_key)
+        if known is None:
+            known = self._domain_lists[topology_key] = sorted(
+                {n.domain(topology_key) for n in self.nodes}
+            )
+        return known
+
+    def _spread_limits(self, pod: Pod) -> list[tuple[str, dict[str, int], int]]:
+        """Per constraint: its key, the group's pods per domain, and the most a domain may
+        hold before this pod (the fewest in any domain plus maxSkew, minus this pod)."""
+        limits = []
         for constraint in pod.workload.spread:
-            counts = self._counts.get((pod.workload.group, constraint.topology_key), {})
-            domains = {n.domain(constraint.topology_key) for n in self.nodes}
-            fewest = min(counts.get(d, 0) for d in domains)
-            here = counts.get(node.domain(constraint.topology_key), 0)
-            if here + 1 - fewest > constraint.max_skew:
-                return False
-        return True
+            key = constraint.topology_key
+            counts = self._counts.get((pod.workload.group, key), {})
+            fewest = min(counts.get(d, 0) for d in self._domains(key))
+            limits.append((key, counts, fewest + constraint.max_skew - 1))
+        return limits
+
+    def spread_allows(self, pod: Pod, node: Node) -> bool:
+        return all(
+            counts.get(node.domain(key), 0) <= most
+            for key, counts, most in self._spread_limits(pod)
+        )
 
     def candidates(self, pod: Pod) -> Iterator[Node]:
         """Nodes the scheduler's filters would accept for the pod, in node order."""
+        limits = self._spread_limits(pod)  # once per pod: placing it ends the iteration
+        cpu, memory, slots = pod.workload.pod.cpu, pod.workload.pod.memory, pod.workload.pod.pods
         for node in self.nodes:
-            if node.alive and pod.workload.pod.fits_in(node.free) and self.spread_allows(pod, node):
+            free = node.free
+            if (
+                node.alive
+                and cpu <= free.cpu
+                and memory <= free.memory
+                and slots <= free.pods
+                and all(counts.get(node.domain(key), 0) <= most for key, counts, most in limits)
+            ):
                 yield node
 
     def place(self, pod: Pod, node: Node) -> None:
         node.pods.append(pod)
         node.used += pod.workload.pod
+        node.free = node.room - node.used
         for constraint in pod.workload.spread:
             counts = self._counts.setdefault((pod.workload.group, constraint.topology_key), {})
             domain = node.domain(constraint.topology_key)
@@ -108,6 +137,7 @@ class Layout:
                 counts = self._counts[(pod.workload.group, constraint.topology_key)]
                 counts[node.domain(constraint.topology_key)] -= 1
         node.pods, node.used, node.alive = [], Resources(), False
+        node.free = node.room
         return evicted
 
 
@@ -118,22 +148,127 @@ def first_fit(layout: Layout, pod: Pod) -> Node | None:
     return next(layout.candidates(pod), None)
 
 
+def _left_after(layout: Layout, pod: Pod) -> Callable[[Node], float]:
+    """The dominant share of the room a node has left once it holds the pod."""
+    cpu, memory = pod.workload.pod.cpu, pod.workload.pod.memory
+    room_cpu, room_memory = layout.room.cpu, layout.room.memory
+
+    def left(node: Node) -> float:
+        return max(
+            (node.free.cpu - cpu) / room_cpu if room_cpu else 0.0,
+            (node.free.memory - memory) / room_memory if room_memory else 0.0,
+        )
+
+    return left
+
+
 def best_fit(layout: Layout, pod: Pod) -> Node | None:
     """The node the pod fills most: keeps big gaps open for big pods."""
-    return min(
-        layout.candidates(pod),
-        key=lambda n: (n.free - pod.workload.pod).share_of(layout.room),
-        default=None,
-    )
+    return min(layout.candidates(pod), key=_left_after(layout, pod), default=None)
 
 
 def least_allocated(layout: Layout, pod: Pod) -> Node | None:
     """The emptiest node, as kube-scheduler's default scoring prefers."""
-    return max(
-        layout.candidates(pod),
-        key=lambda n: (n.free - pod.workload.pod).share_of(layout.room),
-        default=None,
-    )
+    return max(layout.candidates(pod), key=_left_after(layout, pod), default=None)
+
+
+def _score_after(layout: Layout, pod: Pod) -> Callable[[Node], float]:
+    """kube-scheduler's default resource scores of a node once it holds the pod:
+    LeastAllocated (the emptier the better) plus BalancedAllocation (CPU and memory used
+    in equal shares), equal weights."""
+    request, room = pod.workload.pod, layout.room
+
+    def score(node: Node) -> float:
+        cpu = (node.used.cpu + request.cpu) / room.cpu if room.cpu else 0.0
+        memory = (node.used.memory + request.memory) / room.memory if room.memory else 0.0
+        least = 1 - (cpu + memory) / 2
+        balanced = 1 - abs(cpu - memory) / 2
+        return least + balanced
+
+    return score
+
+
+def scheduler_scored(layout: Layout, pod: Pod) -> Node | None:
+    """The node kube-scheduler's default resource scores rank first."""
+    return max(layout.candidates(pod), key=_score_after(layout, pod), default=None)
+
+
+# Choices that rank nodes by a score of the node alone, for placing a run of identical
+# pods through a heap instead of a scan of every node per pod.
+_SCORES: dict[Choice, Callable[[Layout, Pod], Callable[[Node], float]]] = {
+    least_allocated: _left_after,
+    scheduler_scored: _score_after,
+}
+
+
+def _how_many_fit(free: Resources, request: Resources) -> int:
+    counts = [
+        have // need
+        for have, need in (
+            (free.cpu, request.cpu),
+            (free.memory, request.memory),
+            (free.pods, request.pods),
+        )
+        if need > 0
+    ]
+    return min(counts) if counts else 2**31
+
+
+def _place_run(layout: Layout, run: Sequence[Pod], choice: Choice) -> Pod | None:
+    """Place pods of one workload, in order, exactly as placing them one by one with
+    `choice` would; returns the first that finds no room. Without spread constraints the
+    pods are interchangeable and the node a choice picks changes only where a pod went:
+    first and best fit fill the node they chose until it is full (it stays the first, or
+    the fullest, that fits), and a scoring choice keeps the nodes in a heap."""
+    if (
+        run[0].workload.spread
+        or len(run) == 1
+        or (choice not in (first_fit, best_fit) and choice not in _SCORES)
+    ):
+        for pod in run:
+            node = choice(layout, pod)
+            if node is None:
+                return pod
+            layout.place(pod, node)
+        return None
+    request = run[0].workload.pod
+    if choice in (first_fit, best_fit):
+        placed = 0
+        while placed < len(run):
+            node = choice(layout, run[placed])
+            if node is None:
+                return run[placed]
+            fits = min(_how_many_fit(node.free, request), len(run) - placed)
+            for pod in run[placed : placed + fits]:
+                layout.place(pod, node)
+            placed += fits
+        return None
+    score = _SCORES[choice](layout, run[0])
+    position = {id(node): index for index, node in enumerate(layout.nodes)}
+    # max() over nodes in order picks the first of equal scores: the lowest index here.
+    heap = [(-score(n), position[id(n)], n) for n in layout.candidates(run[0])]
+    heapq.heapify(heap)
+    for pod in run:
+        while heap and not request.fits_in(heap[0][2].free):
+            heapq.heappop(heap)  # full for this shape: it only fills further in the run
+        if not heap:
+            return pod
+        _, index, node = heap[0]
+        layout.place(pod, node)
+        heapq.heapreplace(heap, (-score(node), index, node))
+    return None
+
+
+def _runs(pods: Sequence[Pod]) -> Iterator[list[Pod]]:
+    """Consecutive pods of the same workload."""
+    run: list[Pod] = []
+    for pod in pods:
+        if run and pod.workload is not run[0].workload:
+            yield run
+            run = []
+        run.append(pod)
+    if run:
+        yield run
 
 
 def _by_share(room: Resources) -> Callable[[Pod], tuple[float, str, int]]:
@@ -160,11 +295,9 @@ def pack(
 ) -> Layout | None:
     """Place the pods, in the order given, on `count` nodes; None when one does not fit."""
     layout = Layout(count, room, zones)
-    for pod in pods:
-        node = choice(layout, pod)
-        if node is None:
+    for run in _runs(pods):
+        if _place_run(layout, run, choice) is not None:
             return None
-        layout.place(pod, node)
     return layout
 
 
@@ -194,11 +327,10 @@ def lower_bound(pods: Sequence[Pod], room: Resources) -> int:
 def add_pods(layout: Layout, pods: Sequence[Pod], choice: Choice = first_fit) -> Pod | None:
     """Place more pods around those already running, largest first, moving nothing (the
     scheduler never moves a running pod); returns the first pod that finds no room."""
-    for pod in sorted(pods, key=_by_share(layout.room)):
-        node = choice(layout, pod)
-        if node is None:
-            return pod
-        layout.place(pod, node)
+    for run in _runs(sorted(pods, key=_by_share(layout.room))):
+        stranded = _place_run(layout, run, choice)
+        if stranded is not None:
+            return stranded
     return None
 
 
