@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
-from campus.kube.resources import GIB, Resources
+from campus.kube.resources import GIB, Resources, total
 from campus.output.tables import console
 from campus.plan.planner import FleetPlan, Scenario
 from campus.plan.servers import Server
@@ -33,13 +33,11 @@ def _amounts(resources: Resources) -> dict[str, float]:
 
 
 def _servers(servers: Sequence[Server], priced: bool) -> dict[str, Any]:
-    total = Resources()
-    for server in servers:
-        total += server.shape.capacity
+    capacity = total(s.shape.capacity for s in servers)
     sizes = Counter(f"{s.shape.cpu // 1000}x{_gib(s.shape.memory):g}" for s in servers)
     document: dict[str, Any] = {
         "servers": len(servers),
-        **_amounts(total),
+        **_amounts(capacity),
         "sizes": dict(sorted(sizes.items())),
     }
     if priced:
@@ -217,13 +215,11 @@ def print_plan(plan: FleetPlan) -> None:
         f"sizes its range to {addresses['sandboxRange']}"
     )
     servers = plan.servers
-    total = Resources()
-    for server in servers:
-        total += server.shape.capacity
+    capacity = total(s.shape.capacity for s in servers)
     server_cost = f", {_money(sum(s.price for s in servers))} per month" if priced else ""
     out.print(
         f"one server per service instead: {len(servers)} servers, "
-        f"{_cpu_cell(total.cpu)} vCPU, {_memory_cell(total.memory)}{server_cost} "
+        f"{_cpu_cell(capacity.cpu)} vCPU, {_memory_cell(capacity.memory)}{server_cost} "
         f"(vs {_cpu_cell(plan.recommended * shape.cpu)} vCPU, "
         f"{_memory_cell(plan.recommended * shape.memory)} on the cluster)"
     )
