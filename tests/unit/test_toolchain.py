@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,36 @@ def test_status_wide_shows_each_environment_s_release() -> None:
     assert "RELEASE" in wide and "tutor 21.0.9, mfe 21.0.2" in wide
     console.print(status_view([old, new], wide=False))
     assert "RELEASE" not in console.export_text()
+
+
+def test_two_processes_making_one_toolchain_build_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second waits on the lock, then finds the first one's toolchain ready (each
+    opens the lock file itself, as two processes do, so the lock is contended)."""
+    spec = ToolchainSpec("21.0.9", (), store.this_python())
+    builds: list[Path] = []
+    building, waiting = threading.Event(), threading.Event()
+    said: list[str] = []
+
+    def hear(line: str) -> None:
+        said.append(line)
+        if line.startswith("waiting for another campus process"):
+            waiting.set()
+
+    def build_until_the_other_waits(_: ToolchainSpec, target: Path, __: store.Progress) -> None:
+        builds.append(target)
+        building.set()
+        assert waiting.wait(10)  # the other caller is blocked on this build's lock
+        (target / store.MANIFEST).write_text("{}")
+
+    monkeypatch.setattr(store, "_build", build_until_the_other_waits)
+    first: list[store.Toolchain] = []
+    thread = threading.Thread(target=lambda: first.append(store.ensure(spec, hear, tmp_path)))
+    thread.start()
+    assert building.wait(10)
+    second = store.ensure(spec, hear, tmp_path)
+    thread.join()
+    assert len(builds) == 1
+    assert (first[0].created, second.created) == (True, False)
+    assert first[0].path == second.path == tmp_path / spec.key
