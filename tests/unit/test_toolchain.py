@@ -30,6 +30,43 @@ def test_pins_name_tutor_and_each_plugin_distribution_exactly() -> None:
     assert spec.key.startswith("tutor-21.0.9-")
 
 
+def test_a_plugin_not_published_as_tutor_name_is_pinned_under_its_distribution() -> None:
+    release = Release(
+        tutor="21.0.9",
+        plugins={"aspects": "2.1.0", "mfe": "21.0.2"},
+        distributions={"aspects": "tutor-contrib-aspects"},
+    )
+    spec = spec_for(release, PY, "")
+    plain = spec_for(Release(tutor="21.0.9", plugins={"aspects": "2.1.0", "mfe": "21.0.2"}), PY, "")
+    assert spec is not None and plain is not None
+    assert spec.pins == ("tutor==21.0.9", "tutor-contrib-aspects==2.1.0", "tutor-mfe==21.0.2")
+    assert spec.key != plain.key
+
+
+def test_release_distributions_inherit_key_by_key_and_refuse_a_bad_name(tmp_path: Path) -> None:
+    fleet_file = tmp_path / "fleet.yml"
+    fleet_file.write_text(
+        "defaults:\n"
+        "  release: {plugins: {aspects: 2.1.0}, distributions: {aspects: tutor-contrib-aspects}}\n"
+        "environments:\n"
+        "  dev:\n"
+        "    hosts: {lms: learn.dev.example.org}\n"
+        '    release: {tutor: "21.0.9"}\n'
+    )
+    release = load_fleet(fleet_file).environment("dev").release
+    assert release == Release(
+        tutor="21.0.9",
+        plugins={"aspects": "2.1.0"},
+        distributions={"aspects": "tutor-contrib-aspects"},
+    )
+    fleet_file.write_text(fleet_file.read_text().replace("tutor-contrib-aspects", "tutor contrib"))
+    with pytest.raises(
+        FleetFileError,
+        match=r":2:\d+: defaults\.release\.distributions: 'tutor contrib' is not a distribution",
+    ):
+        load_fleet(fleet_file)
+
+
 def test_nothing_pinned_is_campus_s_own_tutor() -> None:
     assert spec_for(None, PY, "22.0.3") is None
     assert spec_for(Release(), PY, "22.0.3") is None
