@@ -229,3 +229,28 @@ def test_two_processes_making_one_toolchain_build_it_once(
     assert len(builds) == 1
     assert (first[0].created, second.created) == (True, False)
     assert first[0].path == second.path == tmp_path / spec.key
+
+
+def _site(folder: Path, **versions: str) -> Path:
+    """A site-packages folder holding only the metadata of `versions` (name -> version)."""
+    for name, version in versions.items():
+        info = folder / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return folder
+
+
+def test_the_render_cache_key_covers_the_toolchain_s_release(tmp_path: Path) -> None:
+    from campus.render import cache
+
+    request = {"root": str(tmp_path), "environment": {"name": "dev"}, "settings": {}}
+    keys = {
+        cache.key(cache.toolchain(_site(tmp_path / name, **pins)), request, tmp_path)
+        for name, pins in (
+            ("21", {"tutor": "21.0.9", "tutor-mfe": "21.0.2"}),
+            ("21-mfe", {"tutor": "21.0.9", "tutor-mfe": "21.0.1"}),
+            ("22", {"tutor": "22.0.3", "tutor-mfe": "22.1.0"}),
+        )
+    }
+    assert len(keys) == 3
+    assert cache.key(cache.toolchain(), request, tmp_path) not in keys  # campus's own
