@@ -144,7 +144,7 @@ def test_a_ready_toolchain_is_used_without_installing_and_a_killed_build_is_not(
     tmp_path: Path,
 ) -> None:
     spec = ToolchainSpec("21.0.9", (), store.this_python())
-    (tmp_path / f".{spec.key}.building-x").mkdir()  # a build killed midway: never used
+    (tmp_path / f".{spec.key}.d-x").mkdir()  # a build killed midway: never used
     assert store.find(spec, tmp_path) is None
     (tmp_path / spec.key).mkdir()
     (tmp_path / spec.key / store.MANIFEST).write_text("{}")

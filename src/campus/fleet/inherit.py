@@ -1,8 +1,8 @@
 """Inheritance: defaults -> environment, the environment winning. Pure.
 
 Mappings (tutor, replicas, autoscaling, resources, services, release plugin pins and
-distributions) merge key by key; lists (plugins) are replaced whole, so an environment can drop a plugin the defaults
-enable; ingress and release merge field by field.
+distributions) merge key by key; lists (plugins) are replaced whole, so an environment can
+drop a plugin the defaults enable; ingress and release merge field by field.
 """
 
 from __future__ import annotations
