@@ -107,6 +107,19 @@ def test_the_worker_imports_only_the_standard_library_and_tutor() -> None:
     assert foreign_imports(modules) == {}
 
 
+def test_a_worker_importing_beyond_tutor_and_its_requirements_is_caught(tmp_path: Path) -> None:
+    render = tmp_path / "campus" / "render"
+    render.mkdir(parents=True)
+    (render / "worker.py").write_text(
+        "import json\nfrom campus.shared import helper\n\ndef f():\n    import jinja2\n"
+    )
+    (render / "forkserver.py").write_text("from campus.render import worker\n")
+    (tmp_path / "campus" / "shared.py").write_text("import pydantic\n")
+    modules = worker_modules(tmp_path / "campus")
+    assert set(modules) == {"campus.render.worker", "campus.render.forkserver", "campus.shared"}
+    assert foreign_imports(modules) == {"campus.shared": {"pydantic"}}
+
+
 def test_the_worker_s_copy_imports_without_campus_or_any_installed_package(
     tmp_path: Path,
 ) -> None:
