@@ -86,11 +86,13 @@ def release_runtimes(
     """Environment name -> its pinned release's runtime, for those that pin one; each
     toolchain made first if missing, all of them at once. An environment enabling a plugin
     its release does not pin is refused at its line of the fleet file (`source`)."""
-    python = this_python()
+    if all(e.release is None for e in selected):
+        return {}  # today's path: nothing more is read
+    python, installed = this_python(), version("tutor")
     specs = {
         e.name: spec
         for e in selected
-        if (spec := spec_for(e.release, python, version("tutor"))) is not None
+        if (spec := spec_for(e.release, python, installed)) is not None
     }
     if not specs:
         return {}
