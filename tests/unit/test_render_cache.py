@@ -1,6 +1,7 @@
-"""The render cache and the fork server: a hit, and a render in a forked child, are
-byte-identical to rendering in a process of its own; every input change renders again; the
-cached files stay as private as Tutor's own state."""
+"""The render cache, the fork server and rendering to memory: a hit, and a render in a forked
+child, are byte-identical to rendering in a process of its own with Tutor writing its env
+folder; every input change renders again; the cached files stay as private as Tutor's own
+state."""
 
 from __future__ import annotations
 
@@ -63,8 +64,12 @@ def test_a_cached_render_is_byte_identical_to_rendering_through_tutor(
     assert len(tutor_runs) == len(example_fleet.environments)
     cached = render_fleet(example_fleet, state_dir=tmp_path)
     assert len(tutor_runs) == len(example_fleet.environments)  # Tutor skipped entirely
-    # The old path: a process of its own for each environment, no cache.
-    fresh = render_fleet(example_fleet, state_dir=tmp_path, use_cache=False, fork=False)
+    # The old path: a process of its own for each environment, no cache, Tutor writing its
+    # whole env folder and campus building it back from disk (the cache holds renders to
+    # memory, in fork servers' children).
+    fresh = render_fleet(
+        example_fleet, state_dir=tmp_path, use_cache=False, fork=False, in_memory=False
+    )
     assert len(tutor_runs) == 2 * len(example_fleet.environments)
     for hit, through_tutor in zip(cached, fresh, strict=True):
         assert _as_bytes(hit) == _as_bytes(through_tutor), hit.environment.name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import posixpath
 import sys
 from typing import Any
 
@@ -46,6 +47,38 @@ def save_config(root: str, config: dict[str, Any]) -> None:
     write_atomically(tutor_config.config_path(root), serialize.dumps(config))
 
 
+def _kustomize_inputs(renderer: Any, targets: list[tuple[str, str]]) -> dict[str, str]:
+    """The env files Tutor's kustomization reads (itself, its resources, generated
+    ConfigMaps' files, patches), rendered in memory by their path under env/, as
+    `tutor.env.save` would write them; the rest of the tree (image build contexts, compose
+    files) is never rendered."""
+    from tutor import serialize
+
+    templates: dict[str, str] = {}  # env path -> template; a later target wins, as in save
+    for source, destination in targets:
+        for template in renderer.iter_templates_in(source):
+            templates[posixpath.normpath(posixpath.join(destination, template))] = template
+    files: dict[str, str] = {}
+
+    def add(path: str) -> None:
+        name = posixpath.normpath(str(path))
+        if name in files or name not in templates:
+            return  # one Tutor did not render: the build names it
+        content = renderer.render_template(templates[name])
+        files[name] = content.decode() if isinstance(content, bytes) else content
+
+    add("kustomization.yml")
+    kustomization = serialize.load(files.get("kustomization.yml", "")) or {}
+    wanted = list(kustomization.get("resources") or [])
+    for generator in kustomization.get("configMapGenerator") or []:
+        wanted += [str(entry).rpartition("=")[2] for entry in generator.get("files") or []]
+    wanted += list(kustomization.get("patchesStrategicMerge") or [])
+    wanted += [patch["path"] for patch in kustomization.get("patches") or [] if "path" in patch]
+    for path in wanted:
+        add(path)
+    return files
+
+
 def render(request: dict[str, Any]) -> dict[str, Any]:
     # Imported here: importing tutor.commands.cli registers template globals (a Tutor
     # import side effect) and must happen inside the worker process, never in campus's.
@@ -78,11 +111,16 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     config.update(request["settings"])
     save_config(root, config)
     full = tutor_config.load_full(root)
-    tutor_env.save(root, full)
+    renderer = tutor_env.Renderer(full)
+    files = None
+    if request.get("saveEnv"):  # the env folder on disk, as `tutor config save` writes it
+        tutor_env.save(root, full)
+    else:
+        files = _kustomize_inputs(renderer, list(Filters.ENV_TEMPLATE_TARGETS.iterate()))
 
     tasks = []
     for service, script in Filters.CLI_DO_INIT_TASKS.iterate():
-        tasks.append({"service": service, "script": tutor_env.render_str(full, script)})
+        tasks.append({"service": service, "script": renderer.render_str(script)})
     base = tutor_config.get_base()
     from tutor.__about__ import __version__
 
@@ -95,6 +133,7 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
         "state": json.loads(json.dumps({k: config[k] for k in kept if k in config}, default=str)),
         "tutorVersion": __version__,
         "plugins": sorted(plugins.iter_loaded()),
+        **({} if files is None else {"files": files}),
     }
 
 
