@@ -108,3 +108,19 @@ def _config_map_texts(rendered: RenderedEnvironment) -> list[str]:
         if obj["kind"] == "ConfigMap"
         for value in (obj.get("data") or {}).values()
     ]
+
+
+def test_compiled_templates_are_shared_and_hold_no_secret(
+    example_fleet: Fleet, tmp_path: Path
+) -> None:
+    rendered = render_environment(example_fleet.environment("acme-dev"), tmp_path)
+    [folder] = tmp_path.glob(".jinja-*")
+    compiled = list(folder.iterdir())
+    assert len(compiled) > 20  # Tutor's files, plugins' patches, settings' templates
+    assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in compiled)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    data = b"".join(path.read_bytes() for path in compiled)
+    assert rendered.secret_values and not [v for v in rendered.secret_values if v.encode() in data]
+    # Another environment loads what the first compiled, and compiles only its own values.
+    render_environment(example_fleet.environment("acme-test"), tmp_path)
+    assert len(list(folder.iterdir())) - len(compiled) < len(compiled) // 4
