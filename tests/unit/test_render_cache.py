@@ -5,6 +5,8 @@ state."""
 
 from __future__ import annotations
 
+import json
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,9 +161,9 @@ def test_each_input_change_renders_again(
     # The toolchain: a distribution upgraded, campus's render code changed.
     real = cache.toolchain()
     upgraded = {**real, "distributions": [*real["distributions"], "tutor-extra==1.0"]}
-    monkeypatch.setattr(cache, "toolchain", lambda: upgraded)
+    monkeypatch.setattr(cache, "toolchain", lambda *memo: upgraded)
     assert render() == TWO
-    monkeypatch.setattr(cache, "toolchain", lambda: {**upgraded, "campus": "other code"})
+    monkeypatch.setattr(cache, "toolchain", lambda *memo: {**upgraded, "campus": "other code"})
     assert render() == TWO
 
 
@@ -214,3 +216,21 @@ def test_only_what_json_keeps_unchanged_is_cached(tmp_path: Path) -> None:
     assert cache.load(tmp_path, "other") is None
     assert not cache.store(tmp_path, "k2", {"built": [{1: "a non-string key"}]})
     assert cache.load(tmp_path, "k2") is None
+
+
+def test_the_installed_list_is_read_again_when_an_install_changes_sys_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    memo = tmp_path / cache.MEMO_FILE
+    real = cache.toolchain(memo)
+    assert real == cache.toolchain()
+    kept = json.loads(memo.read_text())
+    memo.write_text(json.dumps({**kept, "installed": ["stand-in==1"]}))
+    assert cache.toolchain(memo)["distributions"] == ["stand-in==1"]  # served from the memo
+    (site / "tutor_new-1.0.dist-info").mkdir()  # what an install does to the folder
+    os.utime(site, ns=(1, kept["stamps"][str(site)] + 1))
+    assert cache.toolchain(memo) == real
+    assert stat.S_IMODE(memo.stat().st_mode) == 0o600

@@ -14,6 +14,7 @@ One entry per environment: a render with another key replaces it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from campus.render.state import CONFIG_FILE, write_private
 
 CACHE_ENV = "CAMPUS_RENDER_CACHE"  # "off": always render through Tutor
 ENTRY_FILE = "rendered.json"
+MEMO_FILE = ".installed.json"  # in the state folder: see `_installed`
 FORMAT = 1
 # The modules whose code decides what a render produces (the worker, the settings campus
 # gives Tutor, the kustomize build) and what they import from campus.
@@ -63,11 +65,34 @@ def _plugin_folder() -> Path:
     return Path(data) / "tutor-plugins"
 
 
-def toolchain() -> dict[str, Any]:
-    """What this machine renders with, the same for every environment: read once a run."""
+def _installed(memo: Path | None) -> list[str]:
+    """Every installed distribution as name==version. Reading each one's metadata takes
+    a few tenths of a second; `memo` (a file) keeps the list with the modification times
+    of the folders on `sys.path`, which installing, upgrading or removing a distribution
+    changes, and serves it while they stand."""
+    stamps = {}
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            stamps[entry] = Path(entry or ".").stat().st_mtime_ns
+    if memo is not None:
+        with contextlib.suppress(OSError, ValueError):
+            kept = json.loads(memo.read_text())
+            if kept.get("stamps") == stamps and kept.get("python") == sys.version:
+                return list(kept["installed"])
     installed = sorted(
         {f"{d.metadata['Name']}=={d.version}" for d in distributions() if d.metadata["Name"]}
     )
+    if memo is not None:
+        record = {"python": sys.version, "stamps": stamps, "installed": installed}
+        with contextlib.suppress(OSError):
+            write_private(memo, json.dumps(record).encode())
+    return installed
+
+
+def toolchain(memo: Path | None = None) -> dict[str, Any]:
+    """What this machine renders with, the same for every environment: read once a run;
+    `memo`: see `_installed`."""
+    installed = _installed(memo)
     folder = _plugin_folder()
     plugin_files = (
         {

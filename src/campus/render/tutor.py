@@ -283,7 +283,10 @@ def render_fleet(
     selected = [e for e in fleet.environments if not environments or e.name in environments]
     directory = state_dir or state_dir_for(Path(fleet.source))
     workers = max(1, jobs or os.cpu_count() or 1)
-    toolchain = cache.toolchain() if use_cache and cache.enabled() else None
+    toolchain = None
+    if use_cache and cache.enabled():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        toolchain = cache.toolchain(directory / cache.MEMO_FILE)
     servers = ForkServers(workers) if fork and hasattr(os, "fork") else None
     try:
         with ThreadPoolExecutor(max_workers=workers) as threads:
