@@ -4,6 +4,8 @@ from the render cache) against `tutor config save` for the same environments, in
 run; all campus renders in parallel, a job per core.
 
     python bench/bench_render.py            # prints a markdown table
+    python bench/bench_render.py --cold 20  # one cold render of 20 environments, to time
+                                            # as a whole process against another version
 """
 
 from __future__ import annotations
@@ -137,5 +139,17 @@ def main() -> None:
     print(f"\npeak RSS of one process (campus or a Tutor worker): {peak / 1024:.0f} MiB")
 
 
+def cold(count: int) -> None:
+    """Render and harden `count` environments from a fresh state folder, with the calls
+    every version since the fork server has (to time whole processes of two versions)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        fleet = load_fleet(fleet_of(count, Path(scratch)))
+        for rendered in render_fleet(fleet, state_dir=Path(scratch) / "state"):
+            harden_all(rendered)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--cold"]:
+        cold(int(sys.argv[2]))
+    else:
+        main()
