@@ -1,8 +1,11 @@
 """Render time: campus (Tutor render + hardening, in a process per environment as before,
-in children of fork servers, then from the render cache) against `tutor config save` for
-the same environments, in the same run; all campus renders in parallel, a job per core.
+in children of fork servers with Tutor writing its env folder as before, to memory, then
+from the render cache) against `tutor config save` for the same environments, in the same
+run; all campus renders in parallel, a job per core.
 
     python bench/bench_render.py            # prints a markdown table
+    python bench/bench_render.py --cold 20  # one cold render of 20 environments, to time
+                                            # as a whole process against another version
 """
 
 from __future__ import annotations
@@ -37,11 +40,15 @@ def fleet_of(count: int, directory: Path) -> Path:
     return path
 
 
-def campus_render(fleet: Fleet, state: Path, use_cache: bool, fork: bool) -> float:
+def campus_render(
+    fleet: Fleet, state: Path, use_cache: bool, fork: bool, in_memory: bool = True
+) -> float:
     """Render and harden the fleet, one job per core."""
     started = time.perf_counter()
     jobs = os.cpu_count() or 1
-    for rendered in render_fleet(fleet, state_dir=state, jobs=jobs, use_cache=use_cache, fork=fork):
+    for rendered in render_fleet(
+        fleet, state_dir=state, jobs=jobs, use_cache=use_cache, fork=fork, in_memory=in_memory
+    ):
         harden_all(rendered)
     return time.perf_counter() - started
 
@@ -84,19 +91,23 @@ def main() -> None:
             fleet = load_fleet(path)
             count = len(fleet.environments)
             # Cold: the first render generates Tutor's secrets, by the path of one process per
-            # environment (before the fork server and the cache), then by today's path.
-            cold_process = campus_render(fleet, base / f"old-{count}", False, fork=False)
+            # environment (before the fork server and the cache), by fork servers with Tutor
+            # writing its env folder, then by today's path (fork servers, to memory).
+            cold_process = campus_render(fleet, base / f"old-{count}", False, False, False)
+            cold_folder = campus_render(fleet, base / f"folder-{count}", False, True, False)
             state = base / f"state-{count}"
             cold_fork = campus_render(fleet, state, True, fork=True)
             # Unchanged, as operators run it again: through Tutor each way, then cached.
-            process = campus_render(fleet, state, False, fork=False)
+            process = campus_render(fleet, state, False, False, False)
+            folder = campus_render(fleet, state, False, True, False)
             forked = campus_render(fleet, state, False, fork=True)
             cached = campus_render(fleet, state, True, fork=True)
             tutor_dir = base / f"tutor-{count}"
             tutor_dir.mkdir()
             tutor = tutor_config_save(fleet, tutor_dir)
             shutil.rmtree(tutor_dir)
-            rows.append((label, count, cold_process, cold_fork, process, forked, cached, tutor))
+            times = (cold_process, cold_folder, cold_fork, process, folder, forked)
+            rows.append((label, count, *times, cached, tutor))
     peak = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
@@ -104,25 +115,41 @@ def main() -> None:
     columns = (
         "fleet",
         "envs",
-        "cold: process per env",
-        "cold: fork server",
-        "unchanged: process per env",
-        "unchanged: fork server",
+        "cold: process per env, env folder",
+        "cold: fork server, env folder",
+        "cold: fork server, to memory",
+        "unchanged: process per env, env folder",
+        "unchanged: fork server, env folder",
+        "unchanged: fork server, to memory",
         "unchanged: cache",
         "`tutor config save`",
-        "tutor / cold fork server",
+        "tutor / cold to memory",
         "tutor / cache",
     )
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
-    for label, count, cold_process, cold_fork, process, forked, cached, tutor in rows:
+    for label, count, *times, cached, tutor in rows:
+        cold_fork = times[2]
         print(
-            f"| {label} | {count} | {cold_process:.1f} s | {cold_fork:.1f} s | {process:.1f} s "
-            f"| {forked:.1f} s | {cached:.2f} s | {tutor:.1f} s | {tutor / cold_fork:.2f}x "
+            f"| {label} | {count} | "
+            + " | ".join(f"{value:.1f} s" for value in times)
+            + f" | {cached:.2f} s | {tutor:.1f} s | {tutor / cold_fork:.2f}x "
             f"| {tutor / cached:.0f}x |"
         )
     print(f"\npeak RSS of one process (campus or a Tutor worker): {peak / 1024:.0f} MiB")
 
 
+def cold(count: int) -> None:
+    """Render and harden `count` environments from a fresh state folder, with the calls
+    every version since the fork server has (to time whole processes of two versions)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        fleet = load_fleet(fleet_of(count, Path(scratch)))
+        for rendered in render_fleet(fleet, state_dir=Path(scratch) / "state"):
+            harden_all(rendered)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--cold"]:
+        cold(int(sys.argv[2]))
+    else:
+        main()

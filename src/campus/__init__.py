@@ -10,7 +10,13 @@ DISTRIBUTION = "openedx-campus"
 def _installed_version() -> str:
     """The installed distribution's version; an install made before the rename (under the
     old name) still reports its own, and a bare source tree reads 0.0.0."""
-    for name in (DISTRIBUTION, *packages_distributions().get(__name__, ())):
+    for name in (DISTRIBUTION, __name__):  # the name, then the name before the rename
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    # Reading every installed distribution's file list is slow: only when the names fail.
+    for name in packages_distributions().get(__name__, ()):
         try:
             return version(name)
         except PackageNotFoundError:

@@ -52,3 +52,24 @@ def test_an_operator_error_prints_one_line_and_exits_1(tmp_path: Path) -> None:
         assert result.output.startswith("Error: "), result.output
         assert "Traceback" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_each_command_loads_when_it_runs_and_not_before() -> None:
+    import subprocess
+    import sys
+
+    import click
+
+    from campus.cli.main import COMMANDS
+
+    context = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert command is not None and command.name == name
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, campus.cli.main; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "campus.cli.deploy" not in loaded and "campus.cli.plan" not in loaded

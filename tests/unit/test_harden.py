@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from campus.harden import RULES, harden_all
-from campus.lint import lint, schema_violations
+from campus.lint import SCHEMA_VERSION, lint, schema_violations
 from campus.render.model import RenderedEnvironment
 
 
@@ -164,6 +164,32 @@ def test_schema_validation_catches_a_broken_object() -> None:
         "spec": {"replicas": "two"},
     }
     assert schema_violations([broken])
+
+
+def test_schema_validation_says_what_kubernetes_validate_says(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    import kubernetes_validate
+
+    objects = hardened(rendered_example["acme-prod"])
+    one_per_kind = list({(o["apiVersion"], o["kind"]): o for o in objects}.values())
+    broken = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "y"}, "spec": {"x": 1}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": 3}},
+    ]
+    expected = []
+    for obj in one_per_kind + broken:
+        try:
+            kubernetes_validate.validate(obj, SCHEMA_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            path = ".".join(str(part) for part in error.path)
+            expected.append(f"{path}: {error.message}")
+    assert len(expected) == len(broken)
+    assert [v.message for v in schema_violations(one_per_kind + broken)] == expected
+    unknown = {"apiVersion": "v1", "kind": "NoSuchKind", "metadata": {"name": "z"}}
+    [violation] = schema_violations([unknown])
+    assert violation.message.startswith("unknown kind: no schema for NoSuchKind v1")
 
 
 def test_lint_catches_a_container_without_memory_limit(

@@ -1,9 +1,12 @@
-"""The render cache and the fork server: a hit, and a render in a forked child, are
-byte-identical to rendering in a process of its own; every input change renders again; the
-cached files stay as private as Tutor's own state."""
+"""The render cache, the fork server and rendering to memory: a hit, and a render in a forked
+child, are byte-identical to rendering in a process of its own with Tutor writing its env
+folder; every input change renders again; the cached files stay as private as Tutor's own
+state."""
 
 from __future__ import annotations
 
+import json
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,8 +66,12 @@ def test_a_cached_render_is_byte_identical_to_rendering_through_tutor(
     assert len(tutor_runs) == len(example_fleet.environments)
     cached = render_fleet(example_fleet, state_dir=tmp_path)
     assert len(tutor_runs) == len(example_fleet.environments)  # Tutor skipped entirely
-    # The old path: a process of its own for each environment, no cache.
-    fresh = render_fleet(example_fleet, state_dir=tmp_path, use_cache=False, fork=False)
+    # The old path: a process of its own for each environment, no cache, Tutor writing its
+    # whole env folder and campus building it back from disk (the cache holds renders to
+    # memory, in fork servers' children).
+    fresh = render_fleet(
+        example_fleet, state_dir=tmp_path, use_cache=False, fork=False, in_memory=False
+    )
     assert len(tutor_runs) == 2 * len(example_fleet.environments)
     for hit, through_tutor in zip(cached, fresh, strict=True):
         assert _as_bytes(hit) == _as_bytes(through_tutor), hit.environment.name
@@ -154,9 +161,9 @@ def test_each_input_change_renders_again(
     # The toolchain: a distribution upgraded, campus's render code changed.
     real = cache.toolchain()
     upgraded = {**real, "distributions": [*real["distributions"], "tutor-extra==1.0"]}
-    monkeypatch.setattr(cache, "toolchain", lambda: upgraded)
+    monkeypatch.setattr(cache, "toolchain", lambda *_, **__: upgraded)
     assert render() == TWO
-    monkeypatch.setattr(cache, "toolchain", lambda: {**upgraded, "campus": "other code"})
+    monkeypatch.setattr(cache, "toolchain", lambda *_, **__: {**upgraded, "campus": "other code"})
     assert render() == TWO
 
 
@@ -209,3 +216,21 @@ def test_only_what_json_keeps_unchanged_is_cached(tmp_path: Path) -> None:
     assert cache.load(tmp_path, "other") is None
     assert not cache.store(tmp_path, "k2", {"built": [{1: "a non-string key"}]})
     assert cache.load(tmp_path, "k2") is None
+
+
+def test_the_installed_list_is_read_again_when_an_install_changes_sys_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    memo = tmp_path / cache.MEMO_FILE
+    real = cache.toolchain(memo=memo)
+    assert real == cache.toolchain()
+    kept = json.loads(memo.read_text())
+    memo.write_text(json.dumps({**kept, "installed": ["stand-in==1"]}))
+    assert cache.toolchain(memo=memo)["distributions"] == ["stand-in==1"]  # served from the memo
+    (site / "tutor_new-1.0.dist-info").mkdir()  # what an install does to the folder
+    os.utime(site, ns=(1, kept["stamps"][str(site)] + 1))
+    assert cache.toolchain(memo=memo) == real
+    assert stat.S_IMODE(memo.stat().st_mode) == 0o600

@@ -2,33 +2,56 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from typing import Any
 
 import click
 
 from campus import __version__
-from campus.cli.access import access
-from campus.cli.deploy import deploy, destroy, diff, history, rollback
-from campus.cli.drain import drain, uncordon
-from campus.cli.drill import drill
-from campus.cli.lint import lint
-from campus.cli.logs import exec_, logs
-from campus.cli.plan import plan
-from campus.cli.render import render
-from campus.cli.sandbox import sandbox
-from campus.cli.scale import autoscale, scale
-from campus.cli.secrets import secrets
-from campus.cli.state import state
-from campus.cli.status import status
 from campus.errors import CampusError
 from campus.fleet.errors import FleetWarning
+
+# Command name -> the module (under campus.cli) and the function that define it. Imported
+# when the command runs, not at start-up: one command needs a fraction of campus's imports.
+COMMANDS = {
+    "render": ("render", "render"),
+    "lint": ("lint", "lint"),
+    "sandbox": ("sandbox", "sandbox"),
+    "drill": ("drill", "drill"),
+    "drain": ("drain", "drain"),
+    "uncordon": ("drain", "uncordon"),
+    "plan": ("plan", "plan"),
+    "deploy": ("deploy", "deploy"),
+    "diff": ("deploy", "diff"),
+    "history": ("deploy", "history"),
+    "rollback": ("deploy", "rollback"),
+    "destroy": ("deploy", "destroy"),
+    "status": ("status", "status"),
+    "logs": ("logs", "logs"),
+    "exec": ("logs", "exec_"),
+    "scale": ("scale", "scale"),
+    "autoscale": ("scale", "autoscale"),
+    "state": ("state", "state"),
+    "access": ("access", "access"),
+    "secrets": ("secrets", "secrets"),
+}
 
 
 class CampusGroup(click.Group):
     """Every operator-facing error, from any command, prints as `Error: ...` without a
     traceback and exits 1, and every fleet-file warning as `Warning: ...` on stderr:
-    handled here once, not in each command."""
+    handled here once, not in each command. Commands load on first use (`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"campus.cli.{module}"), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         with warnings.catch_warnings():
@@ -55,31 +78,6 @@ def cli() -> None:
     One fleet file describes every environment; each gets its own namespace,
     rendered by Tutor and hardened for production.
     """
-
-
-for _command in (
-    render,
-    lint,
-    sandbox,
-    drill,
-    drain,
-    uncordon,
-    plan,
-    deploy,
-    diff,
-    history,
-    rollback,
-    destroy,
-    status,
-    logs,
-    exec_,
-    scale,
-    autoscale,
-    state,
-    access,
-    secrets,
-):
-    cli.add_command(_command)
 
 
 def main() -> None:

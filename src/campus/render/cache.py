@@ -15,6 +15,7 @@ One entry per environment: a render with another key replaces it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ from campus.render.state import CONFIG_FILE, write_private
 
 CACHE_ENV = "CAMPUS_RENDER_CACHE"  # "off": always render through Tutor
 ENTRY_FILE = "rendered.json"
+MEMO_FILE = ".installed.json"  # in the state folder: see `_installed`
 FORMAT = 1
 # The modules whose code decides what a render produces (the worker, the settings campus
 # gives Tutor, the kustomize build) and what they import from campus.
@@ -64,11 +66,39 @@ def plugin_folder() -> Path:
     return Path(data) / "tutor-plugins"
 
 
-def toolchain(site_packages: Path | None = None) -> dict[str, Any]:
+def _installed(memo: Path | None, site_packages: Path | None = None) -> list[str]:
+    """Every installed distribution as name==version: beside campus, or in a toolchain's
+    `site_packages`. Reading each one's metadata takes a few tenths of a second; `memo` (a
+    file) keeps campus's own list with the modification times of the folders on
+    `sys.path`, which installing, upgrading or removing a distribution changes, and serves
+    it while they stand. A toolchain never changes once made: no memo needed."""
+    if site_packages is not None:
+        found = distributions(path=[str(site_packages)])
+        return sorted({f"{d.metadata['Name']}=={d.version}" for d in found if d.metadata["Name"]})
+    stamps = {}
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            stamps[entry] = Path(entry or ".").stat().st_mtime_ns
+    if memo is not None:
+        with contextlib.suppress(OSError, ValueError):
+            kept = json.loads(memo.read_text())
+            if kept.get("stamps") == stamps and kept.get("python") == sys.version:
+                return list(kept["installed"])
+    installed = sorted(
+        {f"{d.metadata['Name']}=={d.version}" for d in distributions() if d.metadata["Name"]}
+    )
+    if memo is not None:
+        record = {"python": sys.version, "stamps": stamps, "installed": installed}
+        with contextlib.suppress(OSError):
+            write_private(memo, json.dumps(record).encode())
+    return installed
+
+
+def toolchain(site_packages: Path | None = None, memo: Path | None = None) -> dict[str, Any]:
     """What this machine renders with: read once a run, for the Python campus runs on, or
-    for a pinned release's toolchain (`site_packages`: the distributions it holds)."""
-    found = distributions(path=[str(site_packages)]) if site_packages else distributions()
-    installed = sorted({f"{d.metadata['Name']}=={d.version}" for d in found if d.metadata["Name"]})
+    for a pinned release's toolchain (`site_packages`: the distributions it holds);
+    `memo`: see `_installed`."""
+    installed = _installed(memo, site_packages)
     folder = plugin_folder()
     plugin_files = (
         {

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
+import posixpath
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -42,8 +43,11 @@ class KustomizeError(CampusError):
     pass
 
 
-def _load_all(path: Path) -> list[KubeObject]:
-    return [doc for doc in YAML(typ="safe").load_all(path.read_text()) if doc]
+Reader = Callable[[str], str]  # a file's text by its path under Tutor's env/ folder
+
+
+def _load_all(text: str) -> list[KubeObject]:
+    return [doc for doc in YAML(typ="safe").load_all(text) if doc]
 
 
 def _pod_template(obj: KubeObject) -> dict[str, Any] | None:
@@ -88,7 +92,7 @@ def _add_annotations(obj: KubeObject, annotations: dict[str, str]) -> None:
         }
 
 
-def _generated_config_map(root: Path, spec: dict[str, Any]) -> KubeObject:
+def _generated_config_map(read: Reader, spec: dict[str, Any]) -> KubeObject:
     unknown = set(spec) - {"name", "files", "literals", "options"}
     if unknown:
         raise KustomizeError(
@@ -97,8 +101,7 @@ def _generated_config_map(root: Path, spec: dict[str, Any]) -> KubeObject:
     data: dict[str, str] = {}
     for entry in spec.get("files") or []:
         key, _, source = str(entry).rpartition("=") if "=" in str(entry) else ("", "", entry)
-        path = root / source
-        data[key or path.name] = path.read_text()
+        data[key or PurePosixPath(source).name] = read(source)
     for literal in spec.get("literals") or []:
         key, _, value = str(literal).partition("=")
         data[key] = value
@@ -178,7 +181,7 @@ def strategic_merge(target: Any, patch: Any) -> Any:
     return copy.deepcopy(patch)
 
 
-def _apply_patches(root: Path, kustomization: dict[str, Any], objects: list[KubeObject]) -> None:
+def _apply_patches(read: Reader, kustomization: dict[str, Any], objects: list[KubeObject]) -> None:
     entries = list(kustomization.get("patchesStrategicMerge") or [])
     for patch in kustomization.get("patches") or []:
         if set(patch) - {"path", "patch"}:
@@ -187,7 +190,7 @@ def _apply_patches(root: Path, kustomization: dict[str, Any], objects: list[Kube
             )
         entries.append(patch.get("path") or {"inline": patch["patch"]})
     for entry in entries:
-        text = entry["inline"] if isinstance(entry, dict) else (root / entry).read_text()
+        text = entry["inline"] if isinstance(entry, dict) else read(entry)
         for document in YAML(typ="safe").load_all(text):
             if not document:
                 continue
@@ -205,22 +208,40 @@ def _apply_patches(root: Path, kustomization: dict[str, Any], objects: list[Kube
                 target.update(strategic_merge(target, document))
 
 
-def build(root: Path, on_warning: Callable[[str], None] = lambda message: None) -> list[KubeObject]:
-    """Build Tutor's `env/kustomization.yml` under `root` into a list of objects."""
-    kustomization = YAML(typ="safe").load((root / "kustomization.yml").read_text()) or {}
+def build(root: Path) -> list[KubeObject]:
+    """Build Tutor's `env/kustomization.yml` under `root` (an env folder Tutor wrote)."""
+    return _build(lambda name: (root / name).read_text(), str(root / "kustomization.yml"))
+
+
+def build_files(files: Mapping[str, str]) -> list[KubeObject]:
+    """Build from Tutor's env files rendered in memory, by their path under env/: the same
+    objects as `build` on the folder Tutor would have written them to."""
+
+    def read(name: str) -> str:
+        text = files.get(posixpath.normpath(name))
+        if text is None:
+            raise KustomizeError(f"kustomization.yml names {name}, which Tutor did not render")
+        # As reading the written file back would: text mode turns \r\n and \r into \n.
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    return _build(read, "Tutor's kustomization.yml")
+
+
+def _build(read: Reader, where: str) -> list[KubeObject]:
+    kustomization = YAML(typ="safe").load(read("kustomization.yml")) or {}
     unsupported = set(kustomization) - SUPPORTED
     if unsupported:
         raise KustomizeError(
-            f"{root / 'kustomization.yml'} uses {', '.join(sorted(unsupported))}, which campus "
+            f"{where} uses {', '.join(sorted(unsupported))}, which campus "
             "does not build; please report the Tutor plugin that adds it"
         )
     objects: list[KubeObject] = []
     for resource in kustomization.get("resources") or []:
-        objects += _load_all(root / resource)
+        objects += _load_all(read(resource))
     generated = [
-        _generated_config_map(root, spec) for spec in kustomization.get("configMapGenerator") or []
+        _generated_config_map(read, spec) for spec in kustomization.get("configMapGenerator") or []
     ]
-    _apply_patches(root, kustomization, objects)
+    _apply_patches(read, kustomization, objects)
     objects += generated
 
     namespace = kustomization.get("namespace")

@@ -9,6 +9,7 @@ marker: the cluster's copy may replace them silently, since nothing ever ran wit
 from __future__ import annotations
 
 import io
+import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -102,3 +103,33 @@ def write_cached_settings(
     write_private(path, text.getvalue().encode())
     mark(state_dir, environment, confirmed=True)
     return path
+
+
+JWT_KEY = "JWT_RSA_PRIVATE_KEY"  # Tutor's unique setting: "{{ 2048|rsa_private_key }}"
+
+
+def provide_jwt_key(state_dir: Path, environment: str) -> bool:
+    """Start a new environment's cache with its JWT signing key, unless it has a cache.
+
+    Tutor generates this RSA 2048 key with pycryptodome's pure-Python prime search (0.1 to
+    1 s), and on a first render twice: once while loading plugins, whose copy it discards,
+    once to keep. The same key from OpenSSL (`cryptography`) takes a few milliseconds;
+    Tutor finds it in `config.yml` and keeps it as if it had generated it. The file is JSON
+    (a YAML subset, read alike by every YAML version) and unconfirmed, as Tutor's first
+    settings would be. Returns whether it wrote one."""
+    root = environment_root(state_dir, environment)
+    path = root / CONFIG_FILE
+    if path.exists():
+        return False
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,  # PKCS#1, as Tutor exports it
+        serialization.NoEncryption(),
+    )
+    write_private(path, json.dumps({JWT_KEY: pem.decode().strip()}).encode())
+    mark(state_dir, environment, confirmed=False)
+    return True

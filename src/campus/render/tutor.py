@@ -22,7 +22,7 @@ from campus.fleet.model import Environment, Fleet
 from campus.kube.objects import KubeObject
 from campus.labels import COMPONENT, NAME
 from campus.render import cache
-from campus.render.kustomize import build
+from campus.render.kustomize import build, build_files
 from campus.render.model import InitTask, RenderedEnvironment
 from campus.render.releases import (
     ReleaseRuntime,
@@ -33,10 +33,12 @@ from campus.render.releases import (
 from campus.render.runtime import CAMPUS, Interpreter
 from campus.render.state import (
     CONFIG_FILE,
+    JWT_KEY,
     cached_settings,
     environment_root,
     is_confirmed,
     mark,
+    provide_jwt_key,
     state_dir_for,
 )
 from campus.state.model import ClusterCopies, Origin, settle
@@ -62,14 +64,19 @@ def tutor_settings(environment: Environment) -> dict[str, Any]:
     return settings
 
 
-def _worker_request(root: Path, environment: Environment, state: dict[str, Any]) -> dict[str, Any]:
-    return {
+def _worker_request(
+    root: Path, environment: Environment, state: dict[str, Any], in_memory: bool = True
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
         "root": str(root),
         "environment": environment.model_dump(mode="json"),  # read by the cache key alone
         "plugins": list(environment.plugins),
         "settings": tutor_settings(environment),
         "state": state,
     }
+    if not in_memory:
+        request["saveEnv"] = True  # Tutor writes the env folder, built back from disk
+    return request
 
 
 class ForkServer:
@@ -212,7 +219,8 @@ def _render_through_tutor(
         if hit is not None:
             return hit["result"], hit["built"]
     result = _run_worker(environment, request, servers, interpreter)
-    built = build(root / "env")
+    files = result.pop("files", None)
+    built = build(root / "env") if files is None else build_files(files)
     if toolchain is not None:
         # Keyed by config.yml as Tutor left it: rendering again from it gives this output.
         cache.store(root, cache.key(toolchain, request, root), {"result": result, "built": built})
@@ -226,12 +234,15 @@ def render_environment(
     toolchain: dict[str, Any] | None = None,
     servers: ForkServers | None = None,
     release: ReleaseRuntime | None = None,
+    in_memory: bool = True,
 ) -> RenderedEnvironment:
     """Render from the Tutor state `settle` chooses; refuses (`StateConflict`) a local
     cache that disagrees with the cluster's copy, before Tutor writes anything.
     `toolchain` (`cache.toolchain()`): use the render cache; None renders through Tutor.
     `servers`: render in a child of one; None, in a process of its own.
-    `release`: the pinned release's toolchain to render with (None: campus's Tutor)."""
+    `release`: the pinned release's toolchain to render with (None: campus's Tutor).
+    `in_memory`: Tutor renders the files campus builds to strings; else it writes its whole
+    env folder, which campus reads back (the path before, kept to compare with)."""
     name = environment.name
     root = environment_root(state_dir, name)
     stored, unconsulted = (cluster or ClusterCopies()).of(name)
@@ -245,7 +256,9 @@ def render_environment(
         fleet_keys=frozenset(tutor_settings(environment)),
         cache=str(root / CONFIG_FILE),
     )
-    request = _worker_request(root, environment, dict(settled.seed))
+    if settled.origin is Origin.NEW and JWT_KEY not in environment.tutor:
+        provide_jwt_key(state_dir, name)  # faster than Tutor's own (see there)
+    request = _worker_request(root, environment, dict(settled.seed), in_memory)
     interpreter = release.interpreter if release else CAMPUS
     result, built = _render_through_tutor(environment, request, toolchain, servers, interpreter)
     plugin_versions = release.plugin_versions if release else campus_plugin_versions()
@@ -280,18 +293,23 @@ def render_fleet(
     use_cache: bool = True,
     fork: bool = True,
     progress: ToolchainProgress | None = None,
+    in_memory: bool = True,
 ) -> list[RenderedEnvironment]:
     """Render the named environments (all by default) in parallel, in fleet order;
     `cluster`: what the cluster holds of their Tutor state (by default, not asked);
     `use_cache`: skip Tutor for unchanged environments (unless `CAMPUS_RENDER_CACHE=off`);
     `fork`: render in children of fork servers (where the system forks), else each
     environment in a process of its own. Environments that pin a release render with its
-    toolchain, made first if missing (`progress` hears how that goes; default: stderr)."""
+    toolchain, made first if missing (`progress` hears how that goes; default: stderr);
+    `in_memory`: see `render_environment`."""
     selected = [e for e in fleet.environments if not environments or e.name in environments]
     directory = state_dir or state_dir_for(Path(fleet.source))
     workers = max(1, jobs or os.cpu_count() or 1)
     caching = use_cache and cache.enabled()
-    toolchain = cache.toolchain() if caching else None
+    toolchain = None
+    if caching:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        toolchain = cache.toolchain(memo=directory / cache.MEMO_FILE)
     servers = ForkServers(workers) if fork and hasattr(os, "fork") else None
     with tempfile.TemporaryDirectory(prefix="campus-worker-") as worker_copy:
         releases = release_runtimes(
@@ -301,7 +319,9 @@ def render_fleet(
         def one(environment: Environment) -> RenderedEnvironment:
             release = releases.get(environment.name)
             inputs = release.cache_inputs if release else toolchain
-            return render_environment(environment, directory, cluster, inputs, servers, release)
+            return render_environment(
+                environment, directory, cluster, inputs, servers, release, in_memory
+            )
 
         try:
             with ThreadPoolExecutor(max_workers=workers) as threads:

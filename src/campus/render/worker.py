@@ -9,9 +9,12 @@ JSON on stdin, the result as JSON on stdout, Tutor's chatter kept off stdout.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
+import posixpath
 import sys
+from pathlib import Path
 from typing import Any
 
 from campus.atomic import write_atomically
@@ -46,7 +49,136 @@ def save_config(root: str, config: dict[str, Any]) -> None:
     write_atomically(tutor_config.config_path(root), serialize.dumps(config))
 
 
+_JINJA_SYNTAX = ("{{", "{%", "{#")
+
+
+def _computes_while_compiling(tree: Any) -> bool:
+    """Whether compiling `tree` may call a filter or a test: Jinja folds one whose input
+    and arguments are all constants into the code (`{{ 24|random_string }}` compiles to
+    the string it drew), which must then never serve another environment."""
+    from jinja2 import nodes
+
+    return any(
+        next(call.find_all(nodes.Name), None) is None
+        for call in tree.find_all((nodes.Filter, nodes.Test))
+    )
+
+
+@contextlib.contextmanager
+def _compiled_once(directory: str) -> Any:
+    """Jinja compiles each template (a file, a plugin's patch, a setting's value) where it
+    is used: in every environment again, and a patch once per file that includes it, most
+    of a render's time. While this is open, compiled code is kept in `directory` through
+    Jinja's own bytecode cache, keyed by the source and by everything in the environment
+    that compiling reads (its options, the names of its filters and tests), so the other
+    environments of a fleet, in other processes, load it instead. A source without Jinja
+    syntax (a plain value: a password) is never kept, nor anything a filter computed."""
+    import jinja2
+
+    store = jinja2.FileSystemBytecodeCache(directory)
+    compile_source: Any = jinja2.Environment.compile
+
+    def compile_once(
+        environment: jinja2.Environment,
+        source: Any,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        if (
+            raw
+            or defer_init
+            or not isinstance(source, str)
+            or not any(mark in source for mark in _JINJA_SYNTAX)
+        ):
+            return compile_source(environment, source, name, filename, raw, defer_init)
+        options = (
+            type(environment).__qualname__,
+            environment.block_start_string,
+            environment.block_end_string,
+            environment.variable_start_string,
+            environment.variable_end_string,
+            environment.comment_start_string,
+            environment.comment_end_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+            environment.trim_blocks,
+            environment.lstrip_blocks,
+            environment.newline_sequence,
+            environment.keep_trailing_newline,
+            environment.optimized,
+            environment.autoescape,
+            sorted(environment.extensions),
+            sorted(environment.filters),
+            sorted(environment.tests),
+        )
+        # The key names the source too: every string is compiled under the same name (None).
+        key = f"{name}\0{options!r}\0{hashlib.sha256(source.encode()).hexdigest()}"
+        bucket = store.get_bucket(environment, key, filename, source)
+        if bucket.code is None:
+            tree = environment.parse(source, name, filename)
+            code = compile_source(environment, tree, name, filename)
+            if _computes_while_compiling(tree):
+                return code  # this environment's own: never kept
+            bucket.code = code
+            store.set_bucket(bucket)
+        return bucket.code
+
+    jinja2.Environment.compile = compile_once  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        jinja2.Environment.compile = compile_source  # type: ignore[method-assign]
+
+
+def _kustomize_inputs(renderer: Any, targets: list[tuple[str, str]]) -> dict[str, str]:
+    """The env files Tutor's kustomization reads (itself, its resources, generated
+    ConfigMaps' files, patches), rendered in memory by their path under env/, as
+    `tutor.env.save` would write them; the rest of the tree (image build contexts, compose
+    files) is never rendered."""
+    from tutor import serialize
+
+    templates: dict[str, str] = {}  # env path -> template; a later target wins, as in save
+    for source, destination in targets:
+        for template in renderer.iter_templates_in(source):
+            templates[posixpath.normpath(posixpath.join(destination, template))] = template
+    files: dict[str, str] = {}
+
+    def add(path: str) -> None:
+        name = posixpath.normpath(str(path))
+        if name in files or name not in templates:
+            return  # one Tutor did not render: the build names it
+        content = renderer.render_template(templates[name])
+        files[name] = content.decode() if isinstance(content, bytes) else content
+
+    add("kustomization.yml")
+    kustomization = serialize.load(files.get("kustomization.yml", "")) or {}
+    wanted = list(kustomization.get("resources") or [])
+    for generator in kustomization.get("configMapGenerator") or []:
+        wanted += [str(entry).rpartition("=")[2] for entry in generator.get("files") or []]
+    wanted += list(kustomization.get("patchesStrategicMerge") or [])
+    wanted += [patch["path"] for patch in kustomization.get("patches") or [] if "path" in patch]
+    for path in wanted:
+        add(path)
+    return files
+
+
 def render(request: dict[str, Any]) -> dict[str, Any]:
+    if request.get("saveEnv"):
+        return _render(request)  # the path before, as it was
+    # Compiled templates are shared by the fleet's environments, beside their roots (the
+    # state folder, 0700); per Jinja and Python version, as compiled code is.
+    import jinja2
+
+    version = f"{jinja2.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    compiled = Path(request["root"]).parent / f".jinja-{version}"
+    compiled.mkdir(mode=0o700, exist_ok=True)
+    with _compiled_once(str(compiled)):
+        return _render(request)
+
+
+def _render(request: dict[str, Any]) -> dict[str, Any]:
     # Imported here: importing tutor.commands.cli registers template globals (a Tutor
     # import side effect) and must happen inside the worker process, never in campus's.
     from tutor import config as tutor_config
@@ -78,11 +210,16 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     config.update(request["settings"])
     save_config(root, config)
     full = tutor_config.load_full(root)
-    tutor_env.save(root, full)
+    renderer = tutor_env.Renderer(full)
+    files = None
+    if request.get("saveEnv"):  # the env folder on disk, as `tutor config save` writes it
+        tutor_env.save(root, full)
+    else:
+        files = _kustomize_inputs(renderer, list(Filters.ENV_TEMPLATE_TARGETS.iterate()))
 
     tasks = []
     for service, script in Filters.CLI_DO_INIT_TASKS.iterate():
-        tasks.append({"service": service, "script": tutor_env.render_str(full, script)})
+        tasks.append({"service": service, "script": renderer.render_str(script)})
     base = tutor_config.get_base()
     from tutor.__about__ import __version__
 
@@ -95,6 +232,7 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
         "state": json.loads(json.dumps({k: config[k] for k in kept if k in config}, default=str)),
         "tutorVersion": __version__,
         "plugins": sorted(plugins.iter_loaded()),
+        **({} if files is None else {"files": files}),
     }
 
 
