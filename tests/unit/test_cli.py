@@ -52,3 +52,14 @@ def test_an_operator_error_prints_one_line_and_exits_1(tmp_path: Path) -> None:
         assert result.output.startswith("Error: "), result.output
         assert "Traceback" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_memory_options_refuse_millibytes(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text("environments:\n  acme: {hosts: {lms: learn.acme.org}}\n")
+    for option in ("--node-memory", "--reserved-memory", "--daemon-memory"):
+        result = CliRunner().invoke(cli, ["plan", "-f", str(fleet), option, "1000m"])
+        assert result.exit_code == 2, result.output
+        assert "millibytes" in result.output and option in result.output
+    refused = CliRunner().invoke(cli, ["sandbox", "up", "--name", "x", "--node-memory", "64m"])
+    assert refused.exit_code == 1 and "--node-memory: '64m' is in millibytes" in refused.output

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from campus.cli.options import fleet_option, output_option
+from campus.fleet.quantity import parse_memory_input
 from campus.plan.model import DEFAULT_DAEMON_CPU, DEFAULT_DAEMON_MEMORY, NodeShape, Overhead
 from campus.plan.planner import Cluster
 from campus.plan.verify import SANDBOX
@@ -22,6 +23,13 @@ def _cluster(options: dict[str, Any]) -> Cluster:
         raise click.BadParameter(f"must be between 1 and 26, not {zones}", param_hint="--zones")
     if node_price < 0:
         raise click.BadParameter("must not be negative", param_hint="--node-price")
+    for option in ("node_memory", "reserved_memory", "daemon_memory"):
+        if options[option] is not None:
+            try:
+                parse_memory_input(options[option])
+            except ValueError as error:
+                hint = "--" + option.replace("_", "-")
+                raise click.BadParameter(str(error), param_hint=hint) from None
     try:
         shape = NodeShape.parse(options["node_cpu"], options["node_memory"], options["max_pods"])
         overhead = Overhead.default(

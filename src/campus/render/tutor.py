@@ -232,6 +232,8 @@ def render_environment(
     )
     request = _worker_request(root, environment, dict(settled.seed))
     result, built = _render_through_tutor(environment, request, toolchain, servers)
+    # Tutor writes its settings (passwords included) world-readable: owner only.
+    (root / CONFIG_FILE).chmod(0o600)
     if settled.origin is not Origin.CACHE:
         mark(state_dir, name, confirmed=settled.origin is Origin.CLUSTER)
     is_template = [
