@@ -63,6 +63,11 @@ class Built:
     def environment(self) -> Environment:
         return self.rendered.environment
 
+    def state_source(self) -> dict[str, str]:
+        """Which Tutor state it rendered from, for `-o json`: `source` is "cluster",
+        "local cache" or "new" (a first install), `detail` says why."""
+        return {"source": self.rendered.state_source, "detail": self.rendered.state_detail}
+
     def request(self, fleet_digest: str) -> DeployRequest:
         return DeployRequest(
             environment=self.environment.name,

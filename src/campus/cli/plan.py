@@ -111,17 +111,22 @@ def plan(
     from campus.output.plan import plan_document, print_plan, print_verification
     from campus.output.progress import LiveProgress
     from campus.output.tables import print_structured
-    from campus.pipeline import deploy_requests, load
+    from campus.pipeline import build, fleet_hash, load
     from campus.plan.planner import plan_fleet
     from campus.plan.verify import VerifyOptions, verify_plan
 
     cluster = _cluster(click.get_current_context().params)
-    requests = deploy_requests(load(fleet_file), environments)
+    fleet = load(fleet_file)
+    built = build(fleet, environments)
+    digest = fleet_hash(fleet)
+    requests = [b.request(digest) for b in built]
     fleet_plan = plan_fleet(
         [(r.environment, r.objects, r.init_jobs) for r in requests], cluster, max(1, parallel)
     )
     if output == "table":
         print_plan(fleet_plan)
+        for each in built:
+            click.echo(f"{each.environment.name}: Tutor state: {each.rendered.state_origin}")
     verification = None
     if verify:
         with LiveProgress(
@@ -134,4 +139,6 @@ def plan(
         if output == "table":
             print_verification(verification)
     if output != "table":
-        print_structured(plan_document(fleet_plan, verification), output)
+        document = plan_document(fleet_plan, verification)
+        document["tutorState"] = {b.environment.name: b.state_source() for b in built}
+        print_structured(document, output)

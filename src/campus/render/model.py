@@ -36,4 +36,6 @@ class RenderedEnvironment:
     tutor_version: str = ""
     # Tutor's generated settings (the environment's state) and where they came from.
     tutor_state: dict[str, Any] = field(default_factory=dict, repr=False)
-    state_origin: str = ""
+    state_origin: str = ""  # "cluster (matches the local cache)": source and why
+    state_source: str = ""  # "cluster", "local cache" or "new"
+    state_detail: str = ""  # "matches the local cache"

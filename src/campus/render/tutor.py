@@ -251,6 +251,8 @@ def render_environment(
         tutor_version=result["tutorVersion"],
         tutor_state=result["state"],
         state_origin=settled.describe(),
+        state_source=settled.origin.value,
+        state_detail=settled.note,
     )
 
 
