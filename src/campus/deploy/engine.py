@@ -89,8 +89,14 @@ def _deploy(
         result.previous_revision = previous[-1].number if previous else None
         result.history_read = True
         kinds = {(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "Namespace"}
-        for revision in previous:
-            kinds |= {(k.api_version, k.kind) for k in revision.keys if k.kind != "Namespace"}
+        kept_keys = frozenset().union(*(revision.keys for revision in previous))
+        for key in kept_keys | lease.unrecorded:
+            if key.kind != "Namespace":
+                kinds.add((key.api_version, key.kind))
+        # Before applying what no kept revision records, say so on the Lease: should this
+        # deploy fail part-way, the next one prunes what it created.
+        current_keys = {key_of(o) for o in (*objects, *init_jobs)}
+        lease.intend({k for k in current_keys - kept_keys if k.kind != "Namespace"})
         say("inventory", f"reading what namespace {namespace} holds")
         existing = list_namespace(client, namespace, sorted(kinds), {ENVIRONMENT: env})
 
@@ -140,9 +146,10 @@ def _deploy(
                         generations,
                     )
 
-        current_keys = {key_of(o) for o in (*objects, *init_jobs)}
         if options.prune:
-            result.pruned = _prune(client, previous, existing, current_keys, options, say)
+            result.pruned = _prune(
+                client, previous, lease.unrecorded, existing, current_keys, options, say
+            )
         last = previous[-1] if previous else None
         if last is None or last.digest != manifest_digest:
             revision = history.record(
@@ -348,17 +355,22 @@ def _explain_all(view: NamespaceView, names: list[str], pods: dict[str, KubeObje
 def _prune(
     client: Client,
     previous: list[Revision],
+    unrecorded: frozenset[ObjectKey],
     existing: dict[ObjectKey, KubeObject],
     current: set[ObjectKey],
     options: DeployOptions,
     say: Callable[[str, str], None],
 ) -> list[str]:
-    """Delete what campus applied in a kept revision and no longer renders, in the spirit of
+    """Delete what campus applied in a kept revision, or what an unfinished deploy recorded
+    on the Lease before applying it (`unrecorded`), and no longer renders, in the spirit of
     kubectl ApplySets: only objects campus itself recorded, never data unless asked."""
     recorded: dict[ObjectKey, KubeObject] = {}
     for revision in previous:
         for obj in (*revision.objects, *revision.init_jobs):
             recorded[key_of(obj)] = obj
+    for key in unrecorded - recorded.keys():
+        if key in existing:  # an unfinished deploy may not have got as far as creating it
+            recorded[key] = existing[key]
     pruned: list[str] = []
     for key, obj in sorted(recorded.items()):
         if key in current or key.kind == "Namespace":
