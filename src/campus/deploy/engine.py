@@ -81,10 +81,10 @@ def _deploy(
         say("lock", f"waiting for another deploy to finish ({holder})")
 
     with deploy_lock(client, namespace, options.lock_timeout, waiting_for_lock) as lease:
-        if request.tutor_state is not None:  # before anything that uses its values
-            stored = store_before_deploy(client, namespace, request.tutor_state)
-            if stored:
-                say("state", stored)
+        # Before anything that uses its values; refuses while a rotation is pending.
+        stored = store_before_deploy(client, namespace, env, request.tutor_state, request.rotating)
+        if stored:
+            say("state", stored)
         previous = history.list_revisions(client, namespace, env)
         result.previous_revision = previous[-1].number if previous else None
         result.history_read = True
@@ -112,6 +112,7 @@ def _deploy(
         generations: dict[str, int] = {}
         with namespace_view(client, namespace) as view:
             for plan in plan_phases(objects, init_jobs):
+                result.reached_phase = plan.phase.value
                 if plan.phase is Phase.INIT:
                     _run_init_jobs(client, view, plan.objects, existing, options, say, result)
                     continue
@@ -163,6 +164,7 @@ def _deploy(
                 fleet_hash=request.fleet_hash,
                 previous=previous,
                 keep=options.keep_revisions,
+                rotated=request.rotating,
             )
             result.revision = revision.number
         else:

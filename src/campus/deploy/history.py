@@ -55,6 +55,7 @@ def record(
     fleet_hash: str,
     previous: list[Revision],
     keep: int = DEFAULT_KEEP,
+    rotated: tuple[str, ...] = (),
 ) -> Revision:
     number = (previous[-1].number + 1) if previous else 1
     revision = Revision(
@@ -68,6 +69,7 @@ def record(
         deployed_by=f"{getpass.getuser()}@{socket.gethostname()}",
         objects=tuple(objects),
         init_jobs=tuple(init_jobs),
+        rotated=rotated,
     )
     apply_object(client, encode(revision, namespace))
     for old in to_expire([r.number for r in previous] + [number], keep):

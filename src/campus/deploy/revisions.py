@@ -18,6 +18,7 @@ from campus.labels import ENVIRONMENT, MANAGED_BY, REVISION, REVISION_PREFIX
 REVISION_TYPE = "campus.openedx.org/revision"  # the Secret's type
 DEFAULT_KEEP = 10
 
+ROTATED = REVISION_PREFIX + "rotated"  # the settings a `secrets rotate` revision changed
 _METADATA_FIELDS = (
     "digest",
     "campus-version",
@@ -42,6 +43,7 @@ class Revision:
     deployed_by: str
     objects: tuple[KubeObject, ...]
     init_jobs: tuple[KubeObject, ...]
+    rotated: tuple[str, ...] = ()  # Tutor settings this revision rotated (names only)
 
     @property
     def keys(self) -> frozenset[ObjectKey]:
@@ -80,7 +82,8 @@ def encode(revision: Revision, namespace: str) -> KubeObject:
             "annotations": {
                 REVISION_PREFIX + field: value
                 for field, value in zip(_METADATA_FIELDS, values, strict=True)
-            },
+            }
+            | ({ROTATED: ",".join(revision.rotated)} if revision.rotated else {}),
         },
         "data": {"manifest.json.gz": base64.b64encode(payload).decode()},
     }
@@ -104,6 +107,7 @@ def decode(secret: KubeObject) -> Revision:
         deployed_by=field["deployed-by"],
         objects=tuple(manifest["objects"]),
         init_jobs=tuple(manifest["initJobs"]),
+        rotated=tuple(filter(None, annotations.get(ROTATED, "").split(","))),
     )
 
 
