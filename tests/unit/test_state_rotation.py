@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from campus.deploy.phases import Phase
-from campus.state.model import TutorState, decode, encode, pending_message
+from campus.state.model import TutorState, decode, encode, pending_message, settle
 from campus.state.rotation import (
     PHASES,
     ROOT_JOB,
@@ -146,3 +146,21 @@ def test_the_root_password_job_reads_both_passwords_from_a_secret() -> None:
     other, _ = root_password_job(template, config, "old-pw", "newer")
     assert other["metadata"]["name"] != secret["metadata"]["name"]
     assert template["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] == "x"
+
+
+def test_a_render_while_a_rotation_is_pending_says_so_and_uses_the_values_in_force() -> None:
+    settled = settle(
+        "acme-dev",
+        "acme-dev",
+        cached=None,
+        confirmed=True,
+        stored=PENDING,
+        unconsulted=None,
+        fleet_keys=frozenset(),
+        cache=".campus/acme-dev/config.yml",
+    )
+    assert settled.seed["MYSQL_ROOT_PASSWORD"] == "old-root-pw"
+    assert settled.describe() == (
+        "cluster (no local cache; rotation of MYSQL_ROOT_PASSWORD pending, deploys refused "
+        "until `campus secrets rotate acme-dev MYSQL_ROOT_PASSWORD` finishes it)"
+    )

@@ -153,15 +153,22 @@ def settle(
     the fleet file gives, which are not Tutor's to keep.
     """
     if stored is not None:
+        # The values in force; a rotation not yet confirmed is said, never rendered.
+        pending = (
+            f"; rotation of {', '.join(stored.rotating)} pending, deploys refused until "
+            f"`campus secrets rotate {environment} {' '.join(stored.rotating)}` finishes it"
+            if stored.pending
+            else ""
+        )
         if cached is None:
-            return Settled(Origin.CLUSTER, "no local cache", stored.values)
+            return Settled(Origin.CLUSTER, "no local cache" + pending, stored.values)
         names = differing(cached, stored.values, fleet_keys)
         if names and confirmed:
             raise StateConflict(conflict_message(environment, namespace, cache, names))
         if names:
             note = "replaced values generated here and never deployed"
-            return Settled(Origin.CLUSTER, note, stored.values)
-        return Settled(Origin.CLUSTER, "matches the local cache", stored.values)
+            return Settled(Origin.CLUSTER, note + pending, stored.values)
+        return Settled(Origin.CLUSTER, "matches the local cache" + pending, stored.values)
     if unconsulted is None:
         if cached is not None:
             return Settled(Origin.CACHE, "the cluster holds none yet; a deploy stores it")
