@@ -80,6 +80,7 @@ class Built:
             tutor_state=TutorState(
                 self.environment.name, self.rendered.tutor_state, self.rendered.tutor_version
             ),
+            state_origin=self.rendered.state_origin,
         )
 
 

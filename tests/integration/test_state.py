@@ -88,6 +88,7 @@ def test_a_fresh_clone_deploys_every_environment_unchanged(
     fleet, result = second_clone
     assert result.exit_code == 0, result.output
     assert outcome_rows(result.output) == dict.fromkeys(ENVIRONMENTS, "unchanged")
+    assert result.output.count("Tutor state: cluster (no local cache)") == len(ENVIRONMENTS)
     # The state is in one Secret per namespace, kept as data; the fresh clone's cache holds it.
     secret = kube.get(Secret, SECRET_NAME, namespace="acme-dev")
     assert (secret.metadata.labels or {})["campus.openedx.org/data"] == "true"

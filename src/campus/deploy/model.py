@@ -46,6 +46,7 @@ class DeployRequest:
     # The Tutor settings this deploy rotates (`campus secrets rotate`): recorded in its
     # revision, and the one deploy allowed while their rotation is pending.
     rotating: tuple[str, ...] = ()
+    state_origin: str = ""  # which Tutor state it was rendered from, said before deploying
 
 
 @dataclass
