@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lightkube import Client
@@ -63,6 +64,11 @@ class Built:
     def environment(self) -> Environment:
         return self.rendered.environment
 
+    def state_source(self) -> dict[str, str]:
+        """Which Tutor state it rendered from, for `-o json`: `source` is "cluster",
+        "local cache" or "new" (a first install), `detail` says why."""
+        return {"source": self.rendered.state_source, "detail": self.rendered.state_detail}
+
     def request(self, fleet_digest: str) -> DeployRequest:
         return DeployRequest(
             environment=self.environment.name,
@@ -75,6 +81,7 @@ class Built:
             tutor_state=TutorState(
                 self.environment.name, self.rendered.tutor_state, self.rendered.tutor_version
             ),
+            state_origin=self.rendered.state_origin,
         )
 
 
@@ -192,13 +199,15 @@ def push_state(
     """Make the local cache's Tutor state of `name` the cluster's. `confirm` is asked, with
     the names of the settings it would replace, before a stored value is overwritten."""
     from campus.render.state import has_cache, mark, state_dir_for
-    from campus.state.model import SECRET_NAME, differing
+    from campus.state.model import SECRET_NAME, differing, pending_message
     from campus.state.store import read_state, write_state
 
     environment = fleet.environment(name)
     if not has_cache(state_dir_for(Path(fleet.source)), name):
         raise CampusError(f"{name}: no local Tutor state to push (nothing under .campus/{name})")
     stored = read_state(client, environment.namespace, name)
+    if stored is not None and stored.pending:
+        raise CampusError(pending_message(name, stored))
     [built] = build(fleet, [name], offline=True)
     rendered = built.request("").tutor_state
     assert rendered is not None  # always set by `Built.request`
@@ -258,38 +267,89 @@ def rotate_secrets(
     progress: Progress,
 ) -> DeployResult:
     """Give the named Tutor settings of environment `name` new values and deploy them,
-    health-gated and recorded as a revision (`campus.state.rotation` says how each is
-    changed where it is held). The cluster's state takes the new values once the deploy
-    is past its init Jobs (which change them in the databases); a deploy that fails
-    before that leaves the old values in force, in the cluster and in the local cache."""
+    health-gated and recorded as a revision that names them (`campus.state.rotation` says
+    how each is changed where it is held). The new values are recorded in the cluster's
+    state as pending before anything is applied, and confirmed once the applications begin
+    rolling; a deploy that fails before a data service could take them leaves the old
+    values in force; one that fails in between leaves the rotation pending, and the same
+    command finishes it with the same values (deploys are refused until then)."""
     from campus.deploy.engine import deploy_environment
-    from campus.deploy.phases import Phase
     from campus.render.state import state_dir_for, write_cached_settings
-    from campus.state.rotation import check_rotatable
+    from campus.state import rotation
     from campus.state.store import read_state, write_state
 
     environment = fleet.environment(name)
     stored = read_state(client, environment.namespace, name)
     if stored is None:
         raise CampusError(f"{name}: the cluster holds no Tutor state yet: deploy it first")
-    check_rotatable(name, settings, stored)
+    rotation.check_rotatable(name, settings, stored)
+    resuming = bool(stored.pending)
+    settings = tuple(stored.rotating) if resuming else tuple(settings)
+    fresh = rotation.generated_again(settings)
     state_dir = state_dir_for(Path(fleet.source))
-    write_cached_settings(state_dir, name, stored.values, forget=settings)
-    kept = {k: v for k, v in stored.values.items() if k not in settings}
+    if resuming:
+        start = {**stored.values, **stored.pending}
+        write_cached_settings(state_dir, name, start)
+    else:
+        start = {k: v for k, v in stored.values.items() if k not in fresh}
+        write_cached_settings(state_dir, name, stored.values, forget=fresh)
     try:
-        [built] = _build(fleet, [environment], ClusterCopies({name: TutorState(name, kept)}))
+        [built] = _build(fleet, [environment], ClusterCopies({name: TutorState(name, start)}))
+        request = _rotation_request(built, stored, settings, fleet_hash(fleet))
     except BaseException:
         write_cached_settings(state_dir, name, stored.values)
         raise
-    new_values = {k: built.rendered.tutor_state[k] for k in settings}
-    request = replace(built.request(fleet_hash(fleet)), tutor_state=None)
+    new_values = {k: built.rendered.tutor_state[k] for k in fresh}
+    if not resuming:
+        begun = datetime.now(UTC).isoformat(timespec="seconds")
+        write_state(
+            client,
+            environment.namespace,
+            replace(stored, rotating=settings, pending=new_values, pending_since=begun),
+            stored,
+        )
     result = deploy_environment(client, request, options, progress)
-    past_init = result.failed_phase in (Phase.APPLICATIONS.value, Phase.AVAILABILITY.value)
-    if result.outcome == "deployed" or past_init:
+    found = rotation.verdict(settings, result.outcome, result.reached_phase, resuming)
+    names = ", ".join(settings)
+    if found == "confirmed":
         rotated = TutorState(name, {**stored.values, **new_values}, stored.tutor_version)
         write_state(client, environment.namespace, rotated, stored)
-        result.message = f"rotated {', '.join(settings)}; {result.message}"
-    else:
-        write_cached_settings(state_dir, name, stored.values)
+        result.message = f"rotated {names}; {result.message}"
+        return result
+    write_cached_settings(state_dir, name, stored.values)
+    if found == "nothing":
+        write_state(client, environment.namespace, replace(stored, pending={}, rotating=()), stored)
         result.message = f"nothing rotated, the old values stay in force; {result.message}"
+    else:
+        result.message = (
+            f"the rotation of {names} is pending: a data service may already hold the new "
+            f"value; `campus secrets rotate {name} {' '.join(settings)}` finishes it (deploys "
+            f"of {name} are refused until then); {result.message}"
+        )
     return result
+
+
+def _rotation_request(
+    built: Built, stored: TutorState, settings: Sequence[str], digest: str
+) -> DeployRequest:
+    """The rotation's deploy: the environment rendered with the new values and, for the
+    root password, campus's Job that sets it on MySQL before Tutor's init Jobs use it."""
+    from campus.state import rotation
+
+    deployments = {o["metadata"]["name"] for o in built.objects if o["kind"] == "Deployment"}
+    missing = rotation.services_missing(settings, deployments)
+    if missing:
+        raise rotation.RotationRefused(
+            f"{built.environment.name}: nothing rotated:\n  " + "\n  ".join(missing)
+        )
+    request = replace(built.request(digest), tutor_state=None, rotating=tuple(settings))
+    if "MYSQL_ROOT_PASSWORD" not in settings:
+        return request
+    [template] = [j for j in built.init_jobs if j["metadata"]["name"].startswith("mysql-init")]
+    secret, job = rotation.root_password_job(
+        template,
+        built.rendered.tutor_config,
+        stored.values["MYSQL_ROOT_PASSWORD"],
+        built.rendered.tutor_state["MYSQL_ROOT_PASSWORD"],
+    )
+    return replace(request, objects=[*request.objects, secret], init_jobs=[job, *request.init_jobs])

@@ -1,10 +1,12 @@
 """Faults a deploy meets on real clusters, against the sandbox's real API server: expired
 credentials and missing permissions give one clear line each, and leave nothing the next
-deploy cannot finish."""
+deploy cannot finish; a deploy that fails part-way leaves nothing the next one cannot
+prune."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -12,10 +14,17 @@ from lightkube import Client
 from lightkube.models.authentication_v1 import TokenRequestSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
-from lightkube.resources.core_v1 import Namespace, ServiceAccount
+from lightkube.resources.coordination_v1 import Lease
+from lightkube.resources.core_v1 import ConfigMap, Namespace, PersistentVolumeClaim, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
+from test_deploy import failing_job  # a migration the Job controller gives up on
 
 from campus.cli.main import cli
+from campus.deploy.engine import deploy_environment
+from campus.deploy.lock import LEASE_NAME, UNRECORDED
+from campus.deploy.model import DeployOptions, DeployRequest, DeployResult
+from campus.kube.errors import NotFound
+from campus.output.progress import QuietProgress
 from campus.sandbox import cluster
 
 pytestmark = pytest.mark.integration
@@ -99,3 +108,48 @@ def test_missing_permissions_name_the_refused_action_and_change_nothing(
         kube.delete(ServiceAccount, "no-rights", namespace="default")
         kube.delete(ClusterRoleBinding, reader.name)
         kube.delete(ClusterRole, reader.name)
+
+
+def test_objects_a_failed_deploy_created_are_pruned_by_the_next(kube: Client) -> None:
+    """A deploy that fails after creating objects records none of them in a revision; the
+    keys it noted on the Lease before applying let the next deploy prune them (data kept)."""
+    namespace = "faults-unrecorded"
+
+    def config_map(name: str) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+
+    volume = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "left-data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    namespace_object = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+
+    def deploy(objects: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> DeployResult:
+        request = DeployRequest(namespace, namespace, [namespace_object, *objects], jobs)
+        options = DeployOptions(phase_timeout=60, lock_timeout=10)
+        return deploy_environment(kube, request, options, QuietProgress())
+
+    try:
+        # The configuration phase creates both, then the init Job fails: no revision at all.
+        failed = deploy(
+            [config_map("kept"), config_map("left-behind"), volume], [failing_job(namespace)]
+        )
+        assert failed.outcome == "failed" and "DeadlineExceeded" in failed.message
+        kube.get(ConfigMap, "left-behind", namespace=namespace)
+        lease = kube.get(Lease, LEASE_NAME, namespace=namespace)
+        assert "left-behind" in (lease.metadata.annotations or {})[UNRECORDED]
+        done = deploy([config_map("kept")], [])
+        assert done.outcome == "deployed", done.message
+        assert "ConfigMap faults-unrecorded/left-behind" in done.pruned
+        assert any("lms-broken-migration" in pruned for pruned in done.pruned)
+        with pytest.raises(NotFound):
+            kube.get(ConfigMap, "left-behind", namespace=namespace)
+        kube.get(ConfigMap, "kept", namespace=namespace)
+        kube.get(PersistentVolumeClaim, "left-data", namespace=namespace)  # data stays
+        # That deploy finished: the Lease forgets them.
+        lease = kube.get(Lease, LEASE_NAME, namespace=namespace)
+        assert UNRECORDED not in (lease.metadata.annotations or {})
+    finally:
+        kube.delete(Namespace, namespace)

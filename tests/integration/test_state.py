@@ -88,6 +88,7 @@ def test_a_fresh_clone_deploys_every_environment_unchanged(
     fleet, result = second_clone
     assert result.exit_code == 0, result.output
     assert outcome_rows(result.output) == dict.fromkeys(ENVIRONMENTS, "unchanged")
+    assert result.output.count("Tutor state: cluster (no local cache)") == len(ENVIRONMENTS)
     # The state is in one Secret per namespace, kept as data; the fresh clone's cache holds it.
     secret = kube.get(Secret, SECRET_NAME, namespace="acme-dev")
     assert (secret.metadata.labels or {})["campus.openedx.org/data"] == "true"
@@ -189,10 +190,6 @@ def recorded(kube: Client, namespace: str) -> tuple[TutorState, list[Revision]]:
     return state, list_revisions(kube, namespace, namespace)
 
 
-def rotate_password(fleet: Path, namespace: str, *options: str) -> Result:
-    return run("secrets", "rotate", namespace, "OPENEDX_MYSQL_PASSWORD", "-f", str(fleet), *options)
-
-
 def test_rotating_the_database_password_runs_its_job_before_the_rollout(
     kube: Client, second_clone: tuple[Path, Result]
 ) -> None:
@@ -200,7 +197,7 @@ def test_rotating_the_database_password_runs_its_job_before_the_rollout(
     namespace = "acme-test"
     before, revisions = recorded(kube, namespace)
     old_jobs = {job.metadata.name for job in kube.list(Job, namespace=namespace)}
-    rotated = rotate_password(fleet, namespace)
+    rotated = run("secrets", "rotate", namespace, "OPENEDX_MYSQL_PASSWORD", "-f", str(fleet))
     assert rotated.exit_code == 0, rotated.output
     after, _ = recorded(kube, namespace)
     assert after.values["OPENEDX_MYSQL_PASSWORD"] != before.values["OPENEDX_MYSQL_PASSWORD"]
@@ -220,6 +217,7 @@ def test_rotating_the_database_password_runs_its_job_before_the_rollout(
     [*_, last] = list_revisions(kube, namespace, namespace)
     assert last.number == revisions[-1].number + 1
     assert job.metadata.name in {j["metadata"]["name"] for j in last.init_jobs}
+    assert last.rotated == ("OPENEDX_MYSQL_PASSWORD",)
     listed = run("secrets", "list", namespace, "-f", str(fleet))
     assert listed.exit_code == 0
     [row] = [line for line in listed.output.splitlines() if "OPENEDX_MYSQL_PASSWORD" in line]
@@ -227,17 +225,115 @@ def test_rotating_the_database_password_runs_its_job_before_the_rollout(
     assert after.values["OPENEDX_MYSQL_PASSWORD"] not in listed.output + rotated.output
 
 
-def test_a_rotation_that_fails_before_its_init_jobs_leaves_the_old_values_in_force(
+def test_a_rotation_that_fails_before_any_data_service_leaves_the_old_values_in_force(
     kube: Client, second_clone: tuple[Path, Result]
 ) -> None:
     before, revisions = recorded(kube, "acme-dev")
-    # No Job completes within 50 ms: the deploy fails in its init phase at the latest.
-    failed = rotate_password(second_clone[0], "acme-dev", "--timeout", "0.05")
+    # No Job completes within 50 ms: the deploy fails in its init phase, before the
+    # applications (the only holders of OPENEDX_SECRET_KEY) roll.
+    failed = run(
+        "secrets", "rotate", "acme-dev", "OPENEDX_SECRET_KEY", "-f", str(second_clone[0]),
+        "--timeout", "0.05",
+    )  # fmt: skip
     assert failed.exit_code == 1, failed.output
     assert "nothing rotated, the old values stay in force" in " ".join(failed.output.split())
-    assert recorded(kube, "acme-dev") == (before, revisions)
+    after, history = recorded(kube, "acme-dev")
+    assert history == revisions and after.values == before.values
+    assert after.changed_at == before.changed_at and not after.pending and not after.rotating
     cached = cached_settings(second_clone[0].parent / ".campus", "acme-dev") or {}
-    assert cached["OPENEDX_MYSQL_PASSWORD"] == before.values["OPENEDX_MYSQL_PASSWORD"]
+    assert cached["OPENEDX_SECRET_KEY"] == before.values["OPENEDX_SECRET_KEY"]
+
+
+def test_a_rotation_whose_init_job_timed_out_stays_pending_until_finished(
+    kube: Client, second_clone: tuple[Path, Result]
+) -> None:
+    fleet, _ = second_clone
+    namespace = "acme-dev"
+    before, revisions = recorded(kube, namespace)
+    old = before.values["OPENEDX_MYSQL_PASSWORD"]
+    rotate = ("secrets", "rotate", namespace, "OPENEDX_MYSQL_PASSWORD", "-f", str(fleet))
+    # Tutor's mysql init Job is created, then the wait gives up: it may still change MySQL.
+    timed_out = run(*rotate, "--timeout", "0.05")
+    assert timed_out.exit_code == 1, timed_out.output
+    assert "OPENEDX_MYSQL_PASSWORD is pending" in " ".join(timed_out.output.split())
+    pending, _ = recorded(kube, namespace)
+    assert pending.values == before.values and pending.rotating == ("OPENEDX_MYSQL_PASSWORD",)
+    new = pending.pending["OPENEDX_MYSQL_PASSWORD"]
+    assert new != old and new not in timed_out.output
+    cached = cached_settings(fleet.parent / ".campus", namespace) or {}
+    assert cached["OPENEDX_MYSQL_PASSWORD"] == old  # the value in force
+    # Neither value is safe until it is finished: deploys and other rotations are refused.
+    for refused in (
+        run("deploy", namespace, "-f", str(fleet)),
+        run("secrets", "rotate", namespace, "OPENEDX_SECRET_KEY", "-f", str(fleet)),
+        run("state", "push", namespace, "-f", str(fleet), "--yes"),
+    ):
+        assert refused.exit_code == 1, refused.output
+        assert "is not confirmed" in " ".join(refused.output.split())
+    listed = run("secrets", "list", namespace, "-f", str(fleet))
+    assert "pending since" in " ".join(listed.output.split())
+    # The same command finishes it, with the same new value.
+    finished = run(*rotate, "--timeout", "180")
+    assert finished.exit_code == 0, finished.output
+    after, history = recorded(kube, namespace)
+    assert after.values["OPENEDX_MYSQL_PASSWORD"] == new and not after.pending
+    assert history[-1].number == revisions[-1].number + 1
+    assert history[-1].rotated == ("OPENEDX_MYSQL_PASSWORD",)
+
+
+def test_the_root_password_is_changed_by_a_job_that_logs_in_with_the_old_one(
+    kube: Client, second_clone: tuple[Path, Result]
+) -> None:
+    fleet, _ = second_clone
+    namespace = "acme-dev"
+    before, _ = recorded(kube, namespace)
+    old = before.values["MYSQL_ROOT_PASSWORD"]
+    rotated = run("secrets", "rotate", namespace, "MYSQL_ROOT_PASSWORD", "-f", str(fleet))
+    assert rotated.exit_code == 0, rotated.output
+    after, history = recorded(kube, namespace)
+    new = after.values["MYSQL_ROOT_PASSWORD"]
+    assert new != old and history[-1].rotated == ("MYSQL_ROOT_PASSWORD",)
+    # campus's Job set the password before Tutor's mysql init Job logged in with it; it reads
+    # both passwords from a Secret.
+    init = [j["metadata"]["name"] for j in history[-1].init_jobs]
+    assert init[0].startswith("mysql-rotate-root-")
+    jobs = {j.metadata.name: j for j in kube.list(Job, namespace=namespace)}
+    root = jobs[init[0]]
+    mysql_init = jobs[next(name for name in init if name.startswith("mysql-init"))]
+    assert root.status.completionTime <= mysql_init.status.startTime
+    assert old not in str(root.to_dict()) and new not in str(root.to_dict())
+    shown = run("history", namespace, "-f", str(fleet), "-o", "json")
+    assert '"MYSQL_ROOT_PASSWORD"' in shown.output and new not in shown.output
+    # The next deploy prunes the rotation's Job and Secret.
+    again = run("deploy", namespace, "-f", str(fleet), "--timeout", "180")
+    assert again.exit_code == 0, again.output
+    assert init[0] not in {j.metadata.name for j in kube.list(Job, namespace=namespace)}
+
+
+def test_rotating_the_meilisearch_master_key_restarts_meilisearch_then_the_applications(
+    kube: Client, second_clone: tuple[Path, Result]
+) -> None:
+    fleet, _ = second_clone
+    namespace = "acme-test"
+    before, _ = recorded(kube, namespace)
+    rotated = run("secrets", "rotate", namespace, "MEILISEARCH_MASTER_KEY", "-f", str(fleet))
+    assert rotated.exit_code == 0, rotated.output
+    after, history = recorded(kube, namespace)
+    for name in ("MEILISEARCH_MASTER_KEY", "MEILISEARCH_API_KEY"):  # the API key derives from it
+        assert after.values[name] != before.values[name], name
+    for name in ("MEILISEARCH_API_KEY_UID", "ID", "MYSQL_ROOT_PASSWORD"):
+        assert after.values[name] == before.values[name], name
+    assert history[-1].rotated == ("MEILISEARCH_MASTER_KEY",)
+
+    def newest(service: str) -> ReplicaSet:
+        return max(
+            kube.list(ReplicaSet, namespace=namespace, labels={"app.kubernetes.io/name": service}),
+            key=lambda rs: int(rs.metadata.annotations["deployment.kubernetes.io/revision"]),
+        )
+
+    meilisearch, lms = newest("meilisearch"), newest("lms")
+    assert meilisearch.metadata.creationTimestamp <= lms.metadata.creationTimestamp
+    assert int(meilisearch.metadata.annotations["deployment.kubernetes.io/revision"]) >= 2
 
 
 HOLDER = """

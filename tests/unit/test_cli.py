@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from campus import __version__
@@ -73,3 +75,41 @@ def test_each_command_loads_when_it_runs_and_not_before() -> None:
         check=True,
     ).stdout
     assert "campus.cli.deploy" not in loaded and "campus.cli.plan" not in loaded
+
+
+def test_memory_options_refuse_millibytes(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text("environments:\n  acme: {hosts: {lms: learn.acme.org}}\n")
+    for option in ("--node-memory", "--reserved-memory", "--daemon-memory"):
+        result = CliRunner().invoke(cli, ["plan", "-f", str(fleet), option, "1000m"])
+        assert result.exit_code == 2, result.output
+        assert "millibytes" in result.output and option in result.output
+    refused = CliRunner().invoke(cli, ["sandbox", "up", "--name", "x", "--node-memory", "64m"])
+    assert refused.exit_code == 1 and "--node-memory: '64m' is in millibytes" in refused.output
+
+
+def test_lint_and_plan_say_which_tutor_state_each_environment_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAMPUS_STATE_DIR", str(tmp_path / "state"))
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text(
+        "cluster: {sandbox: not-running-here}\n"
+        "defaults: {plugins: [], size: small}\n"
+        "environments:\n  acme: {hosts: {lms: learn.acme.example.org}}\n"
+    )
+    first = CliRunner().invoke(cli, ["lint", "-f", str(fleet), "-o", "json"])
+    assert first.exit_code == 0, first.output
+    [report] = json.loads(first.output)["environments"]
+    assert report["ok"] and report["tutorState"]["source"] == "new"
+    assert "sandbox 'not-running-here' is not running" in report["tutorState"]["detail"]
+    again = CliRunner().invoke(cli, ["lint", "-f", str(fleet)])
+    assert again.exit_code == 0, again.output
+    assert "  Tutor state: local cache (cluster not asked)" in again.output
+    planned = CliRunner().invoke(cli, ["plan", "-f", str(fleet), "-o", "json"])
+    assert planned.exit_code == 0, planned.output
+    assert json.loads(planned.output)["tutorState"] == {
+        "acme": {"source": "local cache", "detail": "cluster not asked"}
+    }
+    table = CliRunner().invoke(cli, ["plan", "-f", str(fleet)])
+    assert "acme: Tutor state: local cache (cluster not asked)" in table.output

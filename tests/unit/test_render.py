@@ -32,6 +32,8 @@ def test_state_is_private_and_kept_out_of_git(example_fleet: Fleet, tmp_path: Pa
     render_environment(example_fleet.environment("acme-dev"), tmp_path)
     for folder in (tmp_path, tmp_path / "acme-dev"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    # Tutor writes its settings world-readable; campus keeps them to their owner.
+    assert stat.S_IMODE((tmp_path / "acme-dev" / "config.yml").stat().st_mode) == 0o600
     assert (tmp_path / ".gitignore").read_text().strip().endswith("*")
 
 

@@ -133,10 +133,11 @@ def test_a_conflicting_cache_is_refused_before_tutor_writes(
 
 def test_rotation_names_what_it_refuses_and_why() -> None:
     with pytest.raises(RotationRefused) as refused:
-        check_rotatable("acme-dev", ["ID", "PLATFORM_NAME", "MYSQL_ROOT_PASSWORD"], STORED)
+        check_rotatable("acme-dev", ["ID", "PLATFORM_NAME", "MEILISEARCH_API_KEY"], STORED)
     message = str(refused.value)
     assert "ID: part of every Deployment's immutable selector" in message
-    assert "PLATFORM_NAME: not one of" in message and "MYSQL_ROOT_PASSWORD: needs a Job" in message
+    assert "PLATFORM_NAME: not one of" in message
+    assert "MEILISEARCH_API_KEY: derived from MEILISEARCH_MASTER_KEY" in message
     with pytest.raises(RotationRefused, match="OPENEDX_SECRET_KEY: not in acme-dev"):
         check_rotatable("acme-dev", ["OPENEDX_SECRET_KEY"], STORED)
     check_rotatable(

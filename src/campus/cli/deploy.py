@@ -41,6 +41,8 @@ def deploy(
         raise click.UsageError("give environment names or --all, not both")
     fleet, client = connect_fleet(fleet_file, kubeconfig)
     requests = deploy_requests(fleet, environments, client)
+    for request in requests:
+        click.echo(f"{request.environment}: Tutor state: {request.state_origin}", err=True)
     options = DeployOptions(
         dry_run=dry_run, prune=not no_prune, prune_data=prune_data, phase_timeout=timeout
     )

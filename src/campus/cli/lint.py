@@ -7,25 +7,41 @@ from pathlib import Path
 
 import click
 
-from campus.cli.options import fleet_option
+from campus.cli.options import fleet_option, output_option
 
 
 @click.command()
 @click.argument("environments", nargs=-1)
 @fleet_option
-def lint(environments: tuple[str, ...], fleet_file: Path) -> None:
-    """Render, harden and check environments; exit 1 on any violation."""
+@output_option()
+def lint(environments: tuple[str, ...], fleet_file: Path, output: str) -> None:
+    """Render, harden and check environments; exit 1 on any violation. Says which Tutor
+    state each was rendered from (the cluster's, the local cache, or new)."""
     from campus.lint import lint as check
     from campus.lint import notes
+    from campus.output.tables import print_structured
     from campus.pipeline import build, load
 
     failed = False
+    report = []
     for built in build(load(fleet_file), environments):
         objects = built.objects + built.init_jobs
         violations = check(built.rendered, objects)
         name = built.environment.name
+        failed = failed or bool(violations)
+        report.append(
+            {
+                "name": name,
+                "ok": not violations,
+                "objects": len(objects),
+                "violations": [str(item) for item in violations],
+                "notes": notes(built.rendered),
+                "tutorState": built.state_source(),
+            }
+        )
+        if output != "table":
+            continue
         if violations:
-            failed = True
             click.echo(f"{name}: {len(violations)} violation(s)")
             for item in violations:
                 click.echo(f"  {item}")
@@ -33,7 +49,10 @@ def lint(environments: tuple[str, ...], fleet_file: Path) -> None:
             click.echo(f"{name}: ok ({len(objects)} objects, every rule holds)")
         if built.rendered.toolchain:
             click.echo(f"  release: {built.rendered.toolchain}")
+        click.echo(f"  Tutor state: {built.rendered.state_origin}")
         for note in notes(built.rendered):
             click.echo(f"  note: {note}")
+    if output != "table":
+        print_structured({"environments": report}, output)
     if failed:
         sys.exit(1)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from campus.cli.options import fleet_option, output_option
+from campus.fleet.quantity import parse_memory_input
 from campus.plan.model import DEFAULT_DAEMON_CPU, DEFAULT_DAEMON_MEMORY, NodeShape, Overhead
 from campus.plan.planner import Cluster
 from campus.plan.verify import SANDBOX
@@ -22,6 +23,13 @@ def _cluster(options: dict[str, Any]) -> Cluster:
         raise click.BadParameter(f"must be between 1 and 26, not {zones}", param_hint="--zones")
     if node_price < 0:
         raise click.BadParameter("must not be negative", param_hint="--node-price")
+    for option in ("node_memory", "reserved_memory", "daemon_memory"):
+        if options[option] is not None:
+            try:
+                parse_memory_input(options[option])
+            except ValueError as error:
+                hint = "--" + option.replace("_", "-")
+                raise click.BadParameter(str(error), param_hint=hint) from None
     try:
         shape = NodeShape.parse(options["node_cpu"], options["node_memory"], options["max_pods"])
         overhead = Overhead.default(
@@ -112,12 +120,15 @@ def plan(
     built = build(fleet, environments)
     for pinned in (b for b in built if b.rendered.toolchain):
         click.echo(f"{pinned.environment.name}: release {pinned.rendered.toolchain}", err=True)
-    requests = [b.request(fleet_hash(fleet)) for b in built]
+    digest = fleet_hash(fleet)
+    requests = [b.request(digest) for b in built]
     fleet_plan = plan_fleet(
         [(r.environment, r.objects, r.init_jobs) for r in requests], cluster, max(1, parallel)
     )
     if output == "table":
         print_plan(fleet_plan)
+        for each in built:
+            click.echo(f"{each.environment.name}: Tutor state: {each.rendered.state_origin}")
     verification = None
     if verify:
         with LiveProgress(
@@ -130,4 +141,6 @@ def plan(
         if output == "table":
             print_verification(verification)
     if output != "table":
-        print_structured(plan_document(fleet_plan, verification), output)
+        document = plan_document(fleet_plan, verification)
+        document["tutorState"] = {b.environment.name: b.state_source() for b in built}
+        print_structured(document, output)

@@ -53,8 +53,10 @@ def rotate(
     kubeconfig: str | None,
     timeout: float,
 ) -> None:
-    """Give NAMES of ENVIRONMENT new values and deploy them, health-gated; a rotation that
-    fails before its init Jobs leaves the old values in force."""
+    """Give NAMES of ENVIRONMENT new values and deploy them, health-gated, recorded in its
+    history. A rotation that fails before a data service could take a new value leaves the
+    old values in force; one that fails after may have changed it there, so it stays
+    pending (deploys refused) until the same command finishes it with the same values."""
     from campus.pipeline import connect_fleet, rotate_secrets
 
     fleet, client = connect_fleet(fleet_file, kubeconfig)

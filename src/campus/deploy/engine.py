@@ -81,16 +81,22 @@ def _deploy(
         say("lock", f"waiting for another deploy to finish ({holder})")
 
     with deploy_lock(client, namespace, options.lock_timeout, waiting_for_lock) as lease:
-        if request.tutor_state is not None:  # before anything that uses its values
-            stored = store_before_deploy(client, namespace, request.tutor_state)
-            if stored:
-                say("state", stored)
+        # Before anything that uses its values; refuses while a rotation is pending.
+        stored = store_before_deploy(client, namespace, env, request.tutor_state, request.rotating)
+        if stored:
+            say("state", stored)
         previous = history.list_revisions(client, namespace, env)
         result.previous_revision = previous[-1].number if previous else None
         result.history_read = True
         kinds = {(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "Namespace"}
-        for revision in previous:
-            kinds |= {(k.api_version, k.kind) for k in revision.keys if k.kind != "Namespace"}
+        kept_keys = frozenset().union(*(revision.keys for revision in previous))
+        for key in kept_keys | lease.unrecorded:
+            if key.kind != "Namespace":
+                kinds.add((key.api_version, key.kind))
+        # Before applying what no kept revision records, say so on the Lease: should this
+        # deploy fail part-way, the next one prunes what it created.
+        current_keys = {key_of(o) for o in (*objects, *init_jobs)}
+        lease.intend({k for k in current_keys - kept_keys if k.kind != "Namespace"})
         say("inventory", f"reading what namespace {namespace} holds")
         existing = list_namespace(client, namespace, sorted(kinds), {ENVIRONMENT: env})
 
@@ -106,6 +112,7 @@ def _deploy(
         generations: dict[str, int] = {}
         with namespace_view(client, namespace) as view:
             for plan in plan_phases(objects, init_jobs):
+                result.reached_phase = plan.phase.value
                 if plan.phase is Phase.INIT:
                     _run_init_jobs(client, view, plan.objects, existing, options, say, result)
                     continue
@@ -140,9 +147,10 @@ def _deploy(
                         generations,
                     )
 
-        current_keys = {key_of(o) for o in (*objects, *init_jobs)}
         if options.prune:
-            result.pruned = _prune(client, previous, existing, current_keys, options, say)
+            result.pruned = _prune(
+                client, previous, lease.unrecorded, existing, current_keys, options, say
+            )
         last = previous[-1] if previous else None
         if last is None or last.digest != manifest_digest:
             revision = history.record(
@@ -157,6 +165,7 @@ def _deploy(
                 fleet_hash=request.fleet_hash,
                 previous=previous,
                 keep=options.keep_revisions,
+                rotated=request.rotating,
             )
             result.revision = revision.number
         else:
@@ -349,17 +358,22 @@ def _explain_all(view: NamespaceView, names: list[str], pods: dict[str, KubeObje
 def _prune(
     client: Client,
     previous: list[Revision],
+    unrecorded: frozenset[ObjectKey],
     existing: dict[ObjectKey, KubeObject],
     current: set[ObjectKey],
     options: DeployOptions,
     say: Callable[[str, str], None],
 ) -> list[str]:
-    """Delete what campus applied in a kept revision and no longer renders, in the spirit of
+    """Delete what campus applied in a kept revision, or what an unfinished deploy recorded
+    on the Lease before applying it (`unrecorded`), and no longer renders, in the spirit of
     kubectl ApplySets: only objects campus itself recorded, never data unless asked."""
     recorded: dict[ObjectKey, KubeObject] = {}
     for revision in previous:
         for obj in (*revision.objects, *revision.init_jobs):
             recorded[key_of(obj)] = obj
+    for key in unrecorded - recorded.keys():
+        if key in existing:  # an unfinished deploy may not have got as far as creating it
+            recorded[key] = existing[key]
     pruned: list[str] = []
     for key, obj in sorted(recorded.items()):
         if key in current or key.kind == "Namespace":

@@ -56,6 +56,7 @@ def record(
     plugin_versions: dict[str, str] | None = None,
     previous: list[Revision],
     keep: int = DEFAULT_KEEP,
+    rotated: tuple[str, ...] = (),
 ) -> Revision:
     number = (previous[-1].number + 1) if previous else 1
     revision = Revision(
@@ -70,6 +71,7 @@ def record(
         objects=tuple(objects),
         init_jobs=tuple(init_jobs),
         plugin_versions=dict(plugin_versions or {}),
+        rotated=rotated,
     )
     apply_object(client, encode(revision, namespace))
     for old in to_expire([r.number for r in previous] + [number], keep):

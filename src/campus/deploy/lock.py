@@ -4,11 +4,14 @@ renewed for the length of the deploy, like a controller's leader election.
 The Lease also remembers whether the last deploy finished. Taking it marks it unfinished
 (in the same request that takes it); only a deploy that recorded its revision clears the
 mark when it lets go. A deploy that failed or died part-way leaves the mark, and the next
-one learns that the cluster may hold objects no revision describes."""
+one learns that the cluster may hold objects no revision describes. Which ones: before it
+applies an object that no kept revision records, a deploy adds its key to the Lease
+(`unrecorded`), so the next deploy can prune what a failed one created."""
 
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import socket
 import threading
@@ -22,14 +25,19 @@ from lightkube import Client
 from lightkube.models.coordination_v1 import LeaseSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.coordination_v1 import Lease
+from lightkube.types import PatchType
 
 from campus.errors import CampusError
 from campus.kube.connect import fresh_client
 from campus.kube.errors import ApiFailure, Conflict, NotFound
+from campus.kube.objects import ObjectKey
 
 LEASE_NAME = "campus-deploy"
 LEASE_SECONDS = 30
 UNFINISHED = "campus.openedx.org/unfinished-deploy"
+# JSON list of [apiVersion, kind, namespace, name]: objects an unfinished deploy may have
+# created that no revision records.
+UNRECORDED = "campus.openedx.org/unrecorded-objects"
 
 
 class LockTimeout(CampusError):
@@ -54,14 +62,44 @@ def _expired(lease: Lease, now: datetime) -> bool:
 class DeployLease:
     """The Lease a deploy holds. `unfinished`: the deploy before this one did not finish
     (it failed or died after taking the Lease), so what it applied may be live without
-    being recorded in any revision."""
+    being recorded in any revision; `unrecorded`: the objects such deploys meant to apply
+    that no revision records."""
 
     unfinished: bool = False
     finished: bool = False
+    unrecorded: frozenset[ObjectKey] = frozenset()
+    client: Client | None = None
+    namespace: str = ""
 
     def finish(self) -> None:
         """This deploy recorded its revision: letting go clears the unfinished mark."""
         self.finished = True
+
+    def intend(self, keys: set[ObjectKey]) -> None:
+        """Record, before applying them, objects that no kept revision records: should this
+        deploy not finish, the next one knows to prune them."""
+        wanted = self.unrecorded | keys
+        if wanted == self.unrecorded or self.client is None:
+            return
+        listed = sorted([list(key) for key in wanted])
+        patch = {"metadata": {"annotations": {UNRECORDED: json.dumps(listed)}}}
+        try:
+            self.client.patch(
+                Lease, LEASE_NAME, patch, namespace=self.namespace, patch_type=PatchType.MERGE
+            )
+        except ApiFailure as error:
+            raise error.saying(
+                f"cannot record the objects this deploy applies on Lease {LEASE_NAME}: "
+                f"{error.reason}"
+            ) from None
+        self.unrecorded = frozenset(wanted)
+
+
+def _unrecorded(annotations: dict[str, str]) -> frozenset[ObjectKey]:
+    try:
+        return frozenset(ObjectKey(*item) for item in json.loads(annotations[UNRECORDED]))
+    except (KeyError, ValueError, TypeError):
+        return frozenset()
 
 
 def _try_acquire(client: Client, namespace: str, me: str, lease: DeployLease) -> str | None:
@@ -96,6 +134,7 @@ def _try_acquire(client: Client, namespace: str, me: str, lease: DeployLease) ->
     except Conflict:
         return "another deploy (just now)"
     lease.unfinished = unfinished
+    lease.unrecorded = _unrecorded(annotations) if unfinished else frozenset()
     return None
 
 
@@ -108,7 +147,7 @@ def deploy_lock(
 ) -> Iterator[DeployLease]:
     """Hold the environment's deploy Lease; wait up to `timeout` seconds for another holder."""
     me = holder_identity()
-    lease = DeployLease()
+    lease = DeployLease(client=client, namespace=namespace)
     deadline = time.monotonic() + timeout
     while (holder := _try_acquire(client, namespace, me, lease)) is not None:
         if time.monotonic() > deadline:
@@ -151,6 +190,7 @@ def _release(client: Client, namespace: str, me: str, finished: bool) -> None:
             lease.spec.acquireTime = None
             if finished and lease.metadata and lease.metadata.annotations:
                 lease.metadata.annotations.pop(UNFINISHED, None)
+                lease.metadata.annotations.pop(UNRECORDED, None)
             client.replace(lease)
     except ApiFailure:
         pass  # it expires by itself; the mark stays, which only costs the next deploy time

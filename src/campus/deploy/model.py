@@ -45,6 +45,10 @@ class DeployRequest:
     plugin_versions: dict[str, str] = field(default_factory=dict)
     # Stored in the cluster before anything is applied, when it holds none (first deploy).
     tutor_state: TutorState | None = None
+    # The Tutor settings this deploy rotates (`campus secrets rotate`): recorded in its
+    # revision, and the one deploy allowed while their rotation is pending.
+    rotating: tuple[str, ...] = ()
+    state_origin: str = ""  # which Tutor state it was rendered from, said before deploying
 
 
 @dataclass
@@ -68,4 +72,5 @@ class DeployResult:
     previous_revision: int | None = None
     history_read: bool = False
     failed_phase: str = ""
+    reached_phase: str = ""  # the last phase this deploy began ("" when none)
     applied: list[ObjectKey] = field(default_factory=list)

@@ -19,6 +19,7 @@ from campus.labels import ENVIRONMENT, MANAGED_BY, REVISION, REVISION_PREFIX
 REVISION_TYPE = "campus.openedx.org/revision"  # the Secret's type
 DEFAULT_KEEP = 10
 
+ROTATED = REVISION_PREFIX + "rotated"  # the settings a `secrets rotate` revision changed
 _METADATA_FIELDS = (
     "digest",
     "campus-version",
@@ -70,6 +71,8 @@ class Revision:
     def release(self) -> str:
         return describe_release(self.tutor_version, self.plugin_versions)
 
+    rotated: tuple[str, ...] = ()  # Tutor settings this revision rotated (names only)
+
     @property
     def keys(self) -> frozenset[ObjectKey]:
         return frozenset(key_of(obj) for obj in (*self.objects, *self.init_jobs))
@@ -108,7 +111,8 @@ def encode(revision: Revision, namespace: str) -> KubeObject:
             "annotations": {
                 REVISION_PREFIX + field: value
                 for field, value in zip(_METADATA_FIELDS, values, strict=True)
-            },
+            }
+            | ({ROTATED: ",".join(revision.rotated)} if revision.rotated else {}),
         },
         "data": {"manifest.json.gz": base64.b64encode(payload).decode()},
     }
@@ -133,6 +137,7 @@ def decode(secret: KubeObject) -> Revision:
         objects=tuple(manifest["objects"]),
         init_jobs=tuple(manifest["initJobs"]),
         plugin_versions=parse_plugins(field["plugin-versions"]),
+        rotated=tuple(filter(None, annotations.get(ROTATED, "").split(","))),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from campus.errors import CampusError
-from campus.fleet.quantity import parse_cpu, parse_memory
+from campus.fleet.quantity import parse_cpu, parse_memory, parse_memory_input
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 HOSTNAME = re.compile(
@@ -61,11 +61,7 @@ def _check_cpu(value: str | None) -> str | None:
 
 def _check_memory(value: str | None) -> str | None:
     if value is not None:
-        parse_memory(value)
-        if value.endswith("m"):
-            raise ValueError(
-                f"{value!r} is in millibytes (1000m is one byte): write Mi or Gi for memory"
-            )
+        parse_memory_input(value)
     return value
 
 

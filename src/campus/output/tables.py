@@ -79,6 +79,7 @@ def print_history(environment: str, revisions: Sequence[Revision], output: str) 
             "digest": r.digest[:12],
             "objects": len(r.objects),
             "initJobs": len(r.init_jobs),
+            "rotated": list(r.rotated),
         }
         for r in revisions
     ]
@@ -86,9 +87,10 @@ def print_history(environment: str, revisions: Sequence[Revision], output: str) 
         print_structured({"environment": environment, "revisions": rows}, output)
         return
     table = Table(title=f"history of {environment}")
-    for column in ("REVISION", "DEPLOYED", "BY", "CAMPUS", "RELEASE", "FLEET", "DIGEST", "OBJECTS"):
+    columns = ("REVISION", "DEPLOYED", "BY", "CAMPUS", "RELEASE", "FLEET", "DIGEST", "OBJECTS")
+    for column in (*columns, "ROTATED"):
         table.add_column(column, overflow="fold")
-    for row in rows:
+    for row, revision in zip(rows, revisions, strict=True):
         table.add_row(
             str(row["revision"]),
             str(row["deployedAt"]),
@@ -98,6 +100,7 @@ def print_history(environment: str, revisions: Sequence[Revision], output: str) 
             str(row["fleetHash"]),
             str(row["digest"]),
             str(row["objects"]),
+            ", ".join(revision.rotated),
         )
     console().print(table)
 

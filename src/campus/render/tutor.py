@@ -262,6 +262,8 @@ def render_environment(
     interpreter = release.interpreter if release else CAMPUS
     result, built = _render_through_tutor(environment, request, toolchain, servers, interpreter)
     plugin_versions = release.plugin_versions if release else campus_plugin_versions()
+    # Tutor writes its settings (passwords included) world-readable: owner only.
+    (root / CONFIG_FILE).chmod(0o600)
     if settled.origin is not Origin.CACHE:
         mark(state_dir, name, confirmed=settled.origin is Origin.CLUSTER)
     is_template = [
@@ -281,6 +283,8 @@ def render_environment(
         state_origin=settled.describe(),
         plugin_versions={p: plugin_versions[p] for p in result["plugins"] if p in plugin_versions},
         toolchain=release.description if release else "",
+        state_source=settled.origin.value,
+        state_detail=settled.note,
     )
 
 

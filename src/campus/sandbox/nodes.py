@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from campus.fleet.quantity import parse_cpu, parse_memory
+from campus.fleet.quantity import parse_cpu, parse_memory, parse_memory_input
 from campus.kube.objects import KubeObject
 from campus.labels import (
     ARCH,
@@ -39,7 +39,11 @@ def validate_shape(count: int, cpu: str, memory: str, zones: list[str]) -> None:
         raise ValueError(f"--nodes {count} is more than a sandbox should simulate (1000)")
     if parse_cpu(cpu) <= 0:
         raise ValueError(f"--node-cpu must be above zero, not {cpu}")
-    if parse_memory(memory) <= 0:
+    try:
+        above_zero = parse_memory_input(memory) > 0
+    except ValueError as error:
+        raise ValueError(f"--node-memory: {error}") from None
+    if not above_zero:
         raise ValueError(f"--node-memory must be above zero, not {memory}")
     if not zones or any(not zone for zone in zones):
         raise ValueError("--zones needs at least one non-empty zone name")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +30,10 @@ _ANNOTATIONS = {
     "updated_by": TUTOR_STATE + "-updated-by",
 }
 CHANGED_AT = TUTOR_STATE + "-changed-at"  # JSON: setting -> when its value was set
+# A rotation begun and not yet confirmed: which settings, since when, by whom (names only);
+# the new values are in the Secret's data under PENDING_KEY.
+PENDING = TUTOR_STATE + "-pending-rotation"
+PENDING_KEY = "pending.json"
 # Settings in Tutor's generated set that campus itself decides on each render.
 NOT_STATE = frozenset({"PLUGINS", "PLUGIN_INDEXES"})
 
@@ -48,6 +52,12 @@ class TutorState:
     updated_at: str = ""
     updated_by: str = ""
     changed_at: Mapping[str, str] = field(default_factory=dict)  # setting -> when set
+    # A rotation that may have reached a data service but is not confirmed: the settings
+    # named to `secrets rotate`, when and by whom it began, and every new value (`pending`,
+    # never printed). `values` stay the ones in force until it is confirmed.
+    rotating: tuple[str, ...] = ()
+    pending: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    pending_since: str = ""
 
 
 def stamped(previous: TutorState | None, state: TutorState, now: str, by: str) -> TutorState:
@@ -60,7 +70,19 @@ def stamped(previous: TutorState | None, state: TutorState, now: str, by: str) -
         key: old_times.get(key, fallback) if key in before and before[key] == value else now
         for key, value in state.values.items()
     }
-    return TutorState(state.environment, state.values, state.tutor_version, now, by, changed_at)
+    return replace(state, updated_at=now, updated_by=by, changed_at=changed_at)
+
+
+def pending_message(environment: str, state: TutorState) -> str:
+    """Why nothing but finishing the rotation may deploy `environment` now."""
+    names = " ".join(state.rotating)
+    return (
+        f"{environment}: the rotation of {', '.join(state.rotating)} begun "
+        f"{state.pending_since or 'earlier'} is not confirmed: a data service may already hold "
+        f"the new value, so deploying with either value could break it. `campus secrets rotate "
+        f"{environment} {names}` finishes it with the same new value; until then every deploy "
+        f"of {environment} is refused."
+    )
 
 
 class Origin(StrEnum):
@@ -131,15 +153,22 @@ def settle(
     the fleet file gives, which are not Tutor's to keep.
     """
     if stored is not None:
+        # The values in force; a rotation not yet confirmed is said, never rendered.
+        pending = (
+            f"; rotation of {', '.join(stored.rotating)} pending, deploys refused until "
+            f"`campus secrets rotate {environment} {' '.join(stored.rotating)}` finishes it"
+            if stored.pending
+            else ""
+        )
         if cached is None:
-            return Settled(Origin.CLUSTER, "no local cache", stored.values)
+            return Settled(Origin.CLUSTER, "no local cache" + pending, stored.values)
         names = differing(cached, stored.values, fleet_keys)
         if names and confirmed:
             raise StateConflict(conflict_message(environment, namespace, cache, names))
         if names:
             note = "replaced values generated here and never deployed"
-            return Settled(Origin.CLUSTER, note, stored.values)
-        return Settled(Origin.CLUSTER, "matches the local cache", stored.values)
+            return Settled(Origin.CLUSTER, note + pending, stored.values)
+        return Settled(Origin.CLUSTER, "matches the local cache" + pending, stored.values)
     if unconsulted is None:
         if cached is not None:
             return Settled(Origin.CACHE, "the cluster holds none yet; a deploy stores it")
@@ -179,6 +208,13 @@ def encode(state: TutorState, namespace: str) -> KubeObject:
     }
     if state.changed_at:
         annotations[CHANGED_AT] = json.dumps(dict(state.changed_at), sort_keys=True)
+    data = {VALUES_KEY: base64.b64encode(payload).decode()}
+    if state.pending:
+        annotations[PENDING] = json.dumps(
+            {"settings": list(state.rotating), "since": state.pending_since}, sort_keys=True
+        )
+        pending = json.dumps(dict(state.pending), sort_keys=True).encode()
+        data[PENDING_KEY] = base64.b64encode(pending).decode()
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -194,7 +230,7 @@ def encode(state: TutorState, namespace: str) -> KubeObject:
             },
             "annotations": annotations,
         },
-        "data": {VALUES_KEY: base64.b64encode(payload).decode()},
+        "data": data,
     }
 
 
@@ -205,9 +241,15 @@ def decode(secret: KubeObject) -> TutorState:
     values = json.loads(payload)
     if not isinstance(values, dict):
         raise CampusError(f"Secret {metadata.get('name')}: {VALUES_KEY} is not a JSON object")
+    pending_payload = (secret.get("data") or {}).get(PENDING_KEY)
+    rotation = json.loads(annotations.get(PENDING) or "{}")
+    pending = json.loads(base64.b64decode(pending_payload)) if pending_payload else {}
     return TutorState(
         environment=(metadata.get("labels") or {}).get(ENVIRONMENT, ""),
         values=values,
         **{attribute: annotations.get(key, "") for attribute, key in _ANNOTATIONS.items()},
         changed_at=json.loads(annotations.get(CHANGED_AT) or "{}"),
+        rotating=tuple(rotation.get("settings") or ()) if pending else (),
+        pending=pending,
+        pending_since=str(rotation.get("since") or "") if pending else "",
     )

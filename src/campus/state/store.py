@@ -9,9 +9,18 @@ from datetime import UTC, datetime
 from lightkube import Client
 from lightkube.resources.core_v1 import Secret
 
+from campus.errors import CampusError
 from campus.kube.apply import apply_object
 from campus.kube.errors import ApiFailure, NotFound
-from campus.state.model import SECRET_NAME, TutorState, decode, encode, stamped, to_store
+from campus.state.model import (
+    SECRET_NAME,
+    TutorState,
+    decode,
+    encode,
+    pending_message,
+    stamped,
+    to_store,
+)
 
 
 def read_state(client: Client, namespace: str, environment: str) -> TutorState | None:
@@ -39,12 +48,24 @@ def write_state(
     return written
 
 
-def store_before_deploy(client: Client, namespace: str, rendered: TutorState) -> str | None:
+def store_before_deploy(
+    client: Client,
+    namespace: str,
+    environment: str,
+    rendered: TutorState | None,
+    rotating: tuple[str, ...] = (),
+) -> str | None:
     """Called by a deploy holding the environment's Lease, before it applies anything: the
-    first deploy stores the state it rendered with; a later one adds settings the cluster
-    lacks. A render whose values differ from the cluster's is refused (`StateConflict`):
-    another machine stored its own since this one rendered. What was done, or None."""
-    stored = read_state(client, namespace, rendered.environment)
+    first deploy stores the state it rendered with (`rendered`, None for a rollback); a
+    later one adds settings the cluster lacks. A render whose values differ from the
+    cluster's is refused (`StateConflict`): another machine stored its own since this one
+    rendered. So is any deploy but the rotation's (`rotating`) while a rotation is pending.
+    What was done, or None."""
+    stored = read_state(client, namespace, environment)
+    if stored is not None and stored.pending and not set(stored.rotating) <= set(rotating):
+        raise CampusError(pending_message(environment, stored))
+    if rendered is None:
+        return None
     wanted = to_store(rendered.environment, namespace, stored, rendered)
     if wanted is None:
         return None
