@@ -22,13 +22,16 @@ from campus.drill.availability import Moment, Sample, ServiceKey
 from campus.drill.sampler import (
     FleetView,
     desired_replicas,
+    facts,
     read_fleet,
     serving,
     short_of,
     unschedulable_pods,
     wait_whole,
 )
+from campus.errors import ClusterError
 from campus.fleet.model import Environment
+from campus.services import Facts
 
 Progress = Callable[[str], None]
 
@@ -109,6 +112,7 @@ class DrillRun:
     unschedulable: list[str] = field(default_factory=list)
     acted: bool = True  # the action finished (it may have ended early with a finding)
     timed_out: bool = False
+    facts: dict[ServiceKey, Facts] = field(default_factory=dict)  # what each service is
 
 
 def run_scenario(
@@ -145,7 +149,17 @@ def run_scenario(
     try:
         while True:
             at = moments.now()
-            view = read_fleet(client, namespaces)
+            try:
+                view = read_fleet(client, namespaces)
+            except ClusterError as error:
+                # The API server itself may be what the scenario restarts: nothing can be
+                # seen meanwhile, and the last sample stands for those seconds.
+                progress(f"{at:4.0f}s  cannot read the fleet: {error}")
+                time.sleep(max(0.0, interval - (moments.now() - at)))
+                if at <= timeout:
+                    continue
+                timed_out = True
+                break
             noticed = scenario.noticed(view)
             sample = Sample(at, serving(view, environments, scenario.dead_nodes()), not noticed)
             samples.append(sample)
@@ -189,4 +203,5 @@ def run_scenario(
         unschedulable_pods(view, environments),
         acted=not worker.is_alive(),
         timed_out=timed_out,
+        facts=facts(before, environments),
     )

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from campus.fleet.model import Autoscaling, ServiceOverride
+from campus.fleet.model import Autoscaling
 from campus.harden.rule import Rule, Violation, catalogue, service_of, violation
 from campus.kube.objects import KubeObject
-from campus.labels import HOSTNAME, MANAGED_BY, PHASE, ZONE
+from campus.labels import HOSTNAME, MANAGED_BY, ZONE
 from campus.render.model import RenderedEnvironment
 from campus.services import claims
 
@@ -133,11 +133,6 @@ def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Kube
             continue
         service = service_of(obj)
         spec = obj["spec"]
-        phase = rendered.environment.services.get(service, ServiceOverride()).phase
-        if phase:
-            # The fleet file's phase travels with the Deployment: deploy, diff and rollback
-            # see only the objects.
-            obj["metadata"].setdefault("annotations", {})[PHASE] = phase
         replicas = desired_replicas(rendered, service)
         scaling = autoscaling_for(rendered, service)
         if scaling:
