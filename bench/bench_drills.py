@@ -188,7 +188,7 @@ def control_plane_figures(directory: Path) -> list[tuple[str, str]]:
                 else f"{report.interrupted_completed_after:.0f} s",
             ),
             (
-                "  restart to the next deploy completed (it starts after the sandbox's 40 s "
+                "  restart to the next deploy completed (it starts after the sandbox's 90 s "
                 "watch over the other components)",
                 f"{report.completed_after:.0f} s",
             ),

@@ -135,7 +135,14 @@ def test_production_gives_every_stateless_service_replicas_a_budget_and_required
         assert name in budgets, name
         spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
         assert spread[0]["whenUnsatisfiable"] == "DoNotSchedule", name
+        # Zones preferred: the zone-failure drill run both ways (docs/drill.md).
+        zone = spread[1]
+        assert zone["topologyKey"] == "topology.kubernetes.io/zone", name
+        assert zone["whenUnsatisfiable"] == "ScheduleAnyway", name
     assert {"lms", "cms", "lms-worker", "cms-worker", "caddy", "mfe", "smtp"} <= replicated
+    development = by_kind(hardened(rendered_example["acme-dev"]), "Deployment")["lms"]
+    soft = development["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert {c["whenUnsatisfiable"] for c in soft} == {"ScheduleAnyway"}
 
 
 def test_an_unknown_service_is_classified_from_what_tutor_renders_and_lint_names_it(

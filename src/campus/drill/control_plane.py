@@ -213,6 +213,10 @@ class ControlPlaneRestart(Scenario):
         self.completed_after = moments.mark("next deploy done") - restarted
         self.left_over = {r.environment: len(what_would_change(client, r)) for r in self.requests}
 
+    def settle(self) -> float | None:
+        """The next deploy waited for every rollout: one phase's time is plenty."""
+        return self.options.phase_timeout
+
     def undo(self, client: Client, progress: Progress) -> None:
         """Nothing: the component is running again once `act` returns."""
 

@@ -96,6 +96,11 @@ class Scenario(ABC):
         node whose pods still look Ready to the API server has not been handled yet."""
         return False
 
+    def settle(self) -> float | None:
+        """How long the fleet may take to be whole once the action has finished (None: up
+        to the drill's timeout)."""
+        return None
+
     @abstractmethod
     def undo(self, client: Client, progress: Progress) -> None: ...
 
@@ -145,6 +150,7 @@ def run_scenario(
     samples: list[Sample] = []
     view = before
     stuck_since: float | None = None
+    acted_at: float | None = None
     timed_out = False
     try:
         while True:
@@ -169,6 +175,12 @@ def run_scenario(
             if not acting_now and not short and handled:
                 break
             if not acting_now and failure:
+                break
+            acted_at = at if acting_now else (acted_at if acted_at is not None else at)
+            settle = scenario.settle()
+            if not acting_now and settle is not None and at - acted_at > settle:
+                timed_out = True
+                progress(f"not whole {settle:.0f}s after the action: {', '.join(short[:5])}")
                 break
             if at > timeout:
                 timed_out = True
