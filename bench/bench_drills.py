@@ -4,6 +4,7 @@ middle of a deploy.
 
     python bench/bench_drills.py            # prints markdown tables (needs the sandbox built)
     python bench/bench_drills.py rotation   # or `zone`, `control-plane` for one part
+    python bench/bench_drills.py zone zone-required zone-required-honour  # zone spread both ways
 
 The six environments of `examples/fleet.yml` on a sandbox of 6 nodes (8 CPU, 32 GiB, two
 per zone a, b, c: what `campus plan` recommends), deployed once per part. The sandbox's
@@ -14,29 +15,63 @@ real node's image pulls and volume attachments.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from bench_operations import print_tables
 
 from campus.deploy.engine import deploy_fleet
-from campus.deploy.model import DeployOptions
+from campus.deploy.model import DeployOptions, DeployRequest
 from campus.drill.control_plane import run_control_plane
 from campus.drill.node_failure import run_node_failure
 from campus.drill.node_rotation import run_node_rotation
 from campus.fleet.load import load_fleet
 from campus.fleet.model import Fleet
+from campus.labels import ZONE
 from campus.output.progress import QuietProgress
 from campus.pipeline import deploy_requests
 from campus.sandbox import cluster
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "fleet.yml"
-NAME = "campus-bench-drills"
+# Several runs at once (one per working copy) each need a sandbox of their own.
+NAME = os.environ.get("CAMPUS_BENCH_SANDBOX", "campus-bench-drills")
 
 
-def example_fleet(directory: Path) -> Fleet:
+Requests = Callable[[Fleet], list[DeployRequest]]
+
+
+def zone_spread_required(
+    requests: Sequence[DeployRequest], production: set[str], honour_taints: bool
+) -> list[DeployRequest]:
+    """The requests with the zone spread of production environments' Deployments made
+    required (`DoNotSchedule`), the alternative the zone-failure drill measures; with
+    `honour_taints` the lost zone's tainted nodes stop counting as a spread domain."""
+    changed = []
+    for request in requests:
+        if request.environment not in production:
+            changed.append(request)
+            continue
+        objects = copy.deepcopy(request.objects)
+        for obj in objects:
+            if obj["kind"] != "Deployment":
+                continue
+            for constraint in obj["spec"]["template"]["spec"].get("topologySpreadConstraints", []):
+                if constraint["topologyKey"] == ZONE:
+                    constraint["whenUnsatisfiable"] = "DoNotSchedule"
+                    if honour_taints:
+                        constraint["nodeTaintsPolicy"] = "Honor"
+        changed.append(dataclasses.replace(request, objects=objects))
+    return changed
+
+
+def example_fleet(directory: Path, requests: Requests = deploy_requests) -> Fleet:
     """A fresh sandbox of 6 nodes with the example fleet deployed on it."""
     cluster.down(NAME)
     cluster.up(NAME, nodes=6, node_cpu="8", node_memory="32Gi", zones=("a", "b", "c"))
@@ -45,7 +80,7 @@ def example_fleet(directory: Path) -> Fleet:
     fleet = load_fleet(path)
     client = cluster.client_for(NAME, timeout=30)
     results = deploy_fleet(
-        client, deploy_requests(fleet), DeployOptions(phase_timeout=300), QuietProgress()
+        client, requests(fleet), DeployOptions(phase_timeout=300), QuietProgress()
     )
     failed = [r.environment for r in results if r.outcome == "failed"]
     if failed:
@@ -76,7 +111,7 @@ def rotation_figures(directory: Path) -> list[tuple[str, str]]:
         ),
         ("total time, whole fleet", f"{elapsed:.0f} s"),
         ("per node", per_node),
-        ("production web services: seconds without a ready replica", _gaps(production)),
+        ("production stateless services: seconds without a ready replica", _gaps(production)),
         (
             "data-service downtime per environment (any data service at 0 ready)",
             ", ".join(f"{e} {v:.0f} s" for e, v in report.data_downtime.items()) or "none",
@@ -87,8 +122,17 @@ def rotation_figures(directory: Path) -> list[tuple[str, str]]:
     ]
 
 
-def zone_figures(directory: Path) -> list[tuple[str, str]]:
-    fleet = example_fleet(directory)
+def zone_figures(
+    directory: Path, required: bool = False, honour_taints: bool = False
+) -> list[tuple[str, str]]:
+    def requests(fleet: Fleet) -> list[DeployRequest]:
+        built = deploy_requests(fleet)
+        if not required:
+            return built
+        production = {e.name for e in fleet.environments if e.production}
+        return zone_spread_required(built, production, honour_taints)
+
+    fleet = example_fleet(directory, requests)
     report = run_node_failure(NAME, list(fleet.environments), zone="a")
     cluster.down(NAME)
     production = [
@@ -107,9 +151,13 @@ def zone_figures(directory: Path) -> list[tuple[str, str]]:
         ("zone a lost", f"{', '.join(report.nodes)} ({report.pods_on_node} fleet pods)"),
         ("marked NotReady after", detected),
         ("fleet whole again after", recovered),
-        ("production web services: seconds without a ready replica", _gaps(production)),
+        ("production stateless services: seconds without a ready replica", _gaps(production)),
         ("other services without a ready replica", _gaps(others)),
-        ("pods left unschedulable", str(len(report.unschedulable))),
+        (
+            "pods left unschedulable",
+            f"{len(report.unschedulable)}"
+            + (f": {'; '.join(report.unschedulable[:3])}" if report.unschedulable else ""),
+        ),
         ("verdict", "passed" if report.passed else "FAILED"),
     ]
 
@@ -118,7 +166,9 @@ def control_plane_figures(directory: Path) -> list[tuple[str, str]]:
     fleet = example_fleet(directory)
     rows = []
     for component in ("kube-apiserver", "kube-controller-manager"):
-        report = run_control_plane(NAME, deploy_requests(fleet), component, delay=5)
+        report = run_control_plane(
+            NAME, deploy_requests(fleet), component, delay=5, environments=fleet.environments
+        )
         failed = [f"{d.environment}: {d.message}" for d in report.during if d.outcome == "failed"]
         rows += [
             (
@@ -138,7 +188,7 @@ def control_plane_figures(directory: Path) -> list[tuple[str, str]]:
                 else f"{report.interrupted_completed_after:.0f} s",
             ),
             (
-                "  restart to the next deploy completed (it starts after the sandbox's 40 s "
+                "  restart to the next deploy completed (it starts after the sandbox's 90 s "
                 "watch over the other components)",
                 f"{report.completed_after:.0f} s",
             ),
@@ -153,7 +203,15 @@ def control_plane_figures(directory: Path) -> list[tuple[str, str]]:
 
 PARTS = {
     "rotation": ("node rotation, 6 nodes", rotation_figures),
-    "zone": ("zone failure, zone a of 3", zone_figures),
+    "zone": ("zone failure, zone a of 3 (zone spread ScheduleAnyway)", zone_figures),
+    "zone-required": (
+        "zone failure, zone a of 3, production zone spread DoNotSchedule",
+        partial(zone_figures, required=True),
+    ),
+    "zone-required-honour": (
+        "zone failure, zone a of 3, production zone spread DoNotSchedule, nodeTaintsPolicy Honor",
+        partial(zone_figures, required=True, honour_taints=True),
+    ),
     "control-plane": ("control-plane restart in the middle of a deploy", control_plane_figures),
 }
 

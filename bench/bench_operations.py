@@ -134,7 +134,7 @@ def drill_figures(directory: Path, nodes: int, runs: int) -> list[tuple[str, str
             (
                 f"{nodes} nodes, run {run}: {report.node} ({report.pods_on_node} pods)",
                 f"NotReady {report.detected_after:.0f} s, whole again "
-                f"{_seconds(report.recovered_after)}, production web services "
+                f"{_seconds(report.recovered_after)}, production stateless services "
                 f"without a ready replica {production_gap:.0f} s; "
                 f"other services without a ready replica (data services, single replicas): "
                 f"{down or 'none'}; "

@@ -21,9 +21,17 @@ DATA = "campus.openedx.org/data"
 PRUNE = "campus.openedx.org/prune"
 # Why a rule was deliberately not applied to an object, for the linter and the reader.
 EXEMPT_PREFIX = "campus.openedx.org/exempt-"
-# A deploy phase the fleet file sets for a service (`services.<name>.phase`), carried by
-# its workload so deploy, diff and rollback order it the same way.
+# The service catalogue's facts about a workload's service as resolved for its environment
+# (known entry, fallback classification or the fleet file's `services.<name>`), carried by
+# the workload and its pod template: deploy, diff and rollback order by the phase; drills,
+# drains and status count by the kind and statelessness, never by re-deriving from a name.
 PHASE = "campus.openedx.org/phase"
+SERVICE_KIND = "campus.openedx.org/service-kind"
+# On an HTTPRoute of `ingress.mode: gateway` when the environment asks for TLS: the
+# cert-manager annotation its Gateway's listeners need (`cert-manager.io/cluster-issuer:
+# NAME`), so a deploy can check that the Gateway terminates TLS for every host.
+GATEWAY_TLS = "campus.openedx.org/gateway-tls"
+STATELESS = "campus.openedx.org/stateless"
 # A generated ConfigMap that keeps its name (kustomize's disableNameSuffixHash).
 NO_SUFFIX = "campus.openedx.org/no-suffix"
 # A deploy revision's record: `REVISION_PREFIX + "digest"`, `... + "deployed-at"`, ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -207,9 +207,11 @@ def test_node_rotation_names_the_budget_that_blocks_it_then_rotates_without_gaps
 
 @pytest.mark.parametrize("component", ["kube-apiserver", "kube-controller-manager"])
 def test_a_control_plane_restart_mid_deploy_leaves_nothing_half_applied(
-    ops_fleet: Path, component: str
+    ops_fleet: Path, component: str, tmp_path: Path
 ) -> None:
+    picture = tmp_path / "control-plane.html"
     args = ["drill", "control-plane", "-f", str(ops_fleet), "--component", component]
+    args += ["--report", str(picture)]
     result = CliRunner().invoke(cli, [*args, "--delay", "2", "--timeout", "120", "-o", "json"])
     assert result.exit_code in (0, 1), result.output
     report = json.loads(result.stdout)
@@ -220,6 +222,12 @@ def test_a_control_plane_restart_mid_deploy_leaves_nothing_half_applied(
     # A deploy the restart made fail leaves the Lease marked unfinished, so the deploy
     # after it applies every object instead of skipping unchanged ones: nothing is left.
     assert report["leftOver"] == {"ops-prod": 0, "ops-dev": 0}
+    # Sampled all along by the drill runner: every application rolled twice, and no
+    # production stateless service lost its last ready replica.
+    held = [s for s in report["services"] if s["mustStayUp"]]
+    assert {s["service"] for s in held} >= {"lms", "cms", "caddy"}
+    assert all(s["secondsWithoutReady"] == 0 for s in held), held
+    assert "<svg" in picture.read_text()
     assert result.exit_code == 0 and report["passed"]
 
 
@@ -291,3 +299,95 @@ def test_logs_names_the_services_of_an_environment(ops_fleet: Path) -> None:
     assert result.exit_code != 0
     assert "ops-dev has no service 'nginx'; services:" in result.output
     assert "lms" in result.output
+
+
+# A plugin the catalogue has never heard of: one Deployment serving a port with no volume,
+# so the fallback classifies it as a stateless web service.
+WIDGET_PLUGIN = '''
+from tutor import hooks
+
+hooks.Filters.ENV_PATCHES.add_item(("k8s-deployments", """
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: widget
+  labels:
+    app.kubernetes.io/name: widget
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: widget
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: widget
+    spec:
+      containers:
+        - name: widget
+          image: docker.io/example/widget:1.0
+          ports:
+            - containerPort: 8123
+"""))
+'''
+
+# smtp, stateless by the catalogue, made single and stateful by the fleet file.
+PLUGIN_FLEET = """\
+cluster:
+  sandbox: {sandbox}
+defaults:
+  plugins: [widget]
+  size: small
+  ingress: {{mode: ingress}}
+environments:
+  ops-widget:
+    hosts: {{lms: learn.widget.ops.example.org}}
+    production: true
+    services:
+      smtp: {{stateless: false}}
+"""
+
+
+@pytest.fixture(scope="module")
+def widget_fleet(ops_sandbox: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("widget")
+    (folder / "plugins").mkdir()
+    (folder / "plugins" / "widget.py").write_text(WIDGET_PLUGIN)
+    path = folder / "fleet.yml"
+    path.write_text(PLUGIN_FLEET.format(sandbox=ops_sandbox))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TUTOR_PLUGINS_ROOT", str(folder / "plugins"))
+        deployed = CliRunner().invoke(cli, ["deploy", "-f", str(path), "--timeout", "180"])
+        assert deployed.exit_code == 0, deployed.output
+        try:
+            yield path
+        finally:
+            CliRunner().invoke(cli, ["destroy", "ops-widget", "-f", str(path), "--yes"])
+
+
+def test_drill_and_status_count_a_fallback_service_and_an_override_as_hardened(
+    widget_fleet: Path, ops_sandbox: str
+) -> None:
+    kube = kube_for(ops_sandbox)
+    [lone_smtp] = _node_of(kube, "ops-widget", "smtp")
+    result = CliRunner().invoke(cli, ["status", "-f", str(widget_fleet), "-o", "json"])
+    assert result.exit_code == 0, result.output
+    [environment] = json.loads(result.stdout)["environments"]
+    kinds = {s["name"]: s["kind"] for s in environment["services"]}
+    assert (kinds["widget"], kinds["smtp"], kinds["mysql"]) == ("web", "web", "data")
+
+    # The node running the only smtp: by its name smtp would be a production stateless
+    # service gone to zero; the fleet file says it is not one, and the drill reads that.
+    args = ["drill", "node-failure", "-f", str(widget_fleet), "--node", lone_smtp, "-o", "json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["passed"] is True
+    outcomes = {s["service"]: s for s in report["services"]}
+    assert outcomes["smtp"]["secondsWithoutReady"] > 0
+    assert not outcomes["smtp"]["mustStayUp"]
+    # The plugin's service, known to no catalogue entry, is held to the promise.
+    widget = outcomes["widget"]
+    assert widget["mustStayUp"] and widget["kind"] == "web" and widget["desired"] == 2
+    assert widget["secondsWithoutReady"] == 0
+    assert outcomes["mysql"]["kind"] == "data" and not outcomes["mysql"]["mustStayUp"]

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from lightkube import Client, KubeConfig
+from lightkube import Client, KubeConfig, codecs
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace
 from lightkube.resources.networking_v1 import Ingress
 
 from campus.cli.main import cli
@@ -26,17 +28,56 @@ pytestmark = pytest.mark.integration
 PLUGIN_FLEET = Path(__file__).parents[1] / "fleets" / "plugins.yml"
 
 
+# The shared Gateway, as a cluster operator would create it: one HTTP listener taking
+# routes from namespaces labelled for it (no Gateway controller runs on a sandbox).
+EDGE_GATEWAY = {
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "Gateway",
+    "metadata": {"name": "public", "namespace": "edge"},
+    "spec": {
+        "gatewayClassName": "example",
+        "listeners": [
+            {
+                "name": "http",
+                "port": 80,
+                "protocol": "HTTP",
+                "hostname": "*.gw.plug.example.org",
+                "allowedRoutes": {
+                    "namespaces": {
+                        "from": "Selector",
+                        "selector": {"matchLabels": {"kubernetes.io/metadata.name": "plug-gw"}},
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
 @pytest.fixture(scope="module")
 def plugin_fleet(ops_sandbox: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("plugins") / "fleet.yml"
     path.write_text(PLUGIN_FLEET.read_text().replace("sandbox: campus", f"sandbox: {ops_sandbox}"))
     linted = CliRunner().invoke(cli, ["lint", "-f", str(path)])
     assert linted.exit_code == 0, linted.output
+    kube = Client(
+        KubeConfig.from_file(cluster.kubeconfig_path(ops_sandbox)), field_manager=FIELD_MANAGER
+    )
+    # Without the operator's Gateway the routes would attach to nothing: refused, saying
+    # what to create, before anything but the namespace is applied.
+    refused = CliRunner().invoke(cli, ["deploy", "plug-gw", "-f", str(path), "--timeout", "60"])
+    assert refused.exit_code != 0
+    assert "Gateway edge/public does not exist" in refused.output, refused.output
+    assert "hostname: learn.gw.plug.example.org" in refused.output
+    kube.apply(Namespace(metadata=ObjectMeta(name="edge")))
+    gateway = resource_type("gateway.networking.k8s.io/v1", "Gateway")
+    kube.apply(codecs.from_dict(EDGE_GATEWAY), force=True)
     deployed = CliRunner().invoke(cli, ["deploy", "-f", str(path), "--timeout", "240"])
     assert deployed.exit_code == 0, deployed.output
     yield path
     for environment in ("plug-prod", "plug-gw"):
         CliRunner().invoke(cli, ["destroy", environment, "-f", str(path), "--yes"])
+    kube.delete(gateway, "public", namespace="edge")
 
 
 def test_every_public_site_is_routed_in_ingress_and_gateway_modes(

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from campus.drill.availability import Sample, analyse, busiest_node, first_recovery
+from campus.drill.availability import (
+    Sample,
+    analyse,
+    busiest_node,
+    data_downtime,
+    first_recovery,
+)
 from campus.kube.service_pods import pick_pods
+from campus.services import Facts, Kind
 
 DESIRED = {("prod", "lms"): 2, ("dev", "lms"): 1}
 PRODUCTION = {"prod": True, "dev": False}
@@ -106,3 +113,29 @@ def test_pick_pods_prefers_ready_and_skips_unscheduled_and_jobs() -> None:
         ("lms-a", True, "lms"),
         ("lms-b", False, "lms"),
     ]
+
+
+def test_what_a_service_is_comes_from_its_workloads_facts_not_its_name() -> None:
+    desired = {("prod", "widget"): 2, ("prod", "smtp"): 2, ("prod", "vault"): 1}
+    # widget: a plugin service the fallback found stateless; smtp: made single and stateful
+    # by the fleet file; vault: a plugin's data service the fallback found on a volume.
+    facts = {
+        ("prod", "widget"): Facts(Kind.WEB, True),
+        ("prod", "smtp"): Facts(Kind.WEB, False),
+        ("prod", "vault"): Facts(Kind.DATA, False),
+    }
+    rows = [
+        Sample(0, {("prod", "widget"): 0, ("prod", "smtp"): 0, ("prod", "vault"): 0}, True),
+        Sample(2, {("prod", "widget"): 2, ("prod", "smtp"): 2, ("prod", "vault"): 1}, False),
+    ]
+    report = analyse("n", 3, rows, desired, {"prod": True}, facts=facts)
+    assert [s.service for s in report.broken_promises] == ["widget"]
+    outcome = {s.service: s.to_dict() for s in report.services}
+    assert outcome["widget"]["mustStayUp"] and outcome["widget"]["kind"] == "web"
+    assert not outcome["smtp"]["mustStayUp"]
+    assert data_downtime(rows, desired, facts) == {"prod": 2.0}
+    # Without facts (a workload deployed before they were written), the known entry by
+    # name decides: smtp must stay up, and so must every unknown name (a stateless web
+    # service, the catalogue's guess for a name alone), the data service vault included.
+    by_name = analyse("n", 3, rows, desired, {"prod": True})
+    assert [s.service for s in by_name.broken_promises] == ["smtp", "vault", "widget"]

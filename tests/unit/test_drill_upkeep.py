@@ -4,17 +4,19 @@ and the picture's panels."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from campus.deploy.model import DeployRequest
-from campus.drill.availability import Moment, Sample, Timeline, data_downtime
+from campus.drill.availability import Moment, Sample, ServiceOutcome, Timeline, data_downtime
 from campus.drill.control_plane import STAMP, ControlPlaneReport, DeployOutcome, stamped
 from campus.drill.drain_plan import never_allows, plan_drain, selects
 from campus.drill.rotation import RotatedNode, analyse_rotation
 from campus.errors import CampusError
+from campus.labels import SERVICE_KIND, STATELESS
 from campus.output.drill_picture import rows_of, write_picture
 from campus.sandbox.nodes import next_node_name
 
@@ -102,6 +104,27 @@ def test_a_drain_that_would_zero_a_production_web_service_is_refused() -> None:
     assert not plan.allowed
     assert len(plan.refusals) == 1
     assert "production service acme-prod/lms with no ready replica" in plan.refusals[0]
+
+
+def annotated(service: dict[str, Any], kind: str, stateless: bool) -> dict[str, Any]:
+    """A pod with the catalogue facts hardening puts on its template."""
+    service["metadata"]["annotations"] = {
+        SERVICE_KIND: kind,
+        STATELESS: str(stateless).lower(),
+    }
+    return service
+
+
+def test_a_drain_judges_a_service_by_the_facts_its_pods_carry_not_its_name() -> None:
+    pods = [
+        # A plugin's service no catalogue entry names, classified stateless by the fallback.
+        annotated(pod("acme-prod", "widget-a", "widget", "node-0"), "web", True),
+        # smtp, which the catalogue calls stateless, made single by the fleet file.
+        annotated(pod("acme-prod", "smtp-a", "smtp", "node-0"), "web", False),
+    ]
+    plan = plan_drain("node-0", pods, NODES, [], OWNERS)
+    [refusal] = plan.refusals
+    assert "production service acme-prod/widget with no ready replica" in refusal
 
 
 def test_a_replica_on_a_failed_node_does_not_count_as_serving() -> None:
@@ -266,6 +289,9 @@ def test_the_control_plane_drill_stamps_only_pod_templates_and_judges_the_outcom
         )
 
     assert report("deployed", "", "unchanged", 0).passed
+    gap = ServiceOutcome("prod", "lms", True, 2, 0, 3.0, 3.0, "web", must_stay_up=True)
+    lost = dataclasses.replace(report("deployed", "", "unchanged", 0), services=[gap])
+    assert not lost.passed and lost.to_dict()["services"][0]["mustStayUp"]
     assert report("deployed", "", "unchanged", 0).interrupted_completed_after == 7
     assert report("failed", "why", "deployed", 0).interrupted_completed_after is None
     assert report("failed", "cannot reach the API server", "deployed", 0).passed

@@ -202,6 +202,32 @@ def test_lint_catches_a_container_without_memory_limit(
     assert any(v.rule == "resources" and v.name == "lms" for v in lint(rendered, objects))
 
 
+def test_every_container_has_scratch_space_sized_by_service_and_profile(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    """A runaway log or temporary file evicts its pod at the limit, not the node's pods."""
+    rendered = rendered_example["acme-dev"]
+    objects, jobs = harden_all(rendered)
+    scratch = {}
+    for obj in objects + jobs:
+        if obj["kind"] not in ("Deployment", "StatefulSet", "Job"):
+            continue
+        spec = obj["spec"]["template"]["spec"]
+        for container in spec["containers"] + spec.get("initContainers", []):
+            resources = container["resources"]
+            request = resources["requests"]["ephemeral-storage"]
+            scratch[obj["metadata"]["name"]] = (request, resources["limits"]["ephemeral-storage"])
+    assert scratch["lms"] == ("512Mi", "4Gi")  # course imports unpack under /tmp
+    assert scratch["cms-worker"] == ("512Mi", "4Gi")
+    assert scratch["mysql"] == ("256Mi", "1Gi")
+    lms = by_kind(objects, "Deployment")["lms"]
+    del lms["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["ephemeral-storage"]
+    [found] = [v for v in lint(rendered, objects) if v.rule == "resources"]
+    assert "ephemeral-storage limit" in found.message
+    [defaults] = [o for o in objects if o["kind"] == "LimitRange"]
+    assert defaults["spec"]["limits"][0]["default"]["ephemeral-storage"] == "1Gi"
+
+
 def test_quota_counts_pods_as_the_scheduler_does_and_autoscalers_at_their_maximum(
     rendered_example: dict[str, RenderedEnvironment],
 ) -> None:

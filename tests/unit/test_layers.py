@@ -33,6 +33,7 @@ PURE = (
     "campus.kube.workloads",
     "campus.deploy.changes",
     "campus.deploy.drift",
+    "campus.deploy.gateway",
     "campus.deploy.health",
     "campus.deploy.model",
     "campus.deploy.phases",

@@ -12,11 +12,12 @@ from campus.deploy.phases import Phase, plan_phases
 from campus.fleet.load import load_fleet
 from campus.fleet.model import ServiceOverride
 from campus.harden import harden_all
-from campus.labels import PHASE
+from campus.labels import PHASE, SERVICE_KIND, STATELESS
 from campus.lint import lint, notes, schema_violations
 from campus.render import render_fleet
 from campus.render.model import RenderedEnvironment
-from campus.services import Kind, catalogue_for, public_sites
+from campus.services import Facts, Kind, catalogue_for, public_sites, read
+from campus.services import Phase as ServicePhase
 from campus.services.routes import sites
 
 Objects = list[dict[str, Any]]
@@ -134,7 +135,14 @@ def test_production_gives_every_stateless_service_replicas_a_budget_and_required
         assert name in budgets, name
         spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
         assert spread[0]["whenUnsatisfiable"] == "DoNotSchedule", name
+        # Zones preferred: the zone-failure drill run both ways (docs/drill.md).
+        zone = spread[1]
+        assert zone["topologyKey"] == "topology.kubernetes.io/zone", name
+        assert zone["whenUnsatisfiable"] == "ScheduleAnyway", name
     assert {"lms", "cms", "lms-worker", "cms-worker", "caddy", "mfe", "smtp"} <= replicated
+    development = by_kind(hardened(rendered_example["acme-dev"]), "Deployment")["lms"]
+    soft = development["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert {c["whenUnsatisfiable"] for c in soft} == {"ScheduleAnyway"}
 
 
 def test_an_unknown_service_is_classified_from_what_tutor_renders_and_lint_names_it(
@@ -150,6 +158,9 @@ def test_an_unknown_service_is_classified_from_what_tutor_renders_and_lint_names
     ]
     objects = hardened(stateless)
     assert by_kind(objects, "Deployment")["widget"]["spec"]["replicas"] == 2
+    # The live objects say what the fallback decided: drills, drains and status read it.
+    assert read(by_kind(objects, "Deployment")["widget"]) == Facts(Kind.WEB, True)
+    assert read(live_pod(by_kind(objects, "Deployment")["widget"])) == Facts(Kind.WEB, True)
     assert "widget" in by_kind(objects, "PodDisruptionBudget")
     probes = by_kind(objects, "Deployment")["widget"]["spec"]["template"]["spec"]["containers"][0]
     assert probes["readinessProbe"]["tcpSocket"] == {"port": 8123}
@@ -159,6 +170,8 @@ def test_an_unknown_service_is_classified_from_what_tutor_renders_and_lint_names
     assert catalogue_for(stateful.objects).get("widget").kind is Kind.DATA
     objects = hardened(stateful)
     assert by_kind(objects, "Deployment")["widget"]["spec"]["replicas"] == 1
+    facts = read(by_kind(objects, "Deployment")["widget"])
+    assert facts == Facts(Kind.DATA, False, ServicePhase.BACKING) and facts.data
     assert "widget" not in by_kind(objects, "PodDisruptionBudget")
     backing = next(p for p in plan_phases(objects, []) if p.phase is Phase.BACKING)
     assert "widget" in {o["metadata"]["name"] for o in backing.objects}
@@ -183,6 +196,28 @@ def test_the_fleet_file_overrides_a_catalogue_entry(
     backing = next(p for p in plan_phases(objects, []) if p.phase is Phase.BACKING)
     assert "mfe" in {o["metadata"]["name"] for o in backing.objects}
     assert by_kind(objects, "Deployment")["mfe"]["metadata"]["annotations"][PHASE] == "backing"
+    # The override travels too: smtp is no longer one a lost node must not take down.
+    assert read(by_kind(objects, "Deployment")["smtp"]) == Facts(
+        Kind.WEB, False, ServicePhase.BACKING
+    )
+    assert not read(live_pod(by_kind(objects, "Deployment")["smtp"])).replicable
+    assert lint(rendered, objects) == []
+    del by_kind(objects, "Deployment")["smtp"]["metadata"]["annotations"][STATELESS]
+    [stale] = lint(rendered, objects)
+    assert stale.rule == "facts" and STATELESS in stale.message
+
+
+def test_a_workload_without_facts_is_read_by_its_known_name() -> None:
+    old = {"kind": "Deployment", "metadata": {"name": "mysql", "labels": {}}}
+    assert read(old) == Facts(Kind.DATA, False, ServicePhase.BACKING)
+    assert read({"metadata": {"name": "lms"}}).replicable
+    garbled = {"metadata": {"name": "lms", "annotations": {SERVICE_KIND: "nonsense"}}}
+    assert read(garbled) == Facts(Kind.WEB, True)
+
+
+def live_pod(workload: dict[str, Any]) -> dict[str, Any]:
+    """A pod as its controller creates it: the template's labels and annotations."""
+    return {"kind": "Pod", "metadata": copy.deepcopy(workload["spec"]["template"]["metadata"])}
 
 
 def test_gateway_routes_skip_the_core_schema_which_does_not_know_them() -> None:

@@ -117,3 +117,10 @@ def test_ages_read_like_kubectl() -> None:
         "3d",
     ]
     assert age(None, NOW) == "-" and age("", NOW) == "-"
+
+
+def test_a_service_kind_is_what_its_deployment_says() -> None:
+    widget = deployment("widget", 1, 1)
+    widget["metadata"]["annotations"] = {"campus.openedx.org/service-kind": "data"}
+    result = summarise("dev", "dev", [widget, deployment("mysql", 1, 1)], [], [], [], None)
+    assert {s.name: s.kind for s in result.services} == {"widget": "data", "mysql": "data"}

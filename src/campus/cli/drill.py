@@ -125,7 +125,7 @@ def node_failure(
     keep_failed: bool,
 ) -> None:
     """Fail a node and measure every service's ready replicas each second until the fleet
-    is whole again. Exits non-zero if a production web service had no ready replica,
+    is whole again. Exits non-zero if a stateless production service had no ready replica,
     a pod could not be rescheduled, or the fleet did not recover."""
     _fail(fleet_file, sandbox_name, output, picture, timeout, keep_failed, node=node)
 
@@ -144,7 +144,7 @@ def zone_failure(
     keep_failed: bool,
 ) -> None:
     """Fail every node of a zone at once and measure what the fleet loses. Exits non-zero
-    if a production web service had no ready replica, a pod could not be rescheduled, or
+    if a stateless production service had no ready replica, a pod could not be rescheduled, or
     the fleet did not recover."""
     _fail(fleet_file, sandbox_name, output, picture, timeout, keep_failed, zone=zone)
 
@@ -169,7 +169,7 @@ def node_rotation(
 ) -> None:
     """Replace every node, one at a time, as an OS upgrade does: add a node of the same
     size and zone, cordon and drain the old one through the Eviction API, wait until the
-    fleet is whole, delete it. Exits non-zero if a production web service had no ready
+    fleet is whole, delete it. Exits non-zero if a stateless production service had no ready
     replica or a node could not be rotated (a disruption budget that never allows an
     eviction is named, with its fix)."""
     from campus.drill.node_rotation import run_node_rotation
@@ -187,13 +187,7 @@ def node_rotation(
 
 
 @drill.command("control-plane")
-@fleet_option
-@click.option(
-    "--sandbox",
-    "sandbox_name",
-    default=None,
-    help="The sandbox the fleet runs on (default: the fleet file's `cluster.sandbox`).",
-)
+@_common
 @click.option(
     "--component",
     type=click.Choice(["kube-apiserver", "kube-controller-manager", "kube-scheduler"]),
@@ -207,19 +201,19 @@ def node_rotation(
 @click.option(
     "--timeout", default=300.0, show_default=True, help="Seconds each deploy phase may take."
 )
-@output_option()
 def control_plane(
     fleet_file: Path,
     sandbox_name: str | None,
+    output: str,
+    picture: Path | None,
     component: str,
     delay: float,
     timeout: float,
-    output: str,
 ) -> None:
     """Restart a control-plane process in the middle of a deploy that rolls every
     application, then deploy again. Exits non-zero if the interrupted deploy failed
     without a clear message, the next deploy did not complete, or anything was left
-    half-applied."""
+    half-applied, or a stateless production service lost its last ready replica."""
     from campus.drill.control_plane import run_control_plane
     from campus.drill.target import drill_sandbox
     from campus.pipeline import deploy_requests, load
@@ -232,5 +226,6 @@ def control_plane(
         delay=delay,
         phase_timeout=timeout,
         progress=_progress,
+        environments=list(fleet.environments),
     )
-    _finish(report, output, None, f"control-plane restart: {component}")
+    _finish(report, output, picture, f"control-plane restart: {component}")

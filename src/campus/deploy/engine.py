@@ -15,6 +15,7 @@ from campus.deploy import history
 from campus.deploy.changes import counts
 from campus.deploy.diff import what_would_change
 from campus.deploy.drift import apply_needed
+from campus.deploy.gateway_check import gateway_after, gateway_before
 from campus.deploy.health import Health, deployment_health, job_health, pod_problem
 from campus.deploy.lock import deploy_lock
 from campus.deploy.model import DeployOptions, DeployRequest, DeployResult, Progress
@@ -100,6 +101,14 @@ def _deploy(
         say("inventory", f"reading what namespace {namespace} holds")
         existing = list_namespace(client, namespace, sorted(kinds), {ENVIRONMENT: env})
 
+        missing = gateway_before(client, objects, namespace, say)
+        if missing:
+            # Routes attached to a Gateway that will not carry them leave every site down.
+            raise PhaseFailed(
+                Phase.CONFIGURATION,
+                "the shared Gateway will not carry this environment's routes",
+                missing,
+            )
         floors = autoscaling_floors(objects)
         recorded = {key_of(o): o for o in previous[-1].objects} if previous else {}
         if lease.unfinished:
@@ -147,6 +156,9 @@ def _deploy(
                         generations,
                     )
 
+        refused = gateway_after(client, objects, namespace)
+        if refused:
+            raise PhaseFailed(Phase.CONFIGURATION, "the Gateway refused the routes", refused)
         if options.prune:
             result.pruned = _prune(
                 client, previous, lease.unrecorded, existing, current_keys, options, say

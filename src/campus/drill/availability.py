@@ -10,14 +10,15 @@ nodes that are still alive, so the gaps measured here are the ones users would s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from campus.drill.services import is_data_service, must_stay_up
+from campus.drill.services import ServiceKey, facts_for, must_stay_up
+from campus.services import Facts
 
-ServiceKey = tuple[str, str]  # (environment, service)
+__all__ = ["ServiceKey"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Timeline:
     desired: dict[ServiceKey, int]
     production: dict[str, bool]
     moments: list[Moment] = field(default_factory=list)
+    facts: dict[ServiceKey, Facts] = field(default_factory=dict)
+
+    def must_stay_up(self, key: ServiceKey) -> bool:
+        return must_stay_up(self.production.get(key[0], False), facts_for(key, self.facts))
 
 
 @dataclass(frozen=True)
@@ -59,17 +64,18 @@ class ServiceOutcome:
     lowest: int  # fewest ready replicas seen
     seconds_without_ready: float
     seconds_below_desired: float
-
-    @property
-    def must_stay_up(self) -> bool:
-        """Production web services are the ones a lost node must not take down."""
-        return must_stay_up(self.production, self.service)
+    # The service catalogue's kind, as its workload carries it, and whether it is a
+    # production stateless service: one a lost node must not take down.
+    kind: str = ""
+    must_stay_up: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "environment": self.environment,
             "service": self.service,
             "production": self.production,
+            "kind": self.kind,
+            "mustStayUp": self.must_stay_up,
             "desired": self.desired,
             "lowestReady": self.lowest,
             "secondsWithoutReady": round(self.seconds_without_ready, 1),
@@ -79,7 +85,7 @@ class ServiceOutcome:
 
 class Verdicts:
     """What a report says of its services: which lost every ready replica at some point,
-    and which of those broke the promise (a production web service)."""
+    and which of those broke the promise (a production stateless service)."""
 
     services: list[ServiceOutcome]
 
@@ -89,7 +95,7 @@ class Verdicts:
 
     @property
     def broken_promises(self) -> list[ServiceOutcome]:
-        """Production web services that had no ready replica at some point."""
+        """Production stateless services that had no ready replica at some point."""
         return [s for s in self.outages if s.must_stay_up]
 
 
@@ -144,11 +150,14 @@ def first_recovery(samples: Sequence[Sample], desired: dict[ServiceKey, int]) ->
 
 
 def service_outcomes(
-    samples: Sequence[Sample], desired: dict[ServiceKey, int], production: dict[str, bool]
+    samples: Sequence[Sample],
+    desired: dict[ServiceKey, int],
+    production: dict[str, bool],
+    facts: Mapping[ServiceKey, Facts] | None = None,
 ) -> list[ServiceOutcome]:
     """Each service's lowest count, seconds without a ready replica and seconds below its
     desired count. Each sample's state is taken to hold until the next sample (the
-    sampler's resolution)."""
+    sampler's resolution). `facts` are what each service's workload says it is."""
     outcomes = []
     for key, count in sorted(desired.items()):
         environment, service = key
@@ -164,21 +173,29 @@ def service_outcomes(
                 below += span
         if samples:
             lowest = min(lowest, samples[-1].serving.get(key, 0))
+        what = facts_for(key, facts)
+        in_production = production.get(environment, False)
         outcomes.append(
             ServiceOutcome(
                 environment,
                 service,
-                production.get(environment, False),
+                in_production,
                 count,
                 lowest,
                 without,
                 below,
+                what.kind.value,
+                must_stay_up(in_production, what),
             )
         )
     return outcomes
 
 
-def data_downtime(samples: Sequence[Sample], desired: dict[ServiceKey, int]) -> dict[str, float]:
+def data_downtime(
+    samples: Sequence[Sample],
+    desired: dict[ServiceKey, int],
+    facts: Mapping[ServiceKey, Facts] | None = None,
+) -> dict[str, float]:
     """Per environment, the seconds during which any of its data services (MySQL,
     MongoDB, Redis...) had no ready replica: the environment cannot serve then, whichever
     one is down. Environments that lost none are left out."""
@@ -188,7 +205,7 @@ def data_downtime(samples: Sequence[Sample], desired: dict[ServiceKey, int]) -> 
             environment
             for (environment, service), count in desired.items()
             if count > 0
-            and is_data_service(service)
+            and facts_for((environment, service), facts).data
             and not current.serving.get((environment, service), 0)
         }
         for environment in down:
@@ -204,6 +221,7 @@ def analyse(
     production: dict[str, bool],
     unschedulable: Sequence[str] = (),
     moments: Sequence[Moment] = (),
+    facts: Mapping[ServiceKey, Facts] | None = None,
 ) -> DrillReport:
     """Turn the samples of one node-failure drill into a report."""
     detected = next((s.at for s in samples if not s.node_ready), None)
@@ -218,10 +236,14 @@ def analyse(
         pods_on_node=pods_on_node,
         detected_after=detected,
         recovered_after=recovered,
-        services=service_outcomes(samples, desired, production),
+        services=service_outcomes(samples, desired, production, facts),
         unschedulable=list(unschedulable),
         timeline=Timeline(
-            list(samples), dict(desired), dict(production), sorted(marks, key=lambda m: m.at)
+            list(samples),
+            dict(desired),
+            dict(production),
+            sorted(marks, key=lambda m: m.at),
+            dict(facts or {}),
         ),
     )
 

@@ -4,10 +4,10 @@ Like `kubectl drain`: DaemonSet pods stay (their controller would put them strai
 and so do mirror pods; so do finished pods (a completed Job's), which run nothing and go
 with the node when it is deleted; every other pod is evicted through the Eviction API, so its
 PodDisruptionBudget is honoured. campus adds what kubectl does not know: which services
-are production services. A drain that would leave one of them with no ready replica
-elsewhere is refused, and a budget that can never allow a disruption (the classic
-`minAvailable: 1` on a single replica) is named with its fix instead of being waited on
-forever.
+are production stateless services (as hardening annotated their pods). A drain that would
+leave one of them with no ready replica elsewhere is refused, and a budget that can never
+allow a disruption (the classic `minAvailable: 1` on a single replica) is named with its
+fix instead of being waited on forever.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campus.drill.services import must_stay_up
-from campus.kube.objects import KubeObject, annotations_of, is_ready, labels_of
+from campus.kube.objects import KubeObject, annotations_of, is_ready, labels_of, selects
 from campus.kube.resources import Resources, pod_request
 from campus.labels import NAME
+from campus.services import read
 
 MIRROR_POD = "kubernetes.io/config.mirror"
 
@@ -79,28 +80,6 @@ def _finished(pod: KubeObject) -> bool:
 
 def _serving(pod: KubeObject) -> bool:
     return not pod["metadata"].get("deletionTimestamp") and is_ready(pod)
-
-
-def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """A label selector (matchLabels and matchExpressions) against a pod's labels. An
-    empty selector selects every pod, as a PodDisruptionBudget's does."""
-    selector = selector or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression["key"], expression["operator"]
-        values = expression.get("values") or []
-        present = key in labels
-        if operator == "In" and not (present and labels[key] in values):
-            return False
-        if operator == "NotIn" and present and labels[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-    return True
 
 
 def _count(value: int | str, total: int) -> int:
@@ -233,6 +212,6 @@ def _production_services(
     for pod in pods:
         owner = owners.get(pod["metadata"].get("namespace", ""))
         service = labels_of(pod).get(NAME)
-        if owner and service and _serving(pod) and must_stay_up(owner[1], service):
+        if owner and service and _serving(pod) and must_stay_up(owner[1], read(pod)):
             found[pod["metadata"]["namespace"], service] = owner
     return found

@@ -116,6 +116,7 @@ def run_node_failure(
         run.production,
         run.unschedulable,
         run.moments,
+        run.facts,
     )
     if zone is None:
         return report

@@ -133,4 +133,5 @@ def run_node_rotation(
         scenario.stuck,
         scenario.refusals,
         run.unschedulable,
+        run.facts,
     )

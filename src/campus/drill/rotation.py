@@ -3,14 +3,14 @@
 A rotation is planned upkeep (an OS upgrade, a node group's new image): a replacement
 node first, then the old one cordoned and drained through the Eviction API, then deleted
 once every evicted pod runs Ready elsewhere. It passes when every node was rotated, no
-production web service was ever without a ready replica, and nothing was left
+production stateless service was ever without a ready replica, and nothing was left
 unschedulable. Data services run as one replica on a ReadWriteOnce volume, so their move
 costs each environment some seconds: measured and reported, not failed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from campus.drill.availability import (
     service_outcomes,
 )
 from campus.drill.drain_plan import StuckBudget
+from campus.services import Facts
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def analyse_rotation(
     stuck: Sequence[StuckBudget] = (),
     refusals: Sequence[str] = (),
     unschedulable: Sequence[str] = (),
+    facts: Mapping[ServiceKey, Facts] | None = None,
 ) -> RotationReport:
     recovered = first_recovery(samples, desired)
     marks = list(moments)
@@ -128,13 +130,17 @@ def analyse_rotation(
         rotated=list(rotated),
         seconds=samples[-1].at if samples else 0.0,
         recovered_after=recovered,
-        services=service_outcomes(samples, desired, production),
-        data_downtime=data_downtime(samples, desired),
+        services=service_outcomes(samples, desired, production, facts),
+        data_downtime=data_downtime(samples, desired, facts),
         blocked_evictions=blocked_evictions,
         stuck=list(stuck),
         refusals=list(refusals),
         unschedulable=list(unschedulable),
         timeline=Timeline(
-            list(samples), dict(desired), dict(production), sorted(marks, key=lambda m: m.at)
+            list(samples),
+            dict(desired),
+            dict(production),
+            sorted(marks, key=lambda m: m.at),
+            dict(facts or {}),
         ),
     )

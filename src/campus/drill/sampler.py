@@ -17,6 +17,7 @@ from campus.fleet.model import Environment
 from campus.kube.objects import KubeObject, is_ready
 from campus.kube.workloads import unschedulable
 from campus.labels import NAME
+from campus.services import Facts, read
 
 
 class DrillError(CampusError):
@@ -60,6 +61,15 @@ def desired_replicas(view: FleetView, environments: Sequence[Environment]) -> di
         (by_namespace[d["metadata"]["namespace"]], d["metadata"]["name"]): d["spec"].get(
             "replicas", 1
         )
+        for d in view.deployments
+    }
+
+
+def facts(view: FleetView, environments: Sequence[Environment]) -> dict[ServiceKey, Facts]:
+    """What each service is, as hardening annotated its Deployment for its environment."""
+    by_namespace = _environment_of(environments)
+    return {
+        (by_namespace[d["metadata"]["namespace"]], d["metadata"]["name"]): read(d)
         for d in view.deployments
     }
 

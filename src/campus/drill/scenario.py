@@ -22,13 +22,16 @@ from campus.drill.availability import Moment, Sample, ServiceKey
 from campus.drill.sampler import (
     FleetView,
     desired_replicas,
+    facts,
     read_fleet,
     serving,
     short_of,
     unschedulable_pods,
     wait_whole,
 )
+from campus.errors import ClusterError
 from campus.fleet.model import Environment
+from campus.services import Facts
 
 Progress = Callable[[str], None]
 
@@ -93,6 +96,11 @@ class Scenario(ABC):
         node whose pods still look Ready to the API server has not been handled yet."""
         return False
 
+    def settle(self) -> float | None:
+        """How long the fleet may take to be whole once the action has finished (None: up
+        to the drill's timeout)."""
+        return None
+
     @abstractmethod
     def undo(self, client: Client, progress: Progress) -> None: ...
 
@@ -109,6 +117,7 @@ class DrillRun:
     unschedulable: list[str] = field(default_factory=list)
     acted: bool = True  # the action finished (it may have ended early with a finding)
     timed_out: bool = False
+    facts: dict[ServiceKey, Facts] = field(default_factory=dict)  # what each service is
 
 
 def run_scenario(
@@ -141,11 +150,22 @@ def run_scenario(
     samples: list[Sample] = []
     view = before
     stuck_since: float | None = None
+    acted_at: float | None = None
     timed_out = False
     try:
         while True:
             at = moments.now()
-            view = read_fleet(client, namespaces)
+            try:
+                view = read_fleet(client, namespaces)
+            except ClusterError as error:
+                # The API server itself may be what the scenario restarts: nothing can be
+                # seen meanwhile, and the last sample stands for those seconds.
+                progress(f"{at:4.0f}s  cannot read the fleet: {error}")
+                time.sleep(max(0.0, interval - (moments.now() - at)))
+                if at <= timeout:
+                    continue
+                timed_out = True
+                break
             noticed = scenario.noticed(view)
             sample = Sample(at, serving(view, environments, scenario.dead_nodes()), not noticed)
             samples.append(sample)
@@ -155,6 +175,12 @@ def run_scenario(
             if not acting_now and not short and handled:
                 break
             if not acting_now and failure:
+                break
+            acted_at = at if acting_now else (acted_at if acted_at is not None else at)
+            settle = scenario.settle()
+            if not acting_now and settle is not None and at - acted_at > settle:
+                timed_out = True
+                progress(f"not whole {settle:.0f}s after the action: {', '.join(short[:5])}")
                 break
             if at > timeout:
                 timed_out = True
@@ -189,4 +215,5 @@ def run_scenario(
         unschedulable_pods(view, environments),
         acted=not worker.is_alive(),
         timed_out=timed_out,
+        facts=facts(before, environments),
     )

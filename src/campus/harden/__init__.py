@@ -12,6 +12,7 @@ from campus.harden import (
     availability,
     data,
     entry,
+    facts,
     isolation,
     ownership,
     peer,
@@ -24,7 +25,8 @@ from campus.kube.objects import KubeObject
 from campus.render.model import RenderedEnvironment
 
 # Order matters: secrets first (later rules copy pod specs into new objects), resources
-# before availability and isolation (the quota sums requests), peer after every rule that
+# before availability and isolation (the quota sums requests), facts after availability
+# (it records what availability decided), peer after every rule that
 # shapes pods (its waivers follow what they did), ownership last (it labels what the
 # others added).
 RULES: tuple[Rule, ...] = (
@@ -34,6 +36,7 @@ RULES: tuple[Rule, ...] = (
     availability.RULE,
     entry.RULE,
     data.RULE,
+    facts.RULE,
     isolation.RULE,
     peer.RULE,
     ownership.RULE,

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from campus.fleet.model import Autoscaling, ServiceOverride
+from campus.fleet.model import Autoscaling
 from campus.harden.rule import Rule, Violation, catalogue, service_of, violation
 from campus.kube.objects import KubeObject
-from campus.labels import HOSTNAME, MANAGED_BY, PHASE, ZONE
+from campus.labels import HOSTNAME, MANAGED_BY, ZONE
 from campus.render.model import RenderedEnvironment
 from campus.services import claims
 
@@ -125,6 +125,20 @@ def _pdb(obj: KubeObject) -> KubeObject:
     }
 
 
+def _zone_spread(obj: KubeObject) -> dict[str, Any]:
+    """Over zones, preferred in every environment: the zone-failure drill run both ways
+    (bench/README.md, docs/drill.md) passed with it; required with the scheduler's default
+    `nodeTaintsPolicy: Ignore` stranded a replacement (the empty lost zone holds the skew at
+    its limit), and required with `Honor` passed on the sandbox but leaves `campus plan`,
+    which models the default, without a layout that survives a lost zone."""
+    return {
+        "maxSkew": 1,
+        "topologyKey": ZONE,
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": _selector(obj),
+    }
+
+
 def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[KubeObject]:
     added: list[KubeObject] = []
     services = catalogue(rendered)
@@ -133,11 +147,6 @@ def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Kube
             continue
         service = service_of(obj)
         spec = obj["spec"]
-        phase = rendered.environment.services.get(service, ServiceOverride()).phase
-        if phase:
-            # The fleet file's phase travels with the Deployment: deploy, diff and rollback
-            # see only the objects.
-            obj["metadata"].setdefault("annotations", {})[PHASE] = phase
         replicas = desired_replicas(rendered, service)
         scaling = autoscaling_for(rendered, service)
         if scaling:
@@ -159,12 +168,7 @@ def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Kube
                     "whenUnsatisfiable": "DoNotSchedule" if required else "ScheduleAnyway",
                     "labelSelector": _selector(obj),
                 },
-                {
-                    "maxSkew": 1,
-                    "topologyKey": ZONE,
-                    "whenUnsatisfiable": "ScheduleAnyway",
-                    "labelSelector": _selector(obj),
-                },
+                _zone_spread(obj),
             ]
             spec["strategy"] = {
                 "type": "RollingUpdate",

@@ -5,8 +5,9 @@ With many environments on one cluster, one LoadBalancer (and one public IP) per
 environment is costly, and Caddy's certificate volume is ReadWriteOnce, which pins it to
 one node. In `ingress` mode each environment gets an Ingress, in `gateway` mode a Gateway
 API HTTPRoute attached to the shared Gateway, routed to its Caddy (which still routes by
-host inside the namespace), with TLS from cert-manager when asked (ingress mode; a
-Gateway's listeners hold its certificates). In `caddy` mode Tutor's LoadBalancer stays.
+host inside the namespace), with TLS from cert-manager when asked (ingress mode; in
+gateway mode the operator's Gateway terminates TLS, and a deploy checks its listeners:
+`campus.deploy.gateway`). In `caddy` mode Tutor's LoadBalancer stays.
 
 The hosts are the sites Tutor's Caddyfile serves, Tutor's and every plugin's
 (`campus.services.routes`), never a fixed list: `meilisearch.<lms host>` for course
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from campus.harden.rule import Rule, Violation, catalogue, violation
 from campus.kube.objects import KubeObject
+from campus.labels import GATEWAY_TLS
 from campus.render.model import RenderedEnvironment
 
 NAME = "entry"
@@ -77,10 +79,16 @@ def http_route(rendered: RenderedEnvironment) -> KubeObject:
         **({"namespace": namespace} if namespace else {}),
     }
     backend = {"group": "", "kind": "Service", "name": "caddy", "port": _caddy_port(rendered)}
+    metadata: dict[str, object] = {"name": ROUTE_NAME, "namespace": environment.namespace}
+    if environment.tls:
+        # TLS ends at the operator's Gateway: the deploy checks its listeners for it.
+        issuer_kind = "cluster-issuer" if environment.tls.cluster_issuer else "issuer"
+        issuer = environment.tls.cluster_issuer or environment.tls.issuer
+        metadata["annotations"] = {GATEWAY_TLS: f"cert-manager.io/{issuer_kind}: {issuer}"}
     return {
         "apiVersion": GATEWAY_API,
         "kind": "HTTPRoute",
-        "metadata": {"name": ROUTE_NAME, "namespace": environment.namespace},
+        "metadata": metadata,
         "spec": {
             "parentRefs": [parent],
             "hostnames": hosts(rendered),

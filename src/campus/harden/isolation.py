@@ -124,8 +124,12 @@ def limit_range(rendered: RenderedEnvironment) -> KubeObject:
             "limits": [
                 {
                     "type": "Container",
-                    "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-                    "default": {"memory": "512Mi"},
+                    "defaultRequest": {
+                        "cpu": "100m",
+                        "memory": "128Mi",
+                        "ephemeral-storage": "256Mi",
+                    },
+                    "default": {"memory": "512Mi", "ephemeral-storage": "1Gi"},
                     "max": {"memory": "8Gi"},
                 }
             ]

@@ -1,8 +1,12 @@
-"""Rule: every container has CPU and memory requests and a memory limit.
+"""Rule: every container has CPU, memory and ephemeral-storage requests, and memory and
+ephemeral-storage limits.
 
 Tutor sets a memory request on lms and cms only: the scheduler cannot place pods by their
-real needs, and one leaking worker can take a node's memory from every environment on it.
-Values come from the environment's size profile, overridable per service.
+real needs, one leaking worker can take a node's memory from every environment on it, and
+one runaway log or temporary file can fill the node's disk (the kubelet then evicts pods
+of every environment there). With an ephemeral-storage limit the kubelet evicts that pod
+alone. Values come from the environment's size profile, CPU and memory overridable per
+service.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Viol
                     ("cpu request", "cpu" in requests),
                     ("memory request", "memory" in requests),
                     ("memory limit", "memory" in limits),
+                    ("ephemeral-storage request", "ephemeral-storage" in requests),
+                    ("ephemeral-storage limit", "ephemeral-storage" in limits),
                 )
                 if not present
             ]
@@ -62,4 +68,4 @@ def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Viol
     return found
 
 
-RULE = Rule(NAME, "Tutor sets no CPU requests and no limits", apply, check)
+RULE = Rule(NAME, "Tutor sets no CPU or ephemeral-storage requests and no limits", apply, check)

@@ -20,10 +20,11 @@ def resources_for(
         memory = override.memory or memory
         memory_limit = override.memory_limit or memory_limit
         cpu_limit = override.cpu_limit
-    limits = {"memory": memory_limit}
+    limits = {"memory": memory_limit, "ephemeral-storage": profile.ephemeral_limit}
     if cpu_limit:
         limits["cpu"] = cpu_limit
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}
+    requests = {"cpu": cpu, "memory": memory, "ephemeral-storage": profile.ephemeral}
+    return {"requests": requests, "limits": limits}
 
 
 def known_resources_for(

@@ -27,7 +27,10 @@ class Applied:
 
 # Kinds from CRDs that campus renders (`ingress.mode: gateway`): lightkube decodes, applies
 # and lists them once they are registered.
-CUSTOM_KINDS = (("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),)
+CUSTOM_KINDS = (
+    ("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
+    ("gateway.networking.k8s.io", "v1", "Gateway", "gateways"),
+)
 for _group, _version, _kind, _plural in CUSTOM_KINDS:
     create_namespaced_resource(_group, _version, _kind, _plural)
 

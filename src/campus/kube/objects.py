@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 KubeObject = dict[str, Any]
@@ -64,3 +65,25 @@ def conditions_of(obj: KubeObject) -> dict[str, dict[str, Any]]:
 def is_ready(obj: KubeObject) -> bool:
     """A pod or node whose Ready condition is True."""
     return conditions_of(obj).get("Ready", {}).get("status") == "True"
+
+
+def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """A label selector (matchLabels and matchExpressions) against a pod's labels. An
+    empty selector selects every pod, as a PodDisruptionBudget's does."""
+    selector = selector or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values") or []
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True

@@ -47,7 +47,8 @@ def drill_view(report: DrillReport | RotationReport | ControlPlaneReport) -> Ren
         parts.append(Text(f"could not be rescheduled: {line}", style="red"))
     if report.passed:
         verdict = Text(
-            "PASSED: no production web service was ever without a ready replica", style="green"
+            "PASSED: no stateless production service was ever without a ready replica",
+            style="green",
         )
     elif report.unschedulable:
         verdict = Text(
@@ -59,7 +60,9 @@ def drill_view(report: DrillReport | RotationReport | ControlPlaneReport) -> Ren
         verdict = Text("FAILED: the fleet did not recover before the timeout", style="bold red")
     else:
         names = ", ".join(f"{s.environment}/{s.service}" for s in report.broken_promises)
-        verdict = Text(f"FAILED: production web services went down: {names}", style="bold red")
+        verdict = Text(
+            f"FAILED: production stateless services went down: {names}", style="bold red"
+        )
     parts.append(verdict)
     return Group(*parts)
 
@@ -113,7 +116,7 @@ def rotation_view(report: RotationReport) -> RenderableType:
     summary.add_row(
         "production gaps",
         ", ".join(f"{s.environment}/{s.service} {s.seconds_without_ready:.0f}s" for s in gaps)
-        or "none (every production web service kept a ready replica)",
+        or "none (every stateless production service kept a ready replica)",
     )
     summary.add_row(
         "data-service downtime",
@@ -130,14 +133,16 @@ def rotation_view(report: RotationReport) -> RenderableType:
     if report.passed:
         parts.append(
             Text(
-                "PASSED: every node rotated; no production web service was ever without a "
+                "PASSED: every node rotated; no stateless production service was ever without a "
                 "ready replica",
                 style="green",
             )
         )
     elif report.broken_promises:
         names = ", ".join(f"{s.environment}/{s.service}" for s in report.broken_promises)
-        parts.append(Text(f"FAILED: production web services went down: {names}", style="bold red"))
+        parts.append(
+            Text(f"FAILED: production stateless services went down: {names}", style="bold red")
+        )
     else:
         parts.append(Text("FAILED: the rotation did not finish", style="bold red"))
     return Group(*parts)

@@ -18,7 +18,6 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from campus.drill.availability import ServiceKey, Timeline
-from campus.drill.services import must_stay_up
 from campus.errors import CampusError
 
 FORMATS = (".html", ".png")
@@ -47,7 +46,7 @@ class Row:
 def rows_of(timeline: Timeline) -> tuple[list[Row], list[ServiceKey]]:
     """The panels to draw, production services that must stay up first, then other
     production services, then the rest; and the services that never dipped (not drawn,
-    except production web services, drawn to show they held)."""
+    except production stateless services, drawn to show they held)."""
     times = [s.at for s in timeline.samples]
     rows, steady = [], []
     for key, desired in timeline.desired.items():
@@ -61,7 +60,7 @@ def rows_of(timeline: Timeline) -> tuple[list[Row], list[ServiceKey]]:
                     gaps[-1] = (gaps[-1][0], end)
                 else:
                     gaps.append((times[index], end))
-        row = Row(key, production, must_stay_up(production, key[1]), desired, times, ready, gaps)
+        row = Row(key, production, timeline.must_stay_up(key), desired, times, ready, gaps)
         if min(ready, default=desired) < desired or row.must_stay_up:
             rows.append(row)
         else:

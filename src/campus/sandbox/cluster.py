@@ -499,8 +499,10 @@ def delete_node(name: str, node: str) -> None:
 RESTARTABLE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 # How long, after a restart, the others are watched and started again if they exit: the
 # controller-manager and the scheduler exit when they cannot renew their leader Lease
-# (15 s) while the API server is away, and a kubelet would start them again.
-SUPERVISE_SECONDS = 40.0
+# (15 s) while the API server is away, and a kubelet would start them again. On a loaded
+# machine the API server answers slowly for a while after it is back, and a renewal can
+# still fail well after 40 s: a controller-manager nobody restarts stops every rollout.
+SUPERVISE_SECONDS = 90.0
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 `model` is the typed entry, `known` the entries for Tutor's services and common plugins',
 `catalogue` one environment's catalogue (known entries, a classification of the unknown
-ones from Tutor's objects, the fleet file's overrides), `routes` the public sites Tutor's
-Caddy serves. Pure.
+ones from Tutor's objects, the fleet file's overrides), `facts` what of it a live workload
+carries as annotations, `routes` the public sites Tutor's Caddy serves. Pure.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from campus.services.catalogue import (
     defaults,
     service_name,
 )
+from campus.services.facts import Facts, pod_annotations, read, workload_annotations
 from campus.services.known import JOB, KNOWN
 from campus.services.model import Kind, Phase, Service, Sizing
 from campus.services.routes import Site, public_sites
@@ -26,6 +27,7 @@ __all__ = [
     "KNOWN",
     "STATELESS",
     "Catalogue",
+    "Facts",
     "Kind",
     "Phase",
     "Service",
@@ -35,6 +37,9 @@ __all__ = [
     "claims",
     "classify",
     "defaults",
+    "pod_annotations",
     "public_sites",
+    "read",
     "service_name",
+    "workload_annotations",
 ]

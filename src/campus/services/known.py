@@ -5,6 +5,10 @@ runs several per pod; Celery workers hold about as much per process; MySQL and M
 want their buffer pools in memory; Caddy, Redis, SMTP and the MFE server are small; the
 IDAs of plugins (notes, xqueue, credentials, discovery) are small Django services.
 Requests are what the scheduler reserves; the memory limit stops a leak from taking a node.
+Scratch space (ephemeral storage) is small for most services; Open edX's own (lms, cms and
+their Celery workers) get more, because a course import or export unpacks its tarball
+under /tmp and Django spools large uploads there; the limit evicts that one pod instead of
+letting it fill the node's disk for every environment on it.
 
 A plugin's service that is missing here is classified from what Tutor renders
 (`campus.services.classify`); docs/plugin-services.md says how to add an entry. Pure.
@@ -12,11 +16,29 @@ A plugin's service that is missing here is classified from what Tutor renders
 
 from __future__ import annotations
 
-from campus.services.model import GENERIC_SIZING, Kind, Phase, Profiles, Service, profiles
+from campus.services.model import (
+    GENERIC_SIZING,
+    Kind,
+    Phase,
+    Profiles,
+    Scratch,
+    Service,
+    profiles,
+)
 
-_OPENEDX = profiles(("250m", "1Gi", "2Gi"), ("500m", "2Gi", "3Gi"), ("1", "3Gi", "4Gi"))
-_STUDIO = profiles(("250m", "1Gi", "2Gi"), ("500m", "1536Mi", "2560Mi"), ("750m", "2Gi", "3Gi"))
-_CELERY = profiles(("100m", "768Mi", "1536Mi"), ("250m", "1Gi", "2Gi"), ("500m", "1536Mi", "3Gi"))
+_COURSES: Scratch = {"small": ("512Mi", "4Gi"), "medium": ("1Gi", "6Gi"), "large": ("1Gi", "8Gi")}
+_OPENEDX = profiles(
+    ("250m", "1Gi", "2Gi"), ("500m", "2Gi", "3Gi"), ("1", "3Gi", "4Gi"), scratch=_COURSES
+)
+_STUDIO = profiles(
+    ("250m", "1Gi", "2Gi"),
+    ("500m", "1536Mi", "2560Mi"),
+    ("750m", "2Gi", "3Gi"),
+    scratch=_COURSES,
+)
+_CELERY = profiles(
+    ("100m", "768Mi", "1536Mi"), ("250m", "1Gi", "2Gi"), ("500m", "1536Mi", "3Gi"), scratch=_COURSES
+)
 _SMALL_PROXY = profiles(
     ("50m", "64Mi", "256Mi"), ("100m", "128Mi", "256Mi"), ("200m", "128Mi", "512Mi")
 )

@@ -33,21 +33,40 @@ class Phase(StrEnum):
 
 @dataclass(frozen=True)
 class Sizing:
-    """CPU request, memory request and memory limit of the main container."""
+    """CPU request, memory request and memory limit of each container, and its scratch
+    space on the node's disk (ephemeral storage: its writable layer, logs, emptyDir
+    volumes): the request the scheduler reserves and the limit past which the kubelet
+    evicts this pod alone, before a runaway log or temporary file fills the node."""
 
     cpu: str
     memory: str
     memory_limit: str
+    ephemeral: str = "256Mi"
+    ephemeral_limit: str = "1Gi"
 
 
 Profiles = Mapping[SizeName, Sizing]
+Scratch = Mapping[SizeName, tuple[str, str]]
+
+# Scratch space by size: a service that writes little more than its logs (the runtime
+# rotates them) needs a few hundred MiB; the limit leaves room for a burst.
+SCRATCH: Scratch = MappingProxyType(
+    {"small": ("256Mi", "1Gi"), "medium": ("256Mi", "2Gi"), "large": ("512Mi", "2Gi")}
+)
 
 
 def profiles(
-    small: tuple[str, str, str], medium: tuple[str, str, str], large: tuple[str, str, str]
+    small: tuple[str, str, str],
+    medium: tuple[str, str, str],
+    large: tuple[str, str, str],
+    scratch: Scratch = SCRATCH,
 ) -> Profiles:
     return MappingProxyType(
-        {"small": Sizing(*small), "medium": Sizing(*medium), "large": Sizing(*large)}
+        {
+            "small": Sizing(*small, *scratch["small"]),
+            "medium": Sizing(*medium, *scratch["medium"]),
+            "large": Sizing(*large, *scratch["large"]),
+        }
     )
 
 

@@ -10,7 +10,7 @@ from campus.deploy.health import job_health, pod_problem
 from campus.kube.objects import KubeObject
 from campus.kube.workloads import autoscaler_of, autoscalers, min_replicas
 from campus.labels import JOB_NAME, NAME
-from campus.services import defaults
+from campus.services import read
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,6 @@ def summarise(
     if revision:
         result.revision, result.deployed_at = revision
     scalers = autoscalers(hpas)
-    services = defaults()
     for deployment in sorted(deployments, key=lambda d: d["metadata"]["name"]):
         service = deployment["metadata"]["name"]
         hpa = autoscaler_of(scalers, "Deployment", deployment)
@@ -126,7 +125,7 @@ def summarise(
                 hpa_current=hpa.get("status", {}).get("currentReplicas") if hpa else None,
                 hpa_min=min_replicas(hpa) if hpa else None,
                 hpa_max=hpa.get("spec", {}).get("maxReplicas") if hpa else None,
-                kind=services.get(service).kind.value,
+                kind=read(deployment).kind.value,
             )
         )
     for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
