@@ -335,4 +335,6 @@ def test_placing_runs_of_identical_pods_matches_placing_them_one_by_one(choice: 
         layout = pack(pods, count, BARE.room, BARE.zones, choice)
         assert (layout is not None) == fits
         if layout is not None:
-            assert [n.pods for n in layout.nodes] == [n.pods for n in expected.nodes]
+            assert [(n.pods, n.used, n.free) for n in layout.nodes] == [
+                (n.pods, n.used, n.free) for n in expected.nodes
+            ]

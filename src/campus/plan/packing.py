@@ -128,6 +128,12 @@ class Layout:
             domain = node.domain(constraint.topology_key)
             counts[domain] = counts.get(domain, 0) + 1
 
+    def place_all(self, pods: Sequence[Pod], node: Node) -> None:
+        """Several pods of one workload without spread constraints, in one step."""
+        node.pods.extend(pods)
+        node.used += pods[0].workload.pod.times(len(pods))
+        node.free = node.room - node.used
+
     def lose(self, node: Node) -> list[Pod]:
         """The node goes down: its pods are evicted (terminating pods stop counting for
         spread) but it stays a node, hence a spread domain, until someone deletes it."""
@@ -239,8 +245,7 @@ def _place_run(layout: Layout, run: Sequence[Pod], choice: Choice) -> Pod | None
             if node is None:
                 return run[placed]
             fits = min(_how_many_fit(node.free, request), len(run) - placed)
-            for pod in run[placed : placed + fits]:
-                layout.place(pod, node)
+            layout.place_all(run[placed : placed + fits], node)
             placed += fits
         return None
     score = _SCORES[choice](layout, run[0])
