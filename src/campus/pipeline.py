@@ -74,6 +74,7 @@ class Built:
             tutor_state=TutorState(
                 self.environment.name, self.rendered.tutor_state, self.rendered.tutor_version
             ),
+            plugins=tuple(self.environment.plugins),
         )
 
 

@@ -39,6 +39,8 @@ PURE = (
     "campus.deploy.prepare",
     "campus.deploy.recovery",
     "campus.deploy.revisions",
+    "campus.deploy.upgrade",
+    "campus.deploy.maintenance",
     "campus.status.model",
     "campus.plan.demand",
     "campus.plan.model",

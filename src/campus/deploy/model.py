@@ -29,6 +29,10 @@ class DeployOptions:
     phase_timeout: float = 600.0
     lock_timeout: float = 120.0
     keep_revisions: int = DEFAULT_KEEP
+    # A release change campus refuses (a downgrade, a skipped release) is made anyway.
+    force: bool = False
+    # A release change serves a maintenance page while its upgrade Jobs run.
+    maintenance: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class DeployRequest:
     fleet_hash: str = ""
     # Stored in the cluster before anything is applied, when it holds none (first deploy).
     tutor_state: TutorState | None = None
+    # Tutor plugins enabled: some upgrade steps run only with a plugin (mfe, forum).
+    plugins: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,3 +73,5 @@ class DeployResult:
     history_read: bool = False
     failed_phase: str = ""
     applied: list[ObjectKey] = field(default_factory=list)
+    # The release change this deploy made or tried ("" when the release did not change).
+    upgrade: str = ""
