@@ -110,6 +110,7 @@ MAY_IMPORT = {
     "campus.status": {"campus.kube", "campus.deploy", "campus.fleet", "campus.services"},
     "campus.scale": {"campus.pipeline", "campus.harden", "campus.fleet", "campus.deploy"}
     | {"campus.kube", "campus.render"},
+    "campus.promote": {"campus.scale", "campus.fleet", "campus.deploy", "campus.kube"},
     "campus.plan": {"campus.deploy", "campus.kube", "campus.sandbox", "campus.services"},
     "campus.drill": {"campus.kube", "campus.fleet", "campus.harden", "campus.deploy"}
     | {"campus.sandbox", "campus.services"},

@@ -21,6 +21,7 @@ from campus.cli.scale import autoscale, scale
 from campus.cli.secrets import secrets
 from campus.cli.state import state
 from campus.cli.status import status
+from campus.cli.upgrade import promote, upgrade
 from campus.errors import CampusError
 from campus.fleet.errors import FleetWarning
 
@@ -75,6 +76,8 @@ for _command in (
     exec_,
     scale,
     autoscale,
+    upgrade,
+    promote,
     state,
     access,
     secrets,

@@ -178,13 +178,13 @@ def _named(version: str) -> str:
 
 
 class UpgradeRefused(CampusError):
-    """A release change campus will not make without --force; nothing was applied."""
+    """A release change campus will not make without --force; nothing was written or applied."""
 
     def __init__(self, environment: str, reasons: list[str]) -> None:
         self.reasons = reasons
         lines = "\n".join(f"  {reason}" for reason in reasons)
         super().__init__(
-            f"{environment}: release change refused, nothing applied:\n{lines}\n"
+            f"{environment}: release change refused, nothing changed:\n{lines}\n"
             "  (--force makes it anyway)"
         )
 

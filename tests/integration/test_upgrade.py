@@ -1,0 +1,329 @@
+"""Release changes against the sandbox's real API server and controllers: upgrade steps run
+as Jobs in order before the applications switch, a failed one keeps the old release
+serving, a downgrade is refused, maintenance mode switches the routes and restores them.
+
+The older release is the acme-dev environment rendered by the installed Tutor with its
+images and recorded version moved back to 21.0.9 (ulmo), so these tests hold whichever
+Tutor renders the newer one."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lightkube import Client
+from lightkube.resources.apps_v1 import Deployment, ReplicaSet
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Namespace
+from lightkube.resources.networking_v1 import Ingress
+
+from campus.deploy import upgrade as upgrade_table
+from campus.deploy.engine import deploy_environment
+from campus.deploy.history import list_revisions
+from campus.deploy.lock import last_deploy_unfinished
+from campus.deploy.maintenance import MAINTENANCE, backends
+from campus.deploy.model import DeployOptions, DeployRequest
+from campus.kube.errors import NotFound
+from campus.output.progress import QuietProgress
+from campus.pipeline import deploy_requests, load
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "fleet.yml"
+OPTIONS = DeployOptions(phase_timeout=120)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> DeployRequest:
+    fleet_copy = tmp_path_factory.mktemp("upgrade") / "fleet.yml"
+    fleet_copy.write_text(EXAMPLE.read_text())
+    [request] = deploy_requests(load(fleet_copy), ["acme-dev"])
+    return request
+
+
+def at_version(request: DeployRequest, version: str, namespace: str) -> DeployRequest:
+    """The request under `namespace`, its Open edX images and recorded Tutor version moved
+    to `version` (as that release would render them)."""
+    current = request.tutor_version
+
+    def move(obj: dict[str, Any]) -> dict[str, Any]:
+        moved = copy.deepcopy(obj)
+        if moved["kind"] == "Namespace":
+            moved["metadata"]["name"] = namespace
+        else:
+            moved["metadata"]["namespace"] = namespace
+        for container in _containers(moved):
+            if "openedx" in container.get("image", ""):
+                container["image"] = container["image"].replace(current, version)
+        return moved
+
+    return DeployRequest(
+        environment=namespace,
+        namespace=namespace,
+        objects=[move(o) for o in request.objects],
+        init_jobs=[move(j) for j in request.init_jobs],
+        tutor_version=version,
+        plugins=request.plugins,
+    )
+
+
+def _containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = obj.get("spec", {}).get("template", {}).get("spec", {})
+    return list(spec.get("containers") or [])
+
+
+@pytest.fixture
+def namespace(kube: Client, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = ("u-" + request.node.name.removeprefix("test_").replace("_", "-"))[:40].rstrip("-")
+    yield name
+    kube.delete(Namespace, name)
+
+
+def jobs_of(kube: Client, namespace: str) -> dict[str, Job]:
+    return {j.metadata.name or "": j for j in kube.list(Job, namespace=namespace) if j.metadata}
+
+
+def lms_image(kube: Client, namespace: str) -> str:
+    lms = kube.get(Deployment, "lms", namespace=namespace)
+    assert lms.spec is not None and lms.spec.template.spec is not None
+    return lms.spec.template.spec.containers[0].image or ""
+
+
+def created(obj: Any) -> datetime:
+    stamp = obj.metadata.creationTimestamp
+    assert isinstance(stamp, datetime)
+    return stamp
+
+
+def switched_at(kube: Client, namespace: str, deployment: str, image: str) -> datetime:
+    """When the Deployment took `image`: its ReplicaSet for that template was created."""
+    sets = [
+        rs
+        for rs in kube.list(ReplicaSet, namespace=namespace)
+        if rs.metadata is not None
+        and (rs.metadata.name or "").startswith(f"{deployment}-")
+        and rs.spec is not None
+        and rs.spec.template is not None
+        and rs.spec.template.spec is not None
+        and rs.spec.template.spec.containers[0].image == image
+    ]
+    assert sets, f"no ReplicaSet of {deployment} runs {image}"
+    return min(created(rs) for rs in sets)
+
+
+def test_ulmo_to_verawood_runs_the_release_jobs_before_the_applications_switch(
+    kube: Client, rendered: DeployRequest, namespace: str
+) -> None:
+    new = at_version(rendered, rendered.tutor_version, namespace)
+    old = at_version(rendered, "21.0.9", namespace)
+    first = deploy_environment(kube, old, OPTIONS, QuietProgress())
+    assert first.outcome == "deployed", first.message
+    old_jobs = set(jobs_of(kube, namespace))
+    assert lms_image(kube, namespace).endswith(":21.0.9")
+
+    result = deploy_environment(kube, new, OPTIONS, QuietProgress())
+    assert result.outcome == "deployed", (result.message, result.details)
+    assert "(ulmo) -> " in result.upgrade
+    image = lms_image(kube, namespace)
+    assert not image.endswith(":21.0.9")
+    switched = switched_at(kube, namespace, "lms", image)
+    jobs = [job for name, job in jobs_of(kube, namespace).items() if name not in old_jobs]
+    # The new release's init tasks (its migrations); those of other images did not change.
+    moved = [j for j in new.init_jobs if "openedx" in _containers(j)[0]["image"]]
+    assert len(jobs) == len(moved) > 0
+    for job in jobs:
+        assert job.status is not None and job.status.completionTime is not None
+        assert job.status.completionTime <= switched, job.metadata.name  # type: ignore[union-attr]
+    revisions = list_revisions(kube, namespace, namespace)
+    assert [r.tutor_version for r in revisions] == ["21.0.9", rendered.tutor_version]
+
+
+def test_data_services_are_converted_in_order_then_release_steps_then_migrations(
+    kube: Client, rendered: DeployRequest, namespace: str
+) -> None:
+    """Quince to redwood moves MongoDB 5.0, 6.0, 7.0 before the backing services take the
+    new images; redwood to sumac runs the learning MFE's and the forum's flags as Jobs."""
+    assert "mfe" in rendered.plugins
+    quince = at_version(rendered, "17.0.6", namespace)
+    assert deploy_environment(kube, quince, OPTIONS, QuietProgress()).outcome == "deployed"
+    redwood = at_version(rendered, "18.2.0", namespace)
+    result = deploy_environment(kube, redwood, OPTIONS, QuietProgress())
+    assert result.outcome == "deployed", (result.message, result.details)
+    mongo_sets = {
+        rs.spec.template.spec.containers[0].image: created(rs)  # type: ignore[union-attr]
+        for rs in kube.list(ReplicaSet, namespace=namespace)
+        if rs.metadata and (rs.metadata.name or "").startswith("mongodb-")
+    }
+    steps = [f"docker.io/mongo:{v}" for v in ("5.0.26", "6.0.14", "7.0.28")]
+    assert all(step in mongo_sets for step in steps), sorted(mongo_sets)
+    times = [mongo_sets[step] for step in steps]
+    assert times == sorted(times)
+    lms_switch = switched_at(kube, namespace, "lms", lms_image(kube, namespace))
+    assert times[-1] <= lms_switch
+    upgrade_jobs = [name for name in jobs_of(kube, namespace) if name.startswith("upgrade-")]
+    assert len(upgrade_jobs) == 3  # each MongoDB version's compatibility command
+
+    sumac = at_version(rendered, "19.0.0", namespace)
+    result = deploy_environment(kube, sumac, OPTIONS, QuietProgress())
+    assert result.outcome == "deployed", (result.message, result.details)
+    jobs = jobs_of(kube, namespace)
+    # mfe and forum are enabled: the navigation sidebar flag, then the forum's backend flag.
+    steps_run = sorted(
+        (job for name, job in jobs.items() if name.startswith("upgrade-redwood-")), key=created
+    )
+    assert [(j.metadata.name or "")[:18] for j in steps_run] == [  # type: ignore[union-attr]
+        "upgrade-redwood-1-",
+        "upgrade-redwood-2-",
+    ]
+    after = created(steps_run[-1])
+    later = [name for name, job in jobs.items() if "-init-" in name and created(job) >= after]
+    assert later, "the sumac init Jobs ran after the release steps"
+    switched = switched_at(kube, namespace, "lms", lms_image(kube, namespace))
+    for step in steps_run:
+        assert step.status is not None and step.status.completionTime is not None
+        assert step.status.completionTime <= switched
+
+
+def failing(job: dict[str, Any]) -> dict[str, Any]:
+    """A Job the real Job controller gives up on after one second (no node fits it)."""
+    broken = copy.deepcopy(job)
+    broken["spec"]["activeDeadlineSeconds"] = 1
+    broken["spec"]["template"]["spec"]["nodeSelector"] = {"campus.test/no-such-node": "true"}
+    return broken
+
+
+def test_a_failed_upgrade_job_keeps_the_old_release_serving(
+    kube: Client, rendered: DeployRequest, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ulmo = at_version(rendered, "21.0.9", namespace)
+    first = deploy_environment(kube, ulmo, OPTIONS, QuietProgress())
+    assert first.outcome == "deployed"
+    # Leaving ulmo needs a command in the LMS image here, run from the LMS's Job template,
+    # which no node can take.
+    step = upgrade_table.Step(upgrade_table.StepKind.TASK, "lms", "check", "./manage.py lms check")
+    releases = tuple(
+        upgrade_table.ReleaseInfo(r.name, r.major, (step,)) if r.name == "ulmo" else r
+        for r in upgrade_table.RELEASES
+    )
+    monkeypatch.setattr(upgrade_table, "RELEASES", releases)
+    new = at_version(rendered, rendered.tutor_version, namespace)
+    new.init_jobs[:] = [
+        failing(j) if j["metadata"]["name"].startswith("lms-") else j for j in new.init_jobs
+    ]
+    result = deploy_environment(kube, new, OPTIONS, QuietProgress())
+    assert result.outcome == "failed" and result.failed_phase == "upgrade", result.message
+    assert "DeadlineExceeded" in result.message
+    assert lms_image(kube, namespace).endswith(":21.0.9")  # ulmo keeps serving
+    left = "\n".join(result.details)
+    assert "upgrade Jobs left in the namespace: upgrade-ulmo-1-lms-" in left
+    assert "previous release keeps serving" in left
+    assert [r.number for r in list_revisions(kube, namespace, namespace)] == [first.revision]
+
+
+def test_a_downgrade_is_refused_and_changes_nothing(
+    kube: Client, rendered: DeployRequest, namespace: str
+) -> None:
+    new = at_version(rendered, rendered.tutor_version, namespace)
+    assert deploy_environment(kube, new, OPTIONS, QuietProgress()).outcome == "deployed"
+    image = lms_image(kube, namespace)
+    old = at_version(rendered, "21.0.9", namespace)
+    result = deploy_environment(kube, old, OPTIONS, QuietProgress())
+    assert result.outcome == "failed"
+    assert "refused" in result.message and "is older than" in result.message
+    assert lms_image(kube, namespace) == image
+    assert len(list_revisions(kube, namespace, namespace)) == 1
+    assert not last_deploy_unfinished(kube, namespace)  # nothing was applied
+    forced = deploy_environment(
+        kube, old, DeployOptions(phase_timeout=120, force=True), QuietProgress()
+    )
+    assert forced.outcome == "deployed", forced.message
+    assert lms_image(kube, namespace).endswith(":21.0.9")
+
+
+class RouteWatcher(QuietProgress):
+    """Reads the environment's Ingress whenever the deploy says it runs a Job."""
+
+    def __init__(self, kube: Client, namespace: str) -> None:
+        super().__init__()
+        self.kube, self.namespace = kube, namespace
+        self.seen: list[set[str]] = []
+
+    def update(self, environment: str, phase: str, message: str) -> None:
+        if message.startswith("running "):
+            ingress = self.kube.get(Ingress, "openedx", namespace=self.namespace)
+            self.seen.append(backends(ingress.to_dict()))
+
+
+def test_maintenance_routes_the_sites_to_the_page_while_jobs_run_then_back(
+    kube: Client, rendered: DeployRequest, namespace: str
+) -> None:
+    ulmo = at_version(rendered, "21.0.9", namespace)
+    assert deploy_environment(kube, ulmo, OPTIONS, QuietProgress()).outcome == "deployed"
+    watcher = RouteWatcher(kube, namespace)
+    new = at_version(rendered, rendered.tutor_version, namespace)
+    options = DeployOptions(phase_timeout=120, maintenance=True)
+    result = deploy_environment(kube, new, options, watcher)
+    assert result.outcome == "deployed", (result.message, result.details)
+    assert watcher.seen and all(seen == {MAINTENANCE} for seen in watcher.seen)
+    ingress = kube.get(Ingress, "openedx", namespace=namespace)
+    assert backends(ingress.to_dict()) == {"caddy"}
+    with pytest.raises(NotFound):
+        kube.get(Deployment, MAINTENANCE, namespace=namespace)
+
+
+PROMOTE_FLEET = """\
+cluster: {{sandbox: {sandbox}}}
+defaults: {{plugins: [], size: small, ingress: {{mode: ingress}}}}
+environments:
+  rel-test:
+    hosts: {{lms: learn.test.rel.example.org}}
+    tutor: {{PLATFORM_NAME: "Rehearsed"}}
+    release: {{tutor: "{version}"}}
+  rel-prod:
+    hosts: {{lms: learn.prod.rel.example.org}}
+"""
+
+
+def test_promote_needs_a_successful_source_then_copies_its_release_and_deploys(
+    sandbox: Any, kube: Client, rendered: DeployRequest, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from campus.cli.main import cli
+
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text(PROMOTE_FLEET.format(sandbox=sandbox.name, version=rendered.tutor_version))
+    original = fleet.read_text()
+
+    def campus(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, [*args, "-f", str(fleet), "--timeout", "120"])
+        return result.exit_code, result.output
+
+    try:
+        code, output = campus("promote", "rel-test", "rel-prod")
+        assert code == 1 and "rel-test never ran Tutor" in output, output
+        assert fleet.read_text() == original
+        code, output = campus("deploy", "rel-test")
+        assert code == 0, output
+        code, output = campus("promote", "rel-test", "rel-prod", "--setting", "PLATFORM_NAME")
+        assert code == 0, output
+        shown = [line for line in output.splitlines() if "  + " in line]  # the diff shown
+        assert any(f'tutor: "{rendered.tutor_version}"' in line for line in shown), output
+        prod = load(fleet).environment("rel-prod")
+        assert prod.release is not None and prod.release.tutor == rendered.tutor_version
+        assert prod.tutor["PLATFORM_NAME"] == "Rehearsed"
+        [revision] = list_revisions(kube, "rel-prod", "rel-prod")
+        assert revision.tutor_version == rendered.tutor_version
+        promoted = fleet.read_text()
+        code, output = campus("upgrade", "rel-prod", "--to", "21.0.9")
+        assert code == 1 and "is older than" in output and "nothing changed" in output, output
+        assert fleet.read_text() == promoted  # refused before writing
+    finally:
+        for name in ("rel-test", "rel-prod"):
+            with contextlib.suppress(NotFound):
+                kube.delete(Namespace, name)
