@@ -29,6 +29,9 @@ NO_SUFFIX = "campus.openedx.org/no-suffix"
 # A deploy revision's record: `REVISION_PREFIX + "digest"`, `... + "deployed-at"`, ...
 REVISION_PREFIX = "campus.openedx.org/"
 DEPLOYED_AT = REVISION_PREFIX + "deployed-at"
+# The release a revision rendered with: Tutor's version, and its plugins' ("mfe=21.0.2,...").
+TUTOR_VERSION = REVISION_PREFIX + "tutor-version"
+PLUGIN_VERSIONS = REVISION_PREFIX + "plugin-versions"
 # The Secret holding an environment's Tutor state (its generated IDs, passwords and keys).
 TUTOR_STATE = "campus.openedx.org/tutor-state"
 

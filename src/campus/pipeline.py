@@ -70,6 +70,7 @@ class Built:
             objects=self.objects,
             init_jobs=self.init_jobs,
             tutor_version=self.rendered.tutor_version,
+            plugin_versions=dict(self.rendered.plugin_versions),
             fleet_hash=fleet_digest,
             tutor_state=TutorState(
                 self.environment.name, self.rendered.tutor_state, self.rendered.tutor_version

@@ -9,7 +9,15 @@ import pytest
 from campus.deploy.health import deployment_health, job_health, pod_problem
 from campus.deploy.phases import Phase, phase_of, plan_phases
 from campus.deploy.prepare import is_data, prepare, versioned_job
-from campus.deploy.revisions import Revision, decode, encode, to_expire
+from campus.deploy.revisions import (
+    Revision,
+    decode,
+    describe_release,
+    encode,
+    parse_plugins,
+    to_expire,
+)
+from campus.labels import PLUGIN_VERSIONS
 from campus.services import defaults
 
 
@@ -138,11 +146,20 @@ def test_revision_round_trip() -> None:
         deployed_by="ops@host",
         objects=(obj("ConfigMap", "c", data={"a": "b"}),),
         init_jobs=(obj("Job", "j", "batch/v1"),),
+        plugin_versions={"mfe": "22.1.0", "forum": "22.0.0"},
     )
     secret = encode(revision, "acme")
     assert secret["kind"] == "Secret"
     assert "manifest.json.gz" in secret["data"]
+    assert secret["metadata"]["annotations"][PLUGIN_VERSIONS] == "forum=22.0.0,mfe=22.1.0"
     assert decode(secret) == revision
+    assert revision.release == "tutor 22.0.3, forum 22.0.0, mfe 22.1.0"
+
+
+def test_a_revision_recorded_before_releases_were_has_no_plugins_and_an_empty_release() -> None:
+    assert parse_plugins("") == {}
+    assert describe_release("", {}) == ""
+    assert describe_release("21.0.9", {}) == "tutor 21.0.9"
 
 
 def test_only_revisions_beyond_the_newest_ten_expire() -> None:

@@ -57,6 +57,7 @@ PURE = (
     "campus.sandbox.network",
     "campus.sandbox.nodes",
     "campus.services",
+    "campus.toolchain.spec",
 )
 # Libraries that reach outside the process (or run code that does).
 IO_LIBRARIES = ("httpx2", "tutor", "subprocess", "socket", "threading", "concurrent")
@@ -98,7 +99,8 @@ SHARED = {"campus", "campus.errors", "campus.labels", "campus.plain_yaml", "camp
 MAY_IMPORT = {
     "campus.fleet": set(),
     "campus.services": {"campus.fleet", "campus.kube"},
-    "campus.render": {"campus.fleet", "campus.kube", "campus.state"},
+    "campus.render": {"campus.fleet", "campus.kube", "campus.state", "campus.toolchain"},
+    "campus.toolchain": {"campus.fleet"},
     "campus.harden": {"campus.fleet", "campus.render", "campus.kube", "campus.services"},
     "campus.lint": {"campus.harden", "campus.render", "campus.kube", "campus.services"},
     "campus.pipeline": {"campus.fleet", "campus.render", "campus.harden", "campus.deploy"}

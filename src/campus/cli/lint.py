@@ -31,6 +31,8 @@ def lint(environments: tuple[str, ...], fleet_file: Path) -> None:
                 click.echo(f"  {item}")
         else:
             click.echo(f"{name}: ok ({len(objects)} objects, every rule holds)")
+        if built.rendered.toolchain:
+            click.echo(f"  release: {built.rendered.toolchain}")
         for note in notes(built.rendered):
             click.echo(f"  note: {note}")
     if failed:

@@ -103,12 +103,16 @@ def plan(
     from campus.output.plan import plan_document, print_plan, print_verification
     from campus.output.progress import LiveProgress
     from campus.output.tables import print_structured
-    from campus.pipeline import deploy_requests, load
+    from campus.pipeline import build, fleet_hash, load
     from campus.plan.planner import plan_fleet
     from campus.plan.verify import VerifyOptions, verify_plan
 
     cluster = _cluster(click.get_current_context().params)
-    requests = deploy_requests(load(fleet_file), environments)
+    fleet = load(fleet_file)
+    built = build(fleet, environments)
+    for pinned in (b for b in built if b.rendered.toolchain):
+        click.echo(f"{pinned.environment.name}: release {pinned.rendered.toolchain}", err=True)
+    requests = [b.request(fleet_hash(fleet)) for b in built]
     fleet_plan = plan_fleet(
         [(r.environment, r.objects, r.init_jobs) for r in requests], cluster, max(1, parallel)
     )

@@ -48,6 +48,8 @@ def render(
     for built in build(load(fleet_file), environments, jobs=jobs, offline=offline):
         name = built.environment.name
         state = f"Tutor state: {built.rendered.state_origin}"
+        if built.rendered.toolchain:
+            state += f"; release {built.rendered.toolchain}"
         if output == "-":
             write_stream(built.objects + built.init_jobs)
             click.echo(f"{name}: {state}", err=True)

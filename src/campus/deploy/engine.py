@@ -149,6 +149,7 @@ def _deploy(
                 init_jobs,
                 manifest_digest=manifest_digest,
                 tutor_version=request.tutor_version,
+                plugin_versions=request.plugin_versions,
                 fleet_hash=request.fleet_hash,
                 previous=previous,
                 keep=options.keep_revisions,

@@ -53,6 +53,7 @@ def record(
     manifest_digest: str,
     tutor_version: str,
     fleet_hash: str,
+    plugin_versions: dict[str, str] | None = None,
     previous: list[Revision],
     keep: int = DEFAULT_KEEP,
 ) -> Revision:
@@ -68,6 +69,7 @@ def record(
         deployed_by=f"{getpass.getuser()}@{socket.gethostname()}",
         objects=tuple(objects),
         init_jobs=tuple(init_jobs),
+        plugin_versions=dict(plugin_versions or {}),
     )
     apply_object(client, encode(revision, namespace))
     for old in to_expire([r.number for r in previous] + [number], keep):

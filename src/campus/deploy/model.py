@@ -45,6 +45,8 @@ class DeployRequest:
     init_jobs: list[KubeObject]
     tutor_version: str = ""
     fleet_hash: str = ""
+    # The plugins' versions in the render (with tutor_version: the release), for history.
+    plugin_versions: dict[str, str] = field(default_factory=dict)
     # Stored in the cluster before anything is applied, when it holds none (first deploy).
     tutor_state: TutorState | None = None
     # Tutor plugins enabled: some upgrade steps run only with a plugin (mfe, forum).

@@ -7,6 +7,7 @@ Encoding and decoding are pure; reading and writing them is `campus.deploy.histo
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import json
 from dataclasses import dataclass
@@ -25,7 +26,26 @@ _METADATA_FIELDS = (
     "fleet-hash",
     "deployed-at",
     "deployed-by",
+    "plugin-versions",
 )
+
+
+def format_plugins(versions: dict[str, str]) -> str:
+    """`forum=21.0.0,mfe=21.0.2`: the plugins a revision rendered with, as one annotation."""
+    return ",".join(f"{name}={version}" for name, version in sorted(versions.items()))
+
+
+def parse_plugins(text: str) -> dict[str, str]:
+    pairs = (item.partition("=") for item in text.split(",") if item)
+    return {name: version for name, _, version in pairs}
+
+
+def describe_release(tutor_version: str, plugins: dict[str, str]) -> str:
+    """`tutor 21.0.9, mfe 21.0.2`, or "" when nothing is known (a revision from before
+    campus recorded it)."""
+    if not tutor_version:
+        return ""
+    return ", ".join([f"tutor {tutor_version}", *(f"{n} {v}" for n, v in sorted(plugins.items()))])
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,13 @@ class Revision:
     deployed_by: str
     objects: tuple[KubeObject, ...]
     init_jobs: tuple[KubeObject, ...]
+    # Plugin name -> the version its distribution had in the render (with tutor_version,
+    # the release the revision ran).
+    plugin_versions: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def release(self) -> str:
+        return describe_release(self.tutor_version, self.plugin_versions)
 
     @property
     def keys(self) -> frozenset[ObjectKey]:
@@ -64,6 +91,7 @@ def encode(revision: Revision, namespace: str) -> KubeObject:
         revision.fleet_hash,
         revision.deployed_at,
         revision.deployed_by,
+        format_plugins(revision.plugin_versions),
     )
     return {
         "apiVersion": "v1",
@@ -104,6 +132,7 @@ def decode(secret: KubeObject) -> Revision:
         deployed_by=field["deployed-by"],
         objects=tuple(manifest["objects"]),
         init_jobs=tuple(manifest["initJobs"]),
+        plugin_versions=parse_plugins(field["plugin-versions"]),
     )
 
 

@@ -36,6 +36,7 @@ def revision_request(revision: Revision, environment: Environment) -> DeployRequ
         objects=list(revision.objects),
         init_jobs=list(revision.init_jobs),
         tutor_version=revision.tutor_version,
+        plugin_versions=dict(revision.plugin_versions),
         fleet_hash=revision.fleet_hash,
     )
 

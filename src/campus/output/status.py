@@ -44,14 +44,17 @@ def _hpa_cell(status: EnvironmentStatus) -> str:
 def status_view(statuses: Sequence[EnvironmentStatus], wide: bool = False) -> RenderableType:
     now = datetime.now(UTC)
     fleet = Table(title="fleet", title_justify="left", box=None, pad_edge=False)
-    for column in ("ENVIRONMENT", "NAMESPACE", "HEALTH", "SERVICES", "HPA", "REVISION", "PROBLEMS"):
+    columns = ["ENVIRONMENT", "NAMESPACE", "HEALTH", "SERVICES", "HPA", "REVISION", "PROBLEMS"]
+    if wide:
+        columns.insert(6, "RELEASE")
+    for column in columns:
         fleet.add_column(column, overflow="fold")
     for status in statuses:
         health = Text("ok", style="green") if status.healthy else Text("degraded", style="red")
         revision = (
             f"{status.revision} ({age(status.deployed_at, now)} ago)" if status.revision else "-"
         )
-        fleet.add_row(
+        cells: list[str | Text] = [
             status.name,
             status.namespace,
             health,
@@ -59,7 +62,10 @@ def status_view(statuses: Sequence[EnvironmentStatus], wide: bool = False) -> Re
             _hpa_cell(status),
             revision,
             "; ".join(status.problems[:3]) + (" …" if len(status.problems) > 3 else "") or "-",
-        )
+        ]
+        if wide:
+            cells.insert(6, status.release or "-")
+        fleet.add_row(*cells)
     pods = Table(box=None, pad_edge=False)
     columns = ["ENVIRONMENT", "POD", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]
     if wide:

@@ -73,6 +73,8 @@ def print_history(environment: str, revisions: Sequence[Revision], output: str) 
             "deployedBy": r.deployed_by,
             "campusVersion": r.campus_version,
             "tutorVersion": r.tutor_version,
+            "pluginVersions": r.plugin_versions,
+            "release": r.release,
             "fleetHash": r.fleet_hash[:12],
             "digest": r.digest[:12],
             "objects": len(r.objects),
@@ -84,15 +86,15 @@ def print_history(environment: str, revisions: Sequence[Revision], output: str) 
         print_structured({"environment": environment, "revisions": rows}, output)
         return
     table = Table(title=f"history of {environment}")
-    for column in ("REVISION", "DEPLOYED", "BY", "CAMPUS", "TUTOR", "FLEET", "DIGEST", "OBJECTS"):
-        table.add_column(column)
+    for column in ("REVISION", "DEPLOYED", "BY", "CAMPUS", "RELEASE", "FLEET", "DIGEST", "OBJECTS"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
             str(row["revision"]),
             str(row["deployedAt"]),
             str(row["deployedBy"]),
             str(row["campusVersion"]),
-            str(row["tutorVersion"]),
+            str(row["release"] or row["tutorVersion"]),
             str(row["fleetHash"]),
             str(row["digest"]),
             str(row["objects"]),

@@ -3,7 +3,8 @@
 The key is a digest of everything a render reads: the environment's resolved fleet entry,
 the Tutor state it is rendered from (the project's `config.yml`, secrets included, and the
 copy `settle` chose), the installed distributions (Tutor, its plugins and their
-dependencies, by name and version), Tutor's plugin folder and `TUTOR_*` settings, the
+dependencies, by name and version: beside campus, or in the toolchain of the release the
+environment pins), Tutor's plugin folder and `TUTOR_*` settings, the
 Python version, and campus's version with the source of the code that renders. Any change
 of one gives another key and Tutor runs again; nothing is invalidated by time.
 
@@ -52,7 +53,7 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def _plugin_folder() -> Path:
+def plugin_folder() -> Path:
     """Tutor's folder of single-file plugins (`TUTOR_PLUGINS_ROOT`, else its user data folder)."""
     configured = os.environ.get("TUTOR_PLUGINS_ROOT")
     if configured:
@@ -63,12 +64,12 @@ def _plugin_folder() -> Path:
     return Path(data) / "tutor-plugins"
 
 
-def toolchain() -> dict[str, Any]:
-    """What this machine renders with, the same for every environment: read once a run."""
-    installed = sorted(
-        {f"{d.metadata['Name']}=={d.version}" for d in distributions() if d.metadata["Name"]}
-    )
-    folder = _plugin_folder()
+def toolchain(site_packages: Path | None = None) -> dict[str, Any]:
+    """What this machine renders with: read once a run, for the Python campus runs on, or
+    for a pinned release's toolchain (`site_packages`: the distributions it holds)."""
+    found = distributions(path=[str(site_packages)]) if site_packages else distributions()
+    installed = sorted({f"{d.metadata['Name']}=={d.version}" for d in found if d.metadata["Name"]})
+    folder = plugin_folder()
     plugin_files = (
         {
             str(path.relative_to(folder)): _file_digest(path)

@@ -37,3 +37,7 @@ class RenderedEnvironment:
     # Tutor's generated settings (the environment's state) and where they came from.
     tutor_state: dict[str, Any] = field(default_factory=dict, repr=False)
     state_origin: str = ""
+    # The plugins Tutor loaded -> their distributions' versions (the release actually used).
+    plugin_versions: dict[str, str] = field(default_factory=dict)
+    # The pinned release's toolchain it rendered with ("": the Tutor installed beside campus).
+    toolchain: str = ""

@@ -9,7 +9,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -25,6 +24,13 @@ from campus.labels import COMPONENT, NAME
 from campus.render import cache
 from campus.render.kustomize import build
 from campus.render.model import InitTask, RenderedEnvironment
+from campus.render.releases import (
+    ReleaseRuntime,
+    ToolchainProgress,
+    campus_plugin_versions,
+    release_runtimes,
+)
+from campus.render.runtime import CAMPUS, Interpreter
 from campus.render.state import (
     CONFIG_FILE,
     cached_settings,
@@ -68,17 +74,19 @@ def _worker_request(root: Path, environment: Environment, state: dict[str, Any])
 
 class ForkServer:
     """One `campus.render.forkserver` process: Tutor imported once, a child forked per
-    environment (`render`), one environment at a time."""
+    environment (`render`), one environment at a time; run by `interpreter` (campus's, or a
+    pinned release's toolchain)."""
 
-    def __init__(self) -> None:
+    def __init__(self, interpreter: Interpreter = CAMPUS) -> None:
         # A file, never a pipe that could fill up while nobody reads it.
         self._errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by close())
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "campus.render.forkserver"],
+            interpreter.command("campus.render.forkserver"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._errors,
             text=True,
+            env=interpreter.env(),
         )
 
     def render(self, request: dict[str, Any]) -> str:
@@ -104,26 +112,29 @@ class ForkServer:
 
 
 class ForkServers:
-    """Up to `count` fork servers, each started when first needed (an unchanged fleet
-    starts none), all stopped by `close`."""
+    """Up to `count` fork servers per interpreter (one per toolchain in use), each started
+    when first needed (an unchanged fleet starts none), all stopped by `close`."""
 
     def __init__(self, count: int) -> None:
-        self._idle: queue.Queue[ForkServer] = queue.Queue()
+        self._idle: dict[Interpreter, queue.Queue[ForkServer]] = {}
         self._started: list[ForkServer] = []
+        self._running: dict[Interpreter, int] = {}
         self._count = count
         self._lock = threading.Lock()
 
     @contextmanager
-    def server(self) -> Iterator[ForkServer]:
+    def server(self, interpreter: Interpreter = CAMPUS) -> Iterator[ForkServer]:
         with self._lock:
-            if self._idle.empty() and len(self._started) < self._count:
-                self._started.append(ForkServer())
-                self._idle.put(self._started[-1])
-        server = self._idle.get()
+            idle = self._idle.setdefault(interpreter, queue.Queue())
+            if idle.empty() and self._running.get(interpreter, 0) < self._count:
+                self._started.append(ForkServer(interpreter))
+                self._running[interpreter] = self._running.get(interpreter, 0) + 1
+                idle.put(self._started[-1])
+        server = idle.get()
         try:
             yield server
         finally:
-            self._idle.put(server)
+            idle.put(server)
 
     def close(self) -> None:
         for server in self._started:
@@ -134,19 +145,20 @@ def _run_worker(
     environment: Environment,
     request: dict[str, Any],
     servers: ForkServers | None = None,
+    interpreter: Interpreter = CAMPUS,
 ) -> dict[str, Any]:
     """Tutor's result for `request`: from a fork server of `servers`, else from a process
-    of its own (`campus.render.worker`)."""
+    of its own (`campus.render.worker`), run by `interpreter`."""
     if servers is not None:
-        with servers.server() as server:
+        with servers.server(interpreter) as server:
             output, errors = server.render(request), ""
     else:
         completed = subprocess.run(
-            [sys.executable, "-m", "campus.render.worker"],
+            interpreter.command("campus.render.worker"),
             input=json.dumps(request),
             capture_output=True,
             text=True,
-            env={**os.environ, "TUTOR_ROOT": request["root"]},
+            env=interpreter.env(TUTOR_ROOT=request["root"]),
         )
         output, errors = completed.stdout, completed.stderr
     try:
@@ -190,6 +202,7 @@ def _render_through_tutor(
     request: dict[str, Any],
     toolchain: dict[str, Any] | None,
     servers: ForkServers | None = None,
+    interpreter: Interpreter = CAMPUS,
 ) -> tuple[dict[str, Any], list[KubeObject]]:
     """Tutor's result and the built objects: from the render cache when every input is
     unchanged (`campus.render.cache`), else through Tutor, then cached."""
@@ -198,7 +211,7 @@ def _render_through_tutor(
         hit = cache.load(root, cache.key(toolchain, request, root))
         if hit is not None:
             return hit["result"], hit["built"]
-    result = _run_worker(environment, request, servers)
+    result = _run_worker(environment, request, servers, interpreter)
     built = build(root / "env")
     if toolchain is not None:
         # Keyed by config.yml as Tutor left it: rendering again from it gives this output.
@@ -212,11 +225,13 @@ def render_environment(
     cluster: ClusterCopies | None = None,
     toolchain: dict[str, Any] | None = None,
     servers: ForkServers | None = None,
+    release: ReleaseRuntime | None = None,
 ) -> RenderedEnvironment:
     """Render from the Tutor state `settle` chooses; refuses (`StateConflict`) a local
     cache that disagrees with the cluster's copy, before Tutor writes anything.
     `toolchain` (`cache.toolchain()`): use the render cache; None renders through Tutor.
-    `servers`: render in a child of one; None, in a process of its own."""
+    `servers`: render in a child of one; None, in a process of its own.
+    `release`: the pinned release's toolchain to render with (None: campus's Tutor)."""
     name = environment.name
     root = environment_root(state_dir, name)
     stored, unconsulted = (cluster or ClusterCopies()).of(name)
@@ -231,7 +246,9 @@ def render_environment(
         cache=str(root / CONFIG_FILE),
     )
     request = _worker_request(root, environment, dict(settled.seed))
-    result, built = _render_through_tutor(environment, request, toolchain, servers)
+    interpreter = release.interpreter if release else CAMPUS
+    result, built = _render_through_tutor(environment, request, toolchain, servers, interpreter)
+    plugin_versions = release.plugin_versions if release else campus_plugin_versions()
     if settled.origin is not Origin.CACHE:
         mark(state_dir, name, confirmed=settled.origin is Origin.CLUSTER)
     is_template = [
@@ -249,6 +266,8 @@ def render_environment(
         tutor_version=result["tutorVersion"],
         tutor_state=result["state"],
         state_origin=settled.describe(),
+        plugin_versions={p: plugin_versions[p] for p in result["plugins"] if p in plugin_versions},
+        toolchain=release.description if release else "",
     )
 
 
@@ -260,25 +279,33 @@ def render_fleet(
     cluster: ClusterCopies | None = None,
     use_cache: bool = True,
     fork: bool = True,
+    progress: ToolchainProgress | None = None,
 ) -> list[RenderedEnvironment]:
     """Render the named environments (all by default) in parallel, in fleet order;
     `cluster`: what the cluster holds of their Tutor state (by default, not asked);
     `use_cache`: skip Tutor for unchanged environments (unless `CAMPUS_RENDER_CACHE=off`);
     `fork`: render in children of fork servers (where the system forks), else each
-    environment in a process of its own."""
+    environment in a process of its own. Environments that pin a release render with its
+    toolchain, made first if missing (`progress` hears how that goes; default: stderr)."""
     selected = [e for e in fleet.environments if not environments or e.name in environments]
     directory = state_dir or state_dir_for(Path(fleet.source))
     workers = max(1, jobs or os.cpu_count() or 1)
-    toolchain = cache.toolchain() if use_cache and cache.enabled() else None
+    caching = use_cache and cache.enabled()
+    toolchain = cache.toolchain() if caching else None
     servers = ForkServers(workers) if fork and hasattr(os, "fork") else None
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as threads:
-            return list(
-                threads.map(
-                    lambda e: render_environment(e, directory, cluster, toolchain, servers),
-                    selected,
-                )
-            )
-    finally:
-        if servers is not None:
-            servers.close()
+    with tempfile.TemporaryDirectory(prefix="campus-worker-") as worker_copy:
+        releases = release_runtimes(
+            Path(fleet.source), selected, Path(worker_copy), caching, progress
+        )
+
+        def one(environment: Environment) -> RenderedEnvironment:
+            release = releases.get(environment.name)
+            inputs = release.cache_inputs if release else toolchain
+            return render_environment(environment, directory, cluster, inputs, servers, release)
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as threads:
+                return list(threads.map(one, selected))
+        finally:
+            if servers is not None:
+                servers.close()

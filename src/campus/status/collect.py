@@ -17,11 +17,12 @@ from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Pod, Secret
 
+from campus.deploy.revisions import describe_release, parse_plugins
 from campus.fleet.model import Environment
 from campus.kube.connect import fresh_client
 from campus.kube.errors import ApiFailure, Forbidden, NotFound
 from campus.kube.objects import KubeObject
-from campus.labels import DEPLOYED_AT
+from campus.labels import DEPLOYED_AT, PLUGIN_VERSIONS, TUTOR_VERSION
 from campus.labels import ENVIRONMENT as ENVIRONMENT_LABEL
 from campus.labels import REVISION as REVISION_LABEL
 from campus.status.model import EnvironmentStatus, summarise
@@ -56,20 +57,30 @@ def _list(
         raise error.saying(f"cannot read {resource.__name__}s in {where}: {error.reason}") from None
 
 
-def _newest_revision(secrets: Iterable[KubeObject], environment: str) -> tuple[int, str] | None:
+def _newest_revision(secrets: Iterable[KubeObject], environment: str) -> KubeObject | None:
     own = [
         s
         for s in secrets
         if (s["metadata"].get("labels") or {}).get(ENVIRONMENT_LABEL) == environment
     ]
-    newest = max(own, key=lambda s: int(s["metadata"]["labels"][REVISION_LABEL]), default=None)
+    return max(own, key=lambda s: int(s["metadata"]["labels"][REVISION_LABEL]), default=None)
+
+
+def _revision(newest: KubeObject | None) -> tuple[int, str] | None:
     if newest is None:
         return None
     deployed_at = (newest["metadata"].get("annotations") or {}).get(DEPLOYED_AT, "")
     return int(newest["metadata"]["labels"][REVISION_LABEL]), deployed_at
 
 
+def _release(newest: KubeObject | None) -> str:
+    annotations = (newest or {}).get("metadata", {}).get("annotations") or {}
+    plugins = parse_plugins(annotations.get(PLUGIN_VERSIONS, ""))
+    return describe_release(annotations.get(TUTOR_VERSION, ""), plugins)
+
+
 def _summary(environment: Environment, objects: dict[str, list[KubeObject]]) -> EnvironmentStatus:
+    newest = _newest_revision(objects["revisions"], environment.name)
     return summarise(
         environment.name,
         environment.namespace,
@@ -77,7 +88,8 @@ def _summary(environment: Environment, objects: dict[str, list[KubeObject]]) -> 
         pods=objects["pods"],
         hpas=objects["hpas"],
         jobs=objects["jobs"],
-        revision=_newest_revision(objects["revisions"], environment.name),
+        revision=_revision(newest),
+        release=_release(newest),
     )
 
 

@@ -43,6 +43,8 @@ class EnvironmentStatus:
     pods: list[PodStatus] = field(default_factory=list)
     revision: int | None = None
     deployed_at: str | None = None
+    # The release the newest revision ran ("tutor 21.0.9, mfe 21.0.2"), when recorded.
+    release: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -105,9 +107,10 @@ def summarise(
     jobs: list[KubeObject],
     revision: tuple[int, str] | None,
     now: datetime | None = None,
+    release: str = "",
 ) -> EnvironmentStatus:
     now = now or datetime.now(UTC)
-    result = EnvironmentStatus(name, namespace)
+    result = EnvironmentStatus(name, namespace, release=release)
     if revision:
         result.revision, result.deployed_at = revision
     scalers = autoscalers(hpas)
