@@ -2,9 +2,10 @@
 as Jobs in order before the applications switch, a failed one keeps the old release
 serving, a downgrade is refused, maintenance mode switches the routes and restores them.
 
-The older release is the acme-dev environment rendered by the installed Tutor with its
-images and recorded version moved back to 21.0.9 (ulmo), so these tests hold whichever
-Tutor renders the newer one."""
+The staged upgrade renders real releases (Tutor 21 and 22, each in its toolchain). The
+engine-level tests move the acme-dev environment the installed Tutor renders to other
+versions (its Open edX images and recorded Tutor version), to reach releases with data and
+release steps (quince, redwood) and to inject a failing step."""
 
 from __future__ import annotations
 
@@ -114,33 +115,6 @@ def switched_at(kube: Client, namespace: str, deployment: str, image: str) -> da
     ]
     assert sets, f"no ReplicaSet of {deployment} runs {image}"
     return min(created(rs) for rs in sets)
-
-
-def test_ulmo_to_verawood_runs_the_release_jobs_before_the_applications_switch(
-    kube: Client, rendered: DeployRequest, namespace: str
-) -> None:
-    new = at_version(rendered, rendered.tutor_version, namespace)
-    old = at_version(rendered, "21.0.9", namespace)
-    first = deploy_environment(kube, old, OPTIONS, QuietProgress())
-    assert first.outcome == "deployed", first.message
-    old_jobs = set(jobs_of(kube, namespace))
-    assert lms_image(kube, namespace).endswith(":21.0.9")
-
-    result = deploy_environment(kube, new, OPTIONS, QuietProgress())
-    assert result.outcome == "deployed", (result.message, result.details)
-    assert "(ulmo) -> " in result.upgrade
-    image = lms_image(kube, namespace)
-    assert not image.endswith(":21.0.9")
-    switched = switched_at(kube, namespace, "lms", image)
-    jobs = [job for name, job in jobs_of(kube, namespace).items() if name not in old_jobs]
-    # The new release's init tasks (its migrations); those of other images did not change.
-    moved = [j for j in new.init_jobs if "openedx" in _containers(j)[0]["image"]]
-    assert len(jobs) == len(moved) > 0
-    for job in jobs:
-        assert job.status is not None and job.status.completionTime is not None
-        assert job.status.completionTime <= switched, job.metadata.name  # type: ignore[union-attr]
-    revisions = list_revisions(kube, namespace, namespace)
-    assert [r.tutor_version for r in revisions] == ["21.0.9", rendered.tutor_version]
 
 
 def test_data_services_are_converted_in_order_then_release_steps_then_migrations(
@@ -276,54 +250,103 @@ def test_maintenance_routes_the_sites_to_the_page_while_jobs_run_then_back(
         kube.get(Deployment, MAINTENANCE, namespace=namespace)
 
 
-PROMOTE_FLEET = """\
+# The two releases the suite provisions (tests/integration/test_releases.py): the same pins,
+# so the toolchains are shared.
+ULMO = {"tutor": "21.0.9", "mfe": "21.0.2"}
+VERAWOOD = {"tutor": "22.0.3", "mfe": "22.1.0"}
+STAGED_FLEET = """\
 cluster: {{sandbox: {sandbox}}}
-defaults: {{plugins: [], size: small, ingress: {{mode: ingress}}}}
+defaults:
+  plugins: [mfe]
+  size: small
+  ingress: {{mode: ingress}}
+  release: {{tutor: "{old}", plugins: {{mfe: "{old_mfe}"}}}}
 environments:
-  rel-test:
-    hosts: {{lms: learn.test.rel.example.org}}
+  up-dev:
+    hosts: {{lms: learn.dev.up.example.org}}
     tutor: {{PLATFORM_NAME: "Rehearsed"}}
-    release: {{tutor: "{version}"}}
-  rel-prod:
-    hosts: {{lms: learn.prod.rel.example.org}}
+    release: {{tutor: "{new}", plugins: {{mfe: "{new_mfe}"}}}}
+  up-test:
+    hosts: {{lms: learn.test.up.example.org}}
+  up-prod:
+    hosts: {{lms: learn.up.example.org}}
 """
 
 
-def test_promote_needs_a_successful_source_then_copies_its_release_and_deploys(
-    sandbox: Any, kube: Client, rendered: DeployRequest, tmp_path: Path
+def assert_jobs_before_switch(kube: Client, namespace: str, old_jobs: set[str]) -> None:
+    """Every Job the upgrade ran completed before lms took the new release's image."""
+    image = lms_image(kube, namespace)
+    assert ":22." in image, image
+    switched = switched_at(kube, namespace, "lms", image)
+    jobs = [job for name, job in jobs_of(kube, namespace).items() if name not in old_jobs]
+    assert jobs, "the new release's init Jobs ran"
+    for job in jobs:
+        assert job.status is not None and job.status.completionTime is not None
+        assert job.status.completionTime <= switched, job.metadata
+
+
+def test_ulmo_to_verawood_staged_through_test_with_promote(
+    sandbox: Any, kube: Client, tmp_path: Path
 ) -> None:
+    """dev runs 22, test and prod 21 (each rendered by its own Tutor); promote takes dev's
+    release to test, then test's to prod behind the maintenance page; a downgrade of prod
+    is refused before the fleet file is written."""
     from click.testing import CliRunner
 
     from campus.cli.main import cli
 
     fleet = tmp_path / "fleet.yml"
-    fleet.write_text(PROMOTE_FLEET.format(sandbox=sandbox.name, version=rendered.tutor_version))
-    original = fleet.read_text()
+    fleet.write_text(
+        STAGED_FLEET.format(
+            sandbox=sandbox.name,
+            old=ULMO["tutor"],
+            old_mfe=ULMO["mfe"],
+            new=VERAWOOD["tutor"],
+            new_mfe=VERAWOOD["mfe"],
+        )
+    )
 
     def campus(*args: str) -> tuple[int, str]:
         result = CliRunner().invoke(cli, [*args, "-f", str(fleet), "--timeout", "120"])
         return result.exit_code, result.output
 
     try:
-        code, output = campus("promote", "rel-test", "rel-prod")
-        assert code == 1 and "rel-test never ran Tutor" in output, output
-        assert fleet.read_text() == original
-        code, output = campus("deploy", "rel-test")
+        code, output = campus("deploy", "up-test", "up-prod")
         assert code == 0, output
-        code, output = campus("promote", "rel-test", "rel-prod", "--setting", "PLATFORM_NAME")
+        assert lms_image(kube, "up-prod").endswith(":21.0.9")
+        original = fleet.read_text()
+        code, output = campus("promote", "up-dev", "up-test")
+        assert code == 1 and "up-dev never ran Tutor 22.0.3" in output, output
+        assert fleet.read_text() == original
+
+        code, output = campus("deploy", "up-dev")
+        assert code == 0, output
+        old_jobs = set(jobs_of(kube, "up-test"))
+        code, output = campus("promote", "up-dev", "up-test", "--setting", "PLATFORM_NAME")
         assert code == 0, output
         shown = [line for line in output.splitlines() if "  + " in line]  # the diff shown
-        assert any(f'tutor: "{rendered.tutor_version}"' in line for line in shown), output
-        prod = load(fleet).environment("rel-prod")
-        assert prod.release is not None and prod.release.tutor == rendered.tutor_version
-        assert prod.tutor["PLATFORM_NAME"] == "Rehearsed"
-        [revision] = list_revisions(kube, "rel-prod", "rel-prod")
-        assert revision.tutor_version == rendered.tutor_version
+        assert any('tutor: "22.0.3"' in line for line in shown), output
+        assert "upgrade 21.0.9 (ulmo) -> 22.0.3 (verawood)" in output
+        test_env = load(fleet).environment("up-test")
+        assert test_env.release is not None and test_env.release.tutor == "22.0.3"
+        assert test_env.tutor["PLATFORM_NAME"] == "Rehearsed"
+        assert_jobs_before_switch(kube, "up-test", old_jobs)
+
+        old_jobs = set(jobs_of(kube, "up-prod"))
+        code, output = campus("promote", "up-test", "up-prod", "--maintenance")
+        assert code == 0, output
+        assert "routing Ingress" in output or "maintenance" in output
+        assert_jobs_before_switch(kube, "up-prod", old_jobs)
+        ingress = kube.get(Ingress, "openedx", namespace="up-prod")
+        assert backends(ingress.to_dict()) == {"caddy"}  # traffic restored
+        revisions = list_revisions(kube, "up-prod", "up-prod")
+        assert [r.tutor_version for r in revisions] == ["21.0.9", "22.0.3"]
+
         promoted = fleet.read_text()
-        code, output = campus("upgrade", "rel-prod", "--to", "21.0.9")
+        code, output = campus("upgrade", "up-prod", "--to", "21.0.9")
         assert code == 1 and "is older than" in output and "nothing changed" in output, output
-        assert fleet.read_text() == promoted  # refused before writing
+        assert fleet.read_text() == promoted
     finally:
-        for name in ("rel-test", "rel-prod"):
+        for name in ("up-dev", "up-test", "up-prod"):
             with contextlib.suppress(NotFound):
                 kube.delete(Namespace, name)

@@ -85,17 +85,28 @@ def history(environment: str, fleet_file: Path, kubeconfig: str | None, output: 
 @fleet_option
 @kubeconfig_option
 @timeout_option
+@click.option(
+    "--force", is_flag=True, help="Roll back across a release change (an Open edX downgrade)."
+)
 def rollback(
-    environment: str, revision: int | None, fleet_file: Path, kubeconfig: str | None, timeout: float
+    environment: str,
+    revision: int | None,
+    fleet_file: Path,
+    kubeconfig: str | None,
+    timeout: float,
+    force: bool,
 ) -> None:
-    """Re-apply a recorded REVISION of ENVIRONMENT (default: the one before the newest)."""
+    """Re-apply a recorded REVISION of ENVIRONMENT (default: the one before the newest).
+
+    A revision of an older Tutor release is a downgrade, refused unless --force (restore
+    the databases from before the upgrade as well)."""
     from campus.deploy.engine import deploy_fleet
     from campus.deploy.rollback import rollback_request
     from campus.pipeline import connect_fleet
 
     fleet, client = connect_fleet(fleet_file, kubeconfig)
     target, request = rollback_request(client, fleet.environment(environment), revision)
-    options = DeployOptions(phase_timeout=timeout)
+    options = DeployOptions(phase_timeout=timeout, force=force)
     show_deploy(
         f"campus rollback {environment} to revision {target.number}",
         lambda progress: deploy_fleet(client, [request], options, progress),

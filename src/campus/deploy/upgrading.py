@@ -105,16 +105,41 @@ class Upgrade:
 
     def data_steps(self, wait_rollout: WaitRollout, run_job: RunJob) -> None:
         """Each data service through its intermediate versions, in order; each Ready, and
-        its command (a feature compatibility version) done, before the next."""
+        its command (a feature compatibility version) done, before the next. A service
+        already at one of them (an upgrade that failed after converting it, deployed again)
+        resumes there: its data files cannot go back to an earlier version."""
+        reached = self._reached()
         for index, planned in enumerate(self.plan.steps, start=1):
             step = planned.step
-            if step.kind is not StepKind.DATA:
+            if step.kind is not StepKind.DATA or index < reached.get(step.service, 0):
                 continue
             self.say("upgrade", f"leaving {planned.release}: {step.what}")
-            self._roll(step.service, step.image, wait_rollout)
+            if index != reached.get(step.service) and not self._roll(
+                step.service, step.image, wait_rollout
+            ):
+                continue
             job = step_job(planned, index, self.init_jobs)
             if job is not None:
                 self._run(job, run_job)
+
+    def _reached(self) -> dict[str, int]:
+        """Service -> the index of the plan's step whose image it runs now."""
+        found: dict[str, int] = {}
+        for index, planned in enumerate(self.plan.steps, start=1):
+            step = planned.step
+            if step.kind is StepKind.DATA and self._image(step.service) == step.image:
+                found[step.service] = index
+        return found
+
+    def _image(self, service: str) -> str:
+        try:
+            live = self.client.get(Deployment, service, namespace=self.namespace)
+        except NotFound:
+            return ""
+        except ApiFailure as error:
+            raise error.saying(f"cannot read {service}: {error.reason}") from None
+        spec = live.spec.template.spec if live.spec else None
+        return (spec.containers[0].image or "") if spec else ""
 
     def task_steps(self, run_job: RunJob) -> None:
         for index, planned in enumerate(self.plan.steps, start=1):
@@ -130,12 +155,14 @@ class Upgrade:
         self.trail.jobs.append(prepared["metadata"]["name"])
         run_job(prepared)
 
-    def _roll(self, service: str, image: str, wait_rollout: WaitRollout) -> None:
+    def _roll(self, service: str, image: str, wait_rollout: WaitRollout) -> bool:
+        """False when the service does not run in the namespace (an external database:
+        converting it is its operator's business, as Tutor says)."""
         try:
             live = self.client.get(Deployment, service, namespace=self.namespace)
         except NotFound:
             self.say("upgrade", f"{service} is not running here: nothing to convert")
-            return
+            return False
         except ApiFailure as error:
             raise error.saying(f"cannot read {service}: {error.reason}") from None
         assert live.spec is not None and live.spec.template.spec is not None
@@ -151,3 +178,4 @@ class Upgrade:
         self.trail.data.append(f"{service}: {before} -> {image}")
         generation = (patched.metadata.generation if patched.metadata else None) or 1
         wait_rollout(service, generation)
+        return True
