@@ -61,6 +61,8 @@ def at_version(request: DeployRequest, version: str, namespace: str) -> DeployRe
         for container in _containers(moved):
             if "openedx" in container.get("image", ""):
                 container["image"] = container["image"].replace(current, version)
+            elif moved["metadata"]["name"] == "mongodb" and int(version.split(".")[0]) < 18:
+                container["image"] = "docker.io/mongo:4.4.22"  # before quince's moves
         return moved
 
     return DeployRequest(
@@ -101,6 +103,16 @@ def created(obj: Any) -> datetime:
     return stamp
 
 
+def mongodb_generation(kube: Client, namespace: str) -> int:
+    metadata = kube.get(Deployment, "mongodb", namespace=namespace).metadata
+    assert metadata is not None and metadata.generation is not None
+    return metadata.generation
+
+
+def _of(replica_set: ReplicaSet, deployment: str) -> bool:
+    return (replica_set.metadata.name or "").startswith(f"{deployment}-")  # type: ignore[union-attr]
+
+
 def switched_at(kube: Client, namespace: str, deployment: str, image: str) -> datetime:
     """When the Deployment took `image`: its ReplicaSet for that template was created."""
     sets = [
@@ -126,12 +138,22 @@ def test_data_services_are_converted_in_order_then_release_steps_then_migrations
     quince = at_version(rendered, "17.0.6", namespace)
     assert deploy_environment(kube, quince, OPTIONS, QuietProgress()).outcome == "deployed"
     redwood = at_version(rendered, "18.2.0", namespace)
+    # A first attempt whose migrations fail after MongoDB was converted...
+    broken = copy.deepcopy(redwood)
+    broken.init_jobs[-1] = failing(broken.init_jobs[-1])  # not the template of the steps
+    assert not broken.init_jobs[-1]["metadata"]["name"].startswith("lms-init-1")
+    result = deploy_environment(kube, broken, OPTIONS, QuietProgress())
+    assert result.outcome == "failed" and result.failed_phase == "init jobs", result.message
+    assert "mongodb: " in "\n".join(result.details)  # the data service it changed
+    generation = mongodb_generation(kube, namespace)
+    # ...then deployed again: MongoDB is not taken back through its earlier versions.
     result = deploy_environment(kube, redwood, OPTIONS, QuietProgress())
     assert result.outcome == "deployed", (result.message, result.details)
+    assert mongodb_generation(kube, namespace) == generation
     mongo_sets = {
         rs.spec.template.spec.containers[0].image: created(rs)  # type: ignore[union-attr]
         for rs in kube.list(ReplicaSet, namespace=namespace)
-        if rs.metadata and (rs.metadata.name or "").startswith("mongodb-")
+        if _of(rs, "mongodb")
     }
     steps = [f"docker.io/mongo:{v}" for v in ("5.0.26", "6.0.14", "7.0.28")]
     assert all(step in mongo_sets for step in steps), sorted(mongo_sets)

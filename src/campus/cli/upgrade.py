@@ -58,6 +58,13 @@ def _deploy(
 @click.command()
 @click.argument("environment")
 @click.option("--to", "version", required=True, help="The Tutor version, e.g. 22.0.3.")
+@click.option(
+    "--plugin",
+    "plugin_pins",
+    multiple=True,
+    metavar="NAME=VERSION",
+    help="Also pin a plugin's release, e.g. mfe=22.1.0 (a plugin's release follows Tutor's).",
+)
 @fleet_option
 @kubeconfig_option
 @force_option
@@ -67,6 +74,7 @@ def _deploy(
 def upgrade(
     environment: str,
     version: str,
+    plugin_pins: tuple[str, ...],
     fleet_file: Path,
     kubeconfig: str | None,
     force: bool,
@@ -83,8 +91,14 @@ def upgrade(
     from campus.promote.change import upgrade as upgrade_change
     from campus.scale.rollout import change_client
 
+    plugins = {}
+    for pair in plugin_pins:
+        name, _, pinned = pair.partition("=")
+        if not name or not pinned:
+            raise click.UsageError(f"{pair!r}: expected NAME=VERSION, e.g. mfe=22.1.0")
+        plugins[name] = pinned
     client = change_client(fleet_file, kubeconfig, no_deploy, _note)
-    change = upgrade_change(fleet_file, environment, version, client, force=force)
+    change = upgrade_change(fleet_file, environment, version, client, plugins=plugins, force=force)
     _deploy(fleet_file, change, None if no_deploy else client, timeout, force, maintenance)
 
 

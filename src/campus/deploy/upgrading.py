@@ -72,6 +72,12 @@ class Upgrade:
 
     def say_plan(self) -> None:
         self.say("upgrade", self.plan.describe())
+        data, tasks = len(self.plan.data_steps), len(self.plan.task_steps)
+        self.say(
+            "upgrade",
+            f"the applications switch after {data} data step(s) (before the backing "
+            f"services), {tasks} release step(s) and the init Jobs",
+        )
         for reason in self.plan.overridden:
             self.say("upgrade", f"forced: {reason}")
 
@@ -123,12 +129,24 @@ class Upgrade:
                 self._run(job, run_job)
 
     def _reached(self) -> dict[str, int]:
-        """Service -> the index of the plan's step whose image it runs now."""
+        """Service -> the index of the plan's step whose image it runs now; past the last
+        when it already runs the new release's own image (a failed attempt got beyond the
+        backing services)."""
         found: dict[str, int] = {}
+        rendered = {
+            obj["metadata"]["name"]: obj["spec"]["template"]["spec"]["containers"][0]["image"]
+            for obj in self.objects
+            if obj["kind"] == "Deployment"
+        }
         for index, planned in enumerate(self.plan.steps, start=1):
             step = planned.step
-            if step.kind is StepKind.DATA and self._image(step.service) == step.image:
+            if step.kind is not StepKind.DATA:
+                continue
+            live = self._image(step.service)
+            if live == step.image:
                 found[step.service] = index
+            elif live and live == rendered.get(step.service):
+                found[step.service] = len(self.plan.steps) + 1
         return found
 
     def _image(self, service: str) -> str:

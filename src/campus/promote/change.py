@@ -37,12 +37,20 @@ def _no_checks(seen: Comparison) -> list[str]:
 
 
 def upgrade(
-    fleet_file: Path, name: str, version: str, client: Client | None, *, force: bool = False
+    fleet_file: Path,
+    name: str,
+    version: str,
+    client: Client | None,
+    *,
+    plugins: dict[str, str] | None = None,
+    force: bool = False,
 ) -> Change:
-    """`environments.<name>.release.tutor: VERSION`, refused with nothing written when the
-    deploy would refuse it (see `campus.deploy.upgrade.plan_upgrade`) and not forced."""
-    if not EXACT_VERSION.match(version):
-        raise PromoteRefused(f"{version!r} is not an exact release such as 22.0.3")
+    """`environments.<name>.release.tutor: VERSION` (and plugin pins of the same release),
+    refused with nothing written when the deploy would refuse it (see
+    `campus.deploy.upgrade.plan_upgrade`) and not forced."""
+    for pinned in (version, *(plugins or {}).values()):
+        if not EXACT_VERSION.match(pinned):
+            raise PromoteRefused(f"{pinned!r} is not an exact release such as 22.0.3")
     environment = load_fleet(fleet_file).environment(name)
     last = _last_version(client, environment)
     plan = plan_upgrade(name, last, version, plugins=frozenset(environment.plugins), force=force)
@@ -51,7 +59,7 @@ def upgrade(
         was = before.release.tutor if before.release else None
         what = f"release {was or 'installed Tutor'} -> {version} ({release_name(version)})"
         notes = (plan.describe(),) if plan is not None else ()
-        return Edit(set_release(text, before.name, version), (), what, notes)
+        return Edit(set_release(text, before.name, version, plugins), (), what, notes)
 
     change = apply_change(fleet_file, name, make_edit, _no_checks, client)
     change.summary.append(f"release: {last or 'none recorded'} -> {version}")
