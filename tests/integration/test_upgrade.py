@@ -287,7 +287,6 @@ environments:
   up-dev:
     hosts: {{lms: learn.dev.up.example.org}}
     tutor: {{PLATFORM_NAME: "Rehearsed"}}
-    release: {{tutor: "{new}", plugins: {{mfe: "{new_mfe}"}}}}
   up-test:
     hosts: {{lms: learn.test.up.example.org}}
   up-prod:
@@ -310,22 +309,18 @@ def assert_jobs_before_switch(kube: Client, namespace: str, old_jobs: set[str]) 
 def test_ulmo_to_verawood_staged_through_test_with_promote(
     sandbox: Any, kube: Client, tmp_path: Path
 ) -> None:
-    """dev runs 22, test and prod 21 (each rendered by its own Tutor); promote takes dev's
-    release to test, then test's to prod behind the maintenance page; a downgrade of prod
-    is refused before the fleet file is written."""
+    """Every environment runs 21 (rendered by Tutor 21's toolchain); `upgrade` moves dev to
+    22, `promote` takes dev's release to test, then test's to prod behind the maintenance
+    page; each time the release's Jobs complete before lms takes the 22 image. A promotion
+    from an environment that never ran its release and a downgrade of prod are refused
+    before the fleet file is written."""
     from click.testing import CliRunner
 
     from campus.cli.main import cli
 
     fleet = tmp_path / "fleet.yml"
     fleet.write_text(
-        STAGED_FLEET.format(
-            sandbox=sandbox.name,
-            old=ULMO["tutor"],
-            old_mfe=ULMO["mfe"],
-            new=VERAWOOD["tutor"],
-            new_mfe=VERAWOOD["mfe"],
-        )
+        STAGED_FLEET.format(sandbox=sandbox.name, old=ULMO["tutor"], old_mfe=ULMO["mfe"])
     )
 
     def campus(*args: str) -> tuple[int, str]:
@@ -333,31 +328,42 @@ def test_ulmo_to_verawood_staged_through_test_with_promote(
         return result.exit_code, result.output
 
     try:
-        code, output = campus("deploy", "up-test", "up-prod")
+        code, output = campus("deploy")
         assert code == 0, output
-        assert lms_image(kube, "up-prod").endswith(":21.0.9")
-        original = fleet.read_text()
+        assert all(lms_image(kube, n).endswith(":21.0.9") for n in ("up-dev", "up-prod"))
+        new, new_mfe = VERAWOOD["tutor"], VERAWOOD["mfe"]
+        code, output = campus(
+            "upgrade", "up-dev", "--to", new, "--plugin", f"mfe={new_mfe}", "--no-deploy"
+        )
+        assert code == 0, output
+        dev = load(fleet).environment("up-dev")
+        assert dev.release is not None and dev.release.tutor == new
+        assert dev.release.plugins == {"mfe": new_mfe}
+        written = fleet.read_text()
         code, output = campus("promote", "up-dev", "up-test")
         assert code == 1 and "up-dev never ran Tutor 22.0.3" in output, output
-        assert fleet.read_text() == original
+        assert fleet.read_text() == written
 
-        code, output = campus("deploy", "up-dev")
+        old_jobs = set(jobs_of(kube, "up-dev"))
+        code, output = campus("deploy", "up-dev")  # the edited file, deployed later
         assert code == 0, output
+        assert "upgrade 21.0.9 (ulmo) -> 22.0.3 (verawood)" in output
+        assert_jobs_before_switch(kube, "up-dev", old_jobs)
+
         old_jobs = set(jobs_of(kube, "up-test"))
         code, output = campus("promote", "up-dev", "up-test", "--setting", "PLATFORM_NAME")
         assert code == 0, output
         shown = [line for line in output.splitlines() if "  + " in line]  # the diff shown
         assert any('tutor: "22.0.3"' in line for line in shown), output
-        assert "upgrade 21.0.9 (ulmo) -> 22.0.3 (verawood)" in output
         test_env = load(fleet).environment("up-test")
-        assert test_env.release is not None and test_env.release.tutor == "22.0.3"
+        assert test_env.release is not None and test_env.release.tutor == new
         assert test_env.tutor["PLATFORM_NAME"] == "Rehearsed"
         assert_jobs_before_switch(kube, "up-test", old_jobs)
 
         old_jobs = set(jobs_of(kube, "up-prod"))
         code, output = campus("promote", "up-test", "up-prod", "--maintenance")
         assert code == 0, output
-        assert "routing Ingress" in output or "maintenance" in output
+        assert "to the maintenance page" in output, output
         assert_jobs_before_switch(kube, "up-prod", old_jobs)
         ingress = kube.get(Ingress, "openedx", namespace="up-prod")
         assert backends(ingress.to_dict()) == {"caddy"}  # traffic restored
