@@ -30,6 +30,43 @@ def test_pins_name_tutor_and_each_plugin_distribution_exactly() -> None:
     assert spec.key.startswith("tutor-21.0.9-")
 
 
+def test_a_plugin_not_published_as_tutor_name_is_pinned_under_its_distribution() -> None:
+    release = Release(
+        tutor="21.0.9",
+        plugins={"aspects": "2.1.0", "mfe": "21.0.2"},
+        distributions={"aspects": "tutor-contrib-aspects"},
+    )
+    spec = spec_for(release, PY, "")
+    plain = spec_for(Release(tutor="21.0.9", plugins={"aspects": "2.1.0", "mfe": "21.0.2"}), PY, "")
+    assert spec is not None and plain is not None
+    assert spec.pins == ("tutor==21.0.9", "tutor-contrib-aspects==2.1.0", "tutor-mfe==21.0.2")
+    assert spec.key != plain.key
+
+
+def test_release_distributions_inherit_key_by_key_and_refuse_a_bad_name(tmp_path: Path) -> None:
+    fleet_file = tmp_path / "fleet.yml"
+    fleet_file.write_text(
+        "defaults:\n"
+        "  release: {plugins: {aspects: 2.1.0}, distributions: {aspects: tutor-contrib-aspects}}\n"
+        "environments:\n"
+        "  dev:\n"
+        "    hosts: {lms: learn.dev.example.org}\n"
+        '    release: {tutor: "21.0.9"}\n'
+    )
+    release = load_fleet(fleet_file).environment("dev").release
+    assert release == Release(
+        tutor="21.0.9",
+        plugins={"aspects": "2.1.0"},
+        distributions={"aspects": "tutor-contrib-aspects"},
+    )
+    fleet_file.write_text(fleet_file.read_text().replace("tutor-contrib-aspects", "tutor contrib"))
+    with pytest.raises(
+        FleetFileError,
+        match=r":2:\d+: defaults\.release\.distributions: 'tutor contrib' is not a distribution",
+    ):
+        load_fleet(fleet_file)
+
+
 def test_nothing_pinned_is_campus_s_own_tutor() -> None:
     assert spec_for(None, PY, "22.0.3") is None
     assert spec_for(Release(), PY, "22.0.3") is None
@@ -70,6 +107,19 @@ def test_the_worker_imports_only_the_standard_library_and_tutor() -> None:
     assert foreign_imports(modules) == {}
 
 
+def test_a_worker_importing_beyond_tutor_and_its_requirements_is_caught(tmp_path: Path) -> None:
+    render = tmp_path / "campus" / "render"
+    render.mkdir(parents=True)
+    (render / "worker.py").write_text(
+        "import json\nfrom campus.shared import helper\n\ndef f():\n    import jinja2\n"
+    )
+    (render / "forkserver.py").write_text("from campus.render import worker\n")
+    (tmp_path / "campus" / "shared.py").write_text("import pydantic\n")
+    modules = worker_modules(tmp_path / "campus")
+    assert set(modules) == {"campus.render.worker", "campus.render.forkserver", "campus.shared"}
+    assert foreign_imports(modules) == {"campus.shared": {"pydantic"}}
+
+
 def test_the_worker_s_copy_imports_without_campus_or_any_installed_package(
     tmp_path: Path,
 ) -> None:
@@ -107,7 +157,7 @@ def test_a_ready_toolchain_is_used_without_installing_and_a_killed_build_is_not(
     tmp_path: Path,
 ) -> None:
     spec = ToolchainSpec("21.0.9", (), store.this_python())
-    (tmp_path / f".{spec.key}.building-x").mkdir()  # a build killed midway: never used
+    (tmp_path / f".{spec.key}.d-x").mkdir()  # a build killed midway: never used
     assert store.find(spec, tmp_path) is None
     (tmp_path / spec.key).mkdir()
     (tmp_path / spec.key / store.MANIFEST).write_text("{}")
@@ -192,3 +242,28 @@ def test_two_processes_making_one_toolchain_build_it_once(
     assert len(builds) == 1
     assert (first[0].created, second.created) == (True, False)
     assert first[0].path == second.path == tmp_path / spec.key
+
+
+def _site(folder: Path, **versions: str) -> Path:
+    """A site-packages folder holding only the metadata of `versions` (name -> version)."""
+    for name, version in versions.items():
+        info = folder / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return folder
+
+
+def test_the_render_cache_key_covers_the_toolchain_s_release(tmp_path: Path) -> None:
+    from campus.render import cache
+
+    request = {"root": str(tmp_path), "environment": {"name": "dev"}, "settings": {}}
+    keys = {
+        cache.key(cache.toolchain(_site(tmp_path / name, **pins)), request, tmp_path)
+        for name, pins in (
+            ("21", {"tutor": "21.0.9", "tutor-mfe": "21.0.2"}),
+            ("21-mfe", {"tutor": "21.0.9", "tutor-mfe": "21.0.1"}),
+            ("22", {"tutor": "22.0.3", "tutor-mfe": "22.1.0"}),
+        )
+    }
+    assert len(keys) == 3
+    assert cache.key(cache.toolchain(), request, tmp_path) not in keys  # campus's own

@@ -1,8 +1,8 @@
 """Inheritance: defaults -> environment, the environment winning. Pure.
 
-Mappings (tutor, replicas, autoscaling, resources, services, release plugin pins) merge key
-by key; lists (plugins) are replaced whole, so an environment can drop a plugin the defaults
-enable; ingress and release merge field by field.
+Mappings (tutor, replicas, autoscaling, resources, services, release plugin pins and
+distributions) merge key by key; lists (plugins) are replaced whole, so an environment can
+drop a plugin the defaults enable; ingress and release merge field by field.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def _release(defaults: Release | None, override: Release | None) -> Release | No
     top = override or Release()
     tutor = top.tutor or base.tutor
     plugins = _merged(base.plugins, top.plugins)
-    return Release(tutor=tutor, plugins=plugins or None)
+    distributions = _merged(base.distributions, top.distributions)
+    return Release(tutor=tutor, plugins=plugins or None, distributions=distributions or None)
 
 
 def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) -> Environment:

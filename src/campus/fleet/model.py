@@ -197,6 +197,7 @@ class Cluster(Strict):
 
 # An exact release: pip pins it as ==VERSION, and upgrades compare it part by part.
 EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+DISTRIBUTION_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
 
 def _check_version(value: str) -> str:
@@ -212,8 +213,20 @@ class Release(Strict):
     tutor: str | None = None
     # Tutor plugin name (as in `plugins:`) -> exact version of its distribution `tutor-NAME`.
     plugins: dict[str, str] | None = None
+    # Tutor plugin name -> its distribution, for a plugin not published as `tutor-NAME`
+    # (`aspects: tutor-contrib-aspects`).
+    distributions: dict[str, str] | None = None
 
     _tutor = field_validator("tutor")(lambda value: value and _check_version(value))
+
+    @field_validator("distributions")
+    @classmethod
+    def _distribution_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for name, distribution in (value or {}).items():
+            _check_label(name)
+            if not DISTRIBUTION_NAME.match(distribution):
+                raise ValueError(f"{distribution!r} is not a distribution name (PEP 508)")
+        return value
 
     @field_validator("plugins")
     @classmethod

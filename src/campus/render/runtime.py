@@ -4,7 +4,8 @@ An environment that pins nothing renders with the Python campus runs on (`python
 campus.render.worker`, as always). One that pins a release renders with its toolchain's
 interpreter (`campus.toolchain`), a virtual environment holding Tutor and its plugins but
 not campus: there the worker runs from a copy of its own modules and the few campus modules
-they import (`worker_modules`, all standard library only, which a test holds), in packages
+they import (`worker_modules`: the standard library, Tutor and what Tutor requires only,
+which a test holds), in packages
 whose `__init__` is left empty, so nothing beyond them is imported and nothing installed
 beside campus (another Tutor) can leak in.
 """
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
+from importlib.metadata import packages_distributions, requires
 from pathlib import Path
 
 import campus
@@ -61,10 +64,29 @@ def worker_modules(package: Path | None = None) -> dict[str, Path]:
     return found
 
 
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def tutor_modules() -> set[str]:
+    """Tutor and the modules of what it requires (Jinja2, PyYAML, Click...): in every
+    toolchain, since each holds a Tutor."""
+    required = {
+        _normal(re.split(r"[\s;<>=!~\[]", line, maxsplit=1)[0])
+        for line in requires("tutor") or []
+        if "extra ==" not in line
+    }
+    return {"tutor"} | {
+        module
+        for module, owners in packages_distributions().items()
+        if any(_normal(owner) in required for owner in owners)
+    }
+
+
 def foreign_imports(modules: dict[str, Path]) -> dict[str, set[str]]:
     """Per module, the top-level packages it imports that are neither the standard library,
-    Tutor, nor campus: what a toolchain could not import."""
-    allowed = {*sys.stdlib_module_names, "tutor", "campus", "__future__"}
+    Tutor (with what it requires), nor campus: what a toolchain could not import."""
+    allowed = {*sys.stdlib_module_names, *tutor_modules(), "campus", "__future__"}
     result = {}
     for name, path in modules.items():
         foreign = {m.split(".")[0] for m in _imports(path)} - allowed

@@ -16,25 +16,29 @@ from campus.fleet.model import Release
 TUTOR = "tutor"
 
 
-def distribution(plugin: str) -> str:
-    """The distribution that provides the Tutor plugin `plugin` (`mfe`: `tutor-mfe`)."""
-    return f"{TUTOR}-{plugin}"
+def distribution(plugin: str, overrides: dict[str, str] | None = None) -> str:
+    """The distribution that provides the Tutor plugin `plugin`: `tutor-NAME` (`mfe`:
+    `tutor-mfe`) unless `release.distributions` names another."""
+    return (overrides or {}).get(plugin) or f"{TUTOR}-{plugin}"
 
 
 @dataclass(frozen=True)
 class ToolchainSpec:
     """The pins of one toolchain (sorted, `name==version`) and the Python it runs on
-    (`implementation-major.minor-machine`, as `python_tag` spells it)."""
+    (`implementation-major.minor-machine`, as `python_tag` spells it); `distributions`:
+    plugin -> distribution, for plugins not published as `tutor-NAME`."""
 
     tutor: str
     plugins: tuple[tuple[str, str], ...]
     python: str
+    distributions: tuple[tuple[str, str], ...] = ()
 
     @property
     def pins(self) -> tuple[str, ...]:
+        named = dict(self.distributions)
         return (
             f"{TUTOR}=={self.tutor}",
-            *(f"{distribution(name)}=={version}" for name, version in self.plugins),
+            *(f"{distribution(name, named)}=={version}" for name, version in self.plugins),
         )
 
     @property
@@ -62,7 +66,9 @@ def spec_for(release: Release | None, python: str, installed_tutor: str) -> Tool
     if release is None or (release.tutor is None and not release.plugins):
         return None
     plugins = tuple(sorted((release.plugins or {}).items()))
-    return ToolchainSpec(release.tutor or installed_tutor, plugins, python)
+    pinned = dict(plugins)
+    named = tuple(sorted((k, v) for k, v in (release.distributions or {}).items() if k in pinned))
+    return ToolchainSpec(release.tutor or installed_tutor, plugins, python, named)
 
 
 def unpinned_plugins(

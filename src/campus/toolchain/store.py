@@ -2,11 +2,11 @@
 (`CAMPUS_TOOLCHAINS`, else `$XDG_CACHE_HOME/campus/toolchains`, else
 `~/.cache/campus/toolchains`).
 
-A toolchain is made once, from the package index, and never changed: built in a folder of
-its own beside the others, then renamed to its key, so a folder named after a key is always
-complete and a half-built one is never used. A file lock per key lets one process build it
-while another waits, then uses it. Using an existing toolchain runs no installer and touches
-no network.
+A toolchain is made once, from the package index, and never changed: built in a hidden
+folder beside the others, then published by renaming a link named after its key onto it, so
+a key always names a complete toolchain and a half-built one is never used. A file lock per
+key lets one process build it while another waits, then uses it. Using an existing toolchain
+runs no installer and touches no network.
 """
 
 from __future__ import annotations
@@ -125,17 +125,24 @@ def ensure(spec: ToolchainSpec, progress: Progress, where: Path | None = None) -
         ready = find(spec, folder)  # made while this process waited
         if ready is not None:
             return ready
-        for leftover in folder.glob(f".{spec.key}.building-*"):
+        link = folder / spec.key
+        if link.is_symlink():
+            link.unlink()  # pointing at a build that is gone
+        for leftover in folder.glob(f".{spec.key}.d-*"):
             shutil.rmtree(leftover, ignore_errors=True)  # a build killed midway
-        building = Path(tempfile.mkdtemp(prefix=f".{spec.key}.building-", dir=folder))
+        # Built where it stays (a virtual environment's scripts name their own path), then
+        # published by renaming a link to it over the toolchain's name.
+        building = Path(tempfile.mkdtemp(prefix=f".{spec.key}.d-", dir=folder))
         try:
             _build(spec, building, progress)
-            building.rename(folder / spec.key)
+            staged = folder / f".{spec.key}.link-{building.name}"
+            staged.symlink_to(building.name)
+            staged.replace(link)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
-    progress(f"ready in {folder / spec.key}")
-    return Toolchain(spec, folder / spec.key, created=True)
+    progress(f"ready in {link}")
+    return Toolchain(spec, link, created=True)
 
 
 def _build(spec: ToolchainSpec, target: Path, progress: Progress) -> None:
