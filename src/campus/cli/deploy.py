@@ -22,6 +22,12 @@ from campus.output.tables import print_diff, print_history
 @click.option("--no-prune", is_flag=True, help="Keep objects no longer rendered.")
 @timeout_option
 @click.option("--parallel", default=4, show_default=True, help="Environments deployed at once.")
+@click.option(
+    "--force", is_flag=True, help="Make a release change campus refuses (a downgrade, a skip)."
+)
+@click.option(
+    "--maintenance", is_flag=True, help="On a release change, serve a maintenance page meanwhile."
+)
 def deploy(
     environments: tuple[str, ...],
     all_: bool,
@@ -32,6 +38,8 @@ def deploy(
     no_prune: bool,
     timeout: float,
     parallel: int,
+    force: bool,
+    maintenance: bool,
 ) -> None:
     """Deploy environments in health-gated phases (all of them by default)."""
     from campus.deploy.engine import deploy_fleet
@@ -42,7 +50,12 @@ def deploy(
     fleet, client = connect_fleet(fleet_file, kubeconfig)
     requests = deploy_requests(fleet, environments, client)
     options = DeployOptions(
-        dry_run=dry_run, prune=not no_prune, prune_data=prune_data, phase_timeout=timeout
+        dry_run=dry_run,
+        prune=not no_prune,
+        prune_data=prune_data,
+        phase_timeout=timeout,
+        force=force,
+        maintenance=maintenance,
     )
     show_deploy(
         "campus deploy",
