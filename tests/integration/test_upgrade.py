@@ -228,6 +228,8 @@ def test_a_downgrade_is_refused_and_changes_nothing(
     assert deploy_environment(kube, new, OPTIONS, QuietProgress()).outcome == "deployed"
     image = lms_image(kube, namespace)
     old = at_version(rendered, "21.0.9", namespace)
+    dry = deploy_environment(kube, old, DeployOptions(dry_run=True), QuietProgress())
+    assert dry.outcome == "failed" and "is older than" in dry.message
     result = deploy_environment(kube, old, OPTIONS, QuietProgress())
     assert result.outcome == "failed"
     assert "refused" in result.message and "is older than" in result.message
@@ -344,6 +346,8 @@ def test_ulmo_to_verawood_staged_through_test_with_promote(
         assert code == 1 and "up-dev never ran Tutor 22.0.3" in output, output
         assert fleet.read_text() == written
 
+        code, output = campus("deploy", "up-dev", "--dry-run")
+        assert code == 0 and "upgrade 21.0.9 (ulmo) -> 22.0.3 (verawood)" in output, output
         old_jobs = set(jobs_of(kube, "up-dev"))
         code, output = campus("deploy", "up-dev")  # the edited file, deployed later
         assert code == 0, output

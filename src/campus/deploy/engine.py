@@ -69,6 +69,7 @@ def _deploy(
     if options.dry_run:  # prepares the objects itself, and applies nothing
         say("dry run", f"asking the API server what would change in {namespace}")
         _dry_run(client, request, result)
+        _dry_run_upgrade(client, request, options, result)
         return
     objects, init_jobs = prepare(request.objects, request.init_jobs, env, namespace)
     manifest_digest = digest({"objects": objects, "initJobs": init_jobs})
@@ -309,6 +310,23 @@ def _dry_run(client: Client, request: DeployRequest, result: DeployResult) -> No
     result.message = (
         f"would create {result.created}, change {result.changed}, delete {result.deleted}"
     )
+
+
+def _dry_run_upgrade(
+    client: Client, request: DeployRequest, options: DeployOptions, result: DeployResult
+) -> None:
+    """The release change the deploy would make, or its refusal (as a failure)."""
+    previous = history.list_revisions(client, request.namespace, request.environment)
+    plan = plan_upgrade(
+        request.environment,
+        previous[-1].tutor_version if previous else "",
+        request.tutor_version,
+        plugins=frozenset(request.plugins),
+        force=options.force,
+    )
+    if plan is not None:
+        result.upgrade = plan.describe()
+        result.message += f"; {result.upgrade}"
 
 
 def _count(result: DeployResult, applied: Applied, record: bool = False) -> None:
