@@ -32,6 +32,7 @@ from campus.deploy.model import DeployOptions, DeployRequest
 from campus.kube.errors import NotFound
 from campus.output.progress import QuietProgress
 from campus.pipeline import deploy_requests, load
+from campus.promote.change import PromoteRefused, promote
 
 pytestmark = pytest.mark.integration
 
@@ -194,7 +195,11 @@ def failing(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_failed_upgrade_job_keeps_the_old_release_serving(
-    kube: Client, rendered: DeployRequest, namespace: str, monkeypatch: pytest.MonkeyPatch
+    kube: Client,
+    rendered: DeployRequest,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     ulmo = at_version(rendered, "21.0.9", namespace)
     first = deploy_environment(kube, ulmo, OPTIONS, QuietProgress())
@@ -219,6 +224,16 @@ def test_a_failed_upgrade_job_keeps_the_old_release_serving(
     assert "upgrade Jobs left in the namespace: upgrade-ulmo-1-lms-" in left
     assert "previous release keeps serving" in left
     assert [r.number for r in list_revisions(kube, namespace, namespace)] == [first.revision]
+    # Its release cannot be promoted until a deploy of it finishes.
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text(
+        "cluster: {sandbox: x}\ndefaults: {plugins: []}\nenvironments:\n"
+        f"  src: {{namespace: {namespace}, hosts: {{lms: a.example.org}}, "
+        f'release: {{tutor: "{rendered.tutor_version}"}}}}\n'
+        "  dst: {hosts: {lms: b.example.org}}\n"
+    )
+    with pytest.raises(PromoteRefused, match="src's last deploy did not finish"):
+        promote(fleet, "src", "dst", [], kube)
 
 
 def test_a_downgrade_is_refused_and_changes_nothing(
