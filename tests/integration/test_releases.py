@@ -109,3 +109,7 @@ def test_dev_on_22_and_prod_on_21_deploy_with_their_own_releases(
     assert "creating a virtual environment" not in rendered.output
     assert f"release {prod_release}" in rendered.output
     assert f"release {dev_release}" in rendered.output
+    linted = run(fleet, "lint")
+    assert linted.exit_code == 0, linted.output
+    assert f"release: {prod_release} (toolchain tutor-{PROD['tutor']}-" in linted.output
+    assert toolchains() == before

@@ -267,3 +267,25 @@ def test_the_render_cache_key_covers_the_toolchain_s_release(tmp_path: Path) -> 
     }
     assert len(keys) == 3
     assert cache.key(cache.toolchain(), request, tmp_path) not in keys  # campus's own
+
+
+def test_the_next_build_removes_what_a_killed_one_left_and_publishes_by_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = ToolchainSpec("21.0.9", (), store.this_python())
+    killed = tmp_path / f".{spec.key}.d-killed"
+    (killed / "bin").mkdir(parents=True)
+    (tmp_path / spec.key).symlink_to(killed.name)  # published, then its folder lost its files
+
+    def build(_: ToolchainSpec, target: Path, __: store.Progress) -> None:
+        (target / store.MANIFEST).write_text("{}")
+
+    monkeypatch.setattr(store, "_build", build)
+    made = store.ensure(spec, lambda _: None, tmp_path)
+    assert made.created and not killed.exists()
+    assert (tmp_path / spec.key).is_symlink()
+    target = (tmp_path / spec.key).resolve()
+    assert target.parent == tmp_path.resolve() and target.name.startswith(f".{spec.key}.d-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f".{spec.key}.lock", spec.key, target.name]
+    )

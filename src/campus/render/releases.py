@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import Distribution, distributions, version
 from pathlib import Path
@@ -83,13 +84,15 @@ def release_runtimes(
     progress: ToolchainProgress | None = None,
 ) -> dict[str, ReleaseRuntime]:
     """Environment name -> its pinned release's runtime, for those that pin one; each
-    toolchain made first if missing. An environment enabling a plugin its release does not
-    pin is refused at its line of the fleet file (`source`)."""
-    python = this_python()
+    toolchain made first if missing, all of them at once. An environment enabling a plugin
+    its release does not pin is refused at its line of the fleet file (`source`)."""
+    if all(e.release is None for e in selected):
+        return {}  # today's path: nothing more is read
+    python, installed = this_python(), version("tutor")
     specs = {
         e.name: spec
         for e in selected
-        if (spec := spec_for(e.release, python, version("tutor"))) is not None
+        if (spec := spec_for(e.release, python, installed)) is not None
     }
     if not specs:
         return {}
@@ -111,10 +114,10 @@ def release_runtimes(
     if problems:
         raise locate(source, problems)
     say = progress or _to_stderr
-    runtimes: dict[ToolchainSpec, ReleaseRuntime] = {}
-    for spec in dict.fromkeys(specs.values()):
+
+    def ready(spec: ToolchainSpec) -> ReleaseRuntime:
         made = ensure(spec, _prefixed(say, f"toolchain {spec.describe()}: "))
-        runtimes[spec] = ReleaseRuntime(
+        return ReleaseRuntime(
             spec=spec,
             path=made.path,
             interpreter=toolchain_interpreter(made.python, worker_copy),
@@ -123,5 +126,10 @@ def release_runtimes(
             else None,
             plugin_versions=plugin_versions(made.distributions()),
         )
+
+    distinct = list(dict.fromkeys(specs.values()))
+    # Toolchains missing are made at once (pip waits on the index as much as on the CPU).
+    with ThreadPoolExecutor(max_workers=min(len(distinct), 4)) as threads:
+        runtimes = dict(zip(distinct, threads.map(ready, distinct), strict=True))
     copy_worker(worker_copy)
     return {name: runtimes[spec] for name, spec in specs.items()}
