@@ -29,6 +29,7 @@ from campus.deploy.history import list_revisions
 from campus.deploy.lock import last_deploy_unfinished
 from campus.deploy.maintenance import MAINTENANCE, backends
 from campus.deploy.model import DeployOptions, DeployRequest
+from campus.fleet.edit import set_release
 from campus.kube.errors import NotFound
 from campus.output.progress import QuietProgress
 from campus.pipeline import deploy_requests, load
@@ -368,6 +369,12 @@ def test_ulmo_to_verawood_staged_through_test_with_promote(
         assert code == 0, output
         assert "upgrade 21.0.9 (ulmo) -> 22.0.3 (verawood)" in output
         assert_jobs_before_switch(kube, "up-dev", old_jobs)
+
+        ran = fleet.read_text()  # a plugin pin dev did not run is not promoted either
+        fleet.write_text(set_release(ran, "up-dev", new, {"mfe": "22.0.0"}))
+        code, output = campus("promote", "up-dev", "up-test")
+        assert code == 1 and "up-dev never ran mfe 22.0.0" in output, output
+        fleet.write_text(ran)
 
         old_jobs = set(jobs_of(kube, "up-test"))
         code, output = campus("promote", "up-dev", "up-test", "--setting", "PLATFORM_NAME")

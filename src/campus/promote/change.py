@@ -87,12 +87,20 @@ def promote(
                 f"{source}'s last deploy did not finish: deploy it successfully before "
                 f"promoting its release; nothing written"
             )
-        ran = _last_version(client, src)
+        revisions = list_revisions(client, src.namespace, src.name)
+        ran = revisions[-1].tutor_version if revisions else ""
         if ran != version:
             raise PromoteRefused(
                 f"{source} never ran Tutor {version}: its last deploy recorded "
                 f"{ran or 'no version'}; deploy {source} first; nothing written"
             )
+        ran_plugins = revisions[-1].plugin_versions
+        for plugin, pinned in sorted((src.release.plugins or {}).items()):
+            if ran_plugins and ran_plugins.get(plugin) != pinned:
+                raise PromoteRefused(
+                    f"{source} never ran {plugin} {pinned}: its last deploy recorded "
+                    f"{ran_plugins.get(plugin) or 'none'}; deploy {source} first; nothing written"
+                )
     values = {}
     for key in settings:
         if key not in src.tutor:
