@@ -82,6 +82,7 @@ class Built:
                 self.environment.name, self.rendered.tutor_state, self.rendered.tutor_version
             ),
             state_origin=self.rendered.state_origin,
+            plugins=tuple(self.environment.plugins),
         )
 
 

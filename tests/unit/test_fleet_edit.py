@@ -348,3 +348,30 @@ def test_the_availability_check_names_the_replica_floor(
     after = edited(rendered, edit.set_replicas(EXAMPLE.read_text(), "acme-staging", "mfe", 1))
     found = availability.check(rendered, hardened(rendered, after))
     assert [(v.name, v.check) for v in found if v.check] == [("mfe", availability.WEB_REPLICAS)]
+
+
+def test_a_release_pin_is_added_then_changed_in_place_every_other_line_kept() -> None:
+    pinned = edit.set_release(ODD, "b", "21.0.9")
+    changes = edit.line_changes(ODD, pinned)
+    assert [c.removed for c in changes] == [()]
+    assert [line.strip() for c in changes for line in c.added] == ["release:", 'tutor: "21.0.9"']
+    upgraded = edit.set_release(pinned, "b", "22.0.3", {"mfe": "22.0.1"})
+    [changed] = edit.line_changes(pinned, upgraded)
+    assert changed.removed == ('            tutor: "21.0.9"',)
+    assert [line.strip() for line in changed.added] == [
+        'tutor: "22.0.3"',
+        "plugins:",
+        'mfe: "22.0.1"',
+    ]
+    flow = edit.set_release(ODD, "a", "22.0.3")  # a flow-style environment stays one line
+    assert 'release: {tutor: "22.0.3"}' in flow
+    assert len(flow.splitlines()) == len(ODD.splitlines())
+
+
+def test_a_setting_is_written_quoted_and_read_back_as_written() -> None:
+    text = edit.set_setting(ODD, "b", "PLATFORM_NAME", "Acme: rehearsed")
+    assert edit.written_value(text, ["environments", "b", "tutor", "PLATFORM_NAME"]) == (
+        "Acme: rehearsed"
+    )
+    flag = edit.set_setting(text, "b", "ENABLE_HTTPS", True)
+    assert edit.written_value(flag, ["environments", "b", "tutor", "ENABLE_HTTPS"]) is True

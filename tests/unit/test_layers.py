@@ -40,6 +40,8 @@ PURE = (
     "campus.deploy.prepare",
     "campus.deploy.recovery",
     "campus.deploy.revisions",
+    "campus.deploy.upgrade",
+    "campus.deploy.maintenance",
     "campus.status.model",
     "campus.plan.demand",
     "campus.plan.model",
@@ -111,6 +113,7 @@ MAY_IMPORT = {
     "campus.status": {"campus.kube", "campus.deploy", "campus.fleet", "campus.services"},
     "campus.scale": {"campus.pipeline", "campus.harden", "campus.fleet", "campus.deploy"}
     | {"campus.kube", "campus.render"},
+    "campus.promote": {"campus.scale", "campus.fleet", "campus.deploy", "campus.kube"},
     "campus.plan": {"campus.deploy", "campus.kube", "campus.sandbox", "campus.services"},
     "campus.drill": {"campus.kube", "campus.fleet", "campus.harden", "campus.deploy"}
     | {"campus.sandbox", "campus.services"},

@@ -22,6 +22,12 @@ from campus.output.tables import print_diff, print_history
 @click.option("--no-prune", is_flag=True, help="Keep objects no longer rendered.")
 @timeout_option
 @click.option("--parallel", default=4, show_default=True, help="Environments deployed at once.")
+@click.option(
+    "--force", is_flag=True, help="Make a release change campus refuses (a downgrade, a skip)."
+)
+@click.option(
+    "--maintenance", is_flag=True, help="On a release change, serve a maintenance page meanwhile."
+)
 def deploy(
     environments: tuple[str, ...],
     all_: bool,
@@ -32,6 +38,8 @@ def deploy(
     no_prune: bool,
     timeout: float,
     parallel: int,
+    force: bool,
+    maintenance: bool,
 ) -> None:
     """Deploy environments in health-gated phases (all of them by default)."""
     from campus.deploy.engine import deploy_fleet
@@ -44,7 +52,12 @@ def deploy(
     for request in requests:
         click.echo(f"{request.environment}: Tutor state: {request.state_origin}", err=True)
     options = DeployOptions(
-        dry_run=dry_run, prune=not no_prune, prune_data=prune_data, phase_timeout=timeout
+        dry_run=dry_run,
+        prune=not no_prune,
+        prune_data=prune_data,
+        phase_timeout=timeout,
+        force=force,
+        maintenance=maintenance,
     )
     show_deploy(
         "campus deploy",
@@ -87,17 +100,28 @@ def history(environment: str, fleet_file: Path, kubeconfig: str | None, output: 
 @fleet_option
 @kubeconfig_option
 @timeout_option
+@click.option(
+    "--force", is_flag=True, help="Roll back across a release change (an Open edX downgrade)."
+)
 def rollback(
-    environment: str, revision: int | None, fleet_file: Path, kubeconfig: str | None, timeout: float
+    environment: str,
+    revision: int | None,
+    fleet_file: Path,
+    kubeconfig: str | None,
+    timeout: float,
+    force: bool,
 ) -> None:
-    """Re-apply a recorded REVISION of ENVIRONMENT (default: the one before the newest)."""
+    """Re-apply a recorded REVISION of ENVIRONMENT (default: the one before the newest).
+
+    A revision of an older Tutor release is a downgrade, refused unless --force (restore
+    the databases from before the upgrade as well)."""
     from campus.deploy.engine import deploy_fleet
     from campus.deploy.rollback import rollback_request
     from campus.pipeline import connect_fleet
 
     fleet, client = connect_fleet(fleet_file, kubeconfig)
     target, request = rollback_request(client, fleet.environment(environment), revision)
-    options = DeployOptions(phase_timeout=timeout)
+    options = DeployOptions(phase_timeout=timeout, force=force)
     show_deploy(
         f"campus rollback {environment} to revision {target.number}",
         lambda progress: deploy_fleet(client, [request], options, progress),

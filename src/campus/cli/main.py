@@ -32,6 +32,8 @@ COMMANDS = {
     "exec": ("logs", "exec_"),
     "scale": ("scale", "scale"),
     "autoscale": ("scale", "autoscale"),
+    "upgrade": ("upgrade", "upgrade"),
+    "promote": ("upgrade", "promote"),
     "state": ("state", "state"),
     "access": ("access", "access"),
     "secrets": ("secrets", "secrets"),

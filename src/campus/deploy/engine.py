@@ -22,6 +22,8 @@ from campus.deploy.model import DeployOptions, DeployRequest, DeployResult, Prog
 from campus.deploy.phases import Phase, autoscaling_floors, plan_phases
 from campus.deploy.prepare import is_data, prepare
 from campus.deploy.revisions import Revision
+from campus.deploy.upgrade import UpgradeRefused, plan_upgrade
+from campus.deploy.upgrading import Upgrade
 from campus.errors import CampusError
 from campus.kube.apply import Applied, apply_object, delete_object, list_namespace
 from campus.kube.connect import fresh_client
@@ -68,6 +70,7 @@ def _deploy(
     if options.dry_run:  # prepares the objects itself, and applies nothing
         say("dry run", f"asking the API server what would change in {namespace}")
         _dry_run(client, request, result)
+        _dry_run_upgrade(client, request, options, result)
         return
     objects, init_jobs = prepare(request.objects, request.init_jobs, env, namespace)
     manifest_digest = digest({"objects": objects, "initJobs": init_jobs})
@@ -109,6 +112,16 @@ def _deploy(
                 "the shared Gateway will not carry this environment's routes",
                 missing,
             )
+
+        try:
+            upgrade = _upgrade(client, request, options, previous, objects, init_jobs, say)
+        except UpgradeRefused:
+            if not lease.unfinished:  # nothing was applied: the last deploy stays finished
+                lease.finish()
+            raise
+        if upgrade is not None:
+            result.upgrade = upgrade.plan.describe()
+
         floors = autoscaling_floors(objects)
         recorded = {key_of(o): o for o in previous[-1].objects} if previous else {}
         if lease.unfinished:
@@ -116,45 +129,29 @@ def _deploy(
             # looks like no drift): apply every object, which puts the cluster back.
             say("inventory", "the last deploy did not finish: applying every object")
             recorded = {}
-        # The generation each apply produced: the watch-fed view may still hold the object
-        # from before the apply, which would look healthy while the change has not started.
-        generations: dict[str, int] = {}
         with namespace_view(client, namespace) as view:
-            for plan in plan_phases(objects, init_jobs):
-                result.reached_phase = plan.phase.value
-                if plan.phase is Phase.INIT:
-                    _run_init_jobs(client, view, plan.objects, existing, options, say, result)
-                    continue
-                for obj in plan.objects:
-                    if obj["kind"] == "Namespace":
-                        continue
-                    key = key_of(obj)
-                    before = existing.get(key)
-                    if before is not None and not apply_needed(obj, recorded.get(key), before):
-                        applied = Applied(key, created=False, changed=False, result=before)
-                    else:
-                        say(plan.phase.value, f"applying {key}")
-                        applied = apply_object(client, obj, before=before)
-                    _count(result, applied, record=True)
-                    if obj["kind"] == "Deployment":
-                        name = obj["metadata"]["name"]
-                        live = applied.result
-                        if name in floors:
-                            live = _raise_to_floor(client, live, floors[name])
-                        generations[name] = live["metadata"].get("generation", 1)
-                if plan.phase in (Phase.BACKING, Phase.APPLICATIONS):
-                    names = [
-                        o["metadata"]["name"] for o in plan.objects if o["kind"] == "Deployment"
-                    ]
-                    _wait(
-                        view,
-                        plan.phase,
-                        "Deployment",
-                        names,
-                        options.phase_timeout,
-                        say,
-                        generations,
-                    )
+            try:
+                _phases(
+                    client,
+                    view,
+                    objects,
+                    init_jobs,
+                    existing,
+                    recorded,
+                    floors,
+                    upgrade,
+                    options,
+                    say,
+                    result,
+                )
+            except PhaseFailed as failure:
+                if upgrade is not None:
+                    upgrade.end_maintenance()
+                    failure.details += upgrade.trail.left_behind()
+                raise
+            finally:
+                if upgrade is not None:
+                    upgrade.end_maintenance()
 
         refused = gateway_after(client, objects, namespace)
         if refused:
@@ -195,6 +192,87 @@ def _deploy(
         result.message = f"revision {result.revision}: nothing to change"
 
 
+_BEFORE_UPGRADE = (Phase.FOUNDATION, Phase.CONFIGURATION)
+
+
+def _phases(
+    client: Client,
+    view: NamespaceView,
+    objects: list[KubeObject],
+    init_jobs: list[KubeObject],
+    existing: dict[ObjectKey, KubeObject],
+    recorded: dict[ObjectKey, KubeObject],
+    floors: dict[str, int],
+    upgrade: Upgrade | None,
+    options: DeployOptions,
+    say: Callable[[str, str], None],
+    result: DeployResult,
+) -> None:
+    """Apply and wait phase by phase; a release change's steps run after the configuration
+    (maintenance page, data services converted) and before the init Jobs (release steps)."""
+    # The generation each apply produced: the watch-fed view may still hold the object
+    # from before the apply, which would look healthy while the change has not started.
+    generations: dict[str, int] = {}
+    started = False
+
+    def wait_rollout(name: str, generation: int) -> None:
+        _wait(
+            view,
+            Phase.UPGRADE,
+            "Deployment",
+            [name],
+            options.phase_timeout,
+            say,
+            {name: generation},
+        )
+
+    def run_job(job: KubeObject) -> None:
+        _run_init_jobs(client, view, [job], existing, options, say, result, Phase.UPGRADE)
+
+    for plan in plan_phases(objects, init_jobs):
+        result.reached_phase = plan.phase.value
+        if upgrade is not None and not started and plan.phase not in _BEFORE_UPGRADE:
+            started = True  # before the data services take the new release's images
+            if options.maintenance:
+                upgrade.start_maintenance(wait_rollout)
+            upgrade.data_steps(wait_rollout, run_job)
+        if plan.phase is Phase.INIT:
+            if upgrade is not None:
+                upgrade.task_steps(run_job)
+            _run_init_jobs(client, view, plan.objects, existing, options, say, result)
+            continue
+        for obj in plan.objects:
+            if obj["kind"] == "Namespace":
+                continue
+            key = key_of(obj)
+            before = existing.get(key)
+            if before is not None and not apply_needed(obj, recorded.get(key), before):
+                applied = Applied(key, created=False, changed=False, result=before)
+            else:
+                say(plan.phase.value, f"applying {key}")
+                applied = apply_object(client, obj, before=before)
+            _count(result, applied, record=True)
+            if obj["kind"] == "Deployment":
+                name = obj["metadata"]["name"]
+                live = applied.result
+                if name in floors:
+                    live = _raise_to_floor(client, live, floors[name])
+                generations[name] = live["metadata"].get("generation", 1)
+        if plan.phase in (Phase.BACKING, Phase.APPLICATIONS):
+            names = [o["metadata"]["name"] for o in plan.objects if o["kind"] == "Deployment"]
+            _wait(
+                view,
+                plan.phase,
+                "Deployment",
+                names,
+                options.phase_timeout,
+                say,
+                generations,
+            )
+        if plan.phase is Phase.APPLICATIONS and upgrade is not None:
+            upgrade.end_maintenance()  # the new release serves: traffic back
+
+
 # Not `campus`: a field owned by campus's manager would be reset whenever an apply omits it.
 SCALE_MANAGER = "campus-autoscaling-floor"
 
@@ -218,6 +296,32 @@ def _raise_to_floor(client: Client, deployment: KubeObject, floor: int) -> KubeO
     return scaled.to_dict()
 
 
+def _upgrade(
+    client: Client,
+    request: DeployRequest,
+    options: DeployOptions,
+    previous: list[Revision],
+    objects: list[KubeObject],
+    init_jobs: list[KubeObject],
+    say: Callable[[str, str], None],
+) -> Upgrade | None:
+    """The release change from the last revision's Tutor version to this render's, if any;
+    refused (`UpgradeRefused`) before anything of it is applied."""
+    last_version = previous[-1].tutor_version if previous else ""
+    plan = plan_upgrade(
+        request.environment,
+        last_version,
+        request.tutor_version,
+        plugins=frozenset(request.plugins),
+        force=options.force,
+    )
+    if plan is None:
+        return None
+    upgrade = Upgrade(client, plan, objects, init_jobs, request.environment, request.namespace, say)
+    upgrade.say_plan()
+    return upgrade
+
+
 def _dry_run(client: Client, request: DeployRequest, result: DeployResult) -> None:
     """What the deploy would change, from the same server-side dry run as `campus diff`."""
     found = counts(what_would_change(client, request))
@@ -228,6 +332,23 @@ def _dry_run(client: Client, request: DeployRequest, result: DeployResult) -> No
     result.message = (
         f"would create {result.created}, change {result.changed}, delete {result.deleted}"
     )
+
+
+def _dry_run_upgrade(
+    client: Client, request: DeployRequest, options: DeployOptions, result: DeployResult
+) -> None:
+    """The release change the deploy would make, or its refusal (as a failure)."""
+    previous = history.list_revisions(client, request.namespace, request.environment)
+    plan = plan_upgrade(
+        request.environment,
+        previous[-1].tutor_version if previous else "",
+        request.tutor_version,
+        plugins=frozenset(request.plugins),
+        force=options.force,
+    )
+    if plan is not None:
+        result.upgrade = plan.describe()
+        result.message += f"; {result.upgrade}"
 
 
 def _count(result: DeployResult, applied: Applied, record: bool = False) -> None:
@@ -256,6 +377,7 @@ def _run_init_jobs(
     options: DeployOptions,
     say: Callable[[str, str], None],
     result: DeployResult,
+    phase: Phase = Phase.INIT,
 ) -> None:
     """Tutor's init tasks, one at a time in Tutor's order (later tasks need earlier ones:
     databases before migrations), skipping those that already completed with this content."""
@@ -267,13 +389,13 @@ def _run_init_jobs(
             if health.ready:
                 continue
             if health.failed:  # a retry: a Job's pods cannot be restarted in place
-                say(Phase.INIT.value, f"removing failed job {name} to run it again")
+                say(phase.value, f"removing failed job {name} to run it again")
                 delete_object(client, key_of(job))
                 _wait_gone(view, "Job", name, options.phase_timeout)
-        say(Phase.INIT.value, f"running {name}")
+        say(phase.value, f"running {name}")
         _count(result, apply_object(client, job, before=current), record=True)
         result.jobs_run += 1
-        _wait(view, Phase.INIT, "Job", [name], options.phase_timeout, say)
+        _wait(view, phase, "Job", [name], options.phase_timeout, say)
 
 
 def _wait_gone(view: NamespaceView, kind: str, name: str, timeout: float) -> None:

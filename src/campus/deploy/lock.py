@@ -194,3 +194,14 @@ def _release(client: Client, namespace: str, me: str, finished: bool) -> None:
             client.replace(lease)
     except ApiFailure:
         pass  # it expires by itself; the mark stays, which only costs the next deploy time
+
+
+def last_deploy_unfinished(client: Client, namespace: str) -> bool:
+    """Whether the last deploy of the namespace failed or died after taking the Lease."""
+    try:
+        lease = client.get(Lease, LEASE_NAME, namespace=namespace)
+    except NotFound:
+        return False
+    except ApiFailure as error:
+        raise error.saying(f"cannot read the deploy Lease in {namespace}: {error.reason}") from None
+    return UNFINISHED in ((lease.metadata and lease.metadata.annotations) or {})

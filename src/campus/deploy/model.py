@@ -29,6 +29,10 @@ class DeployOptions:
     phase_timeout: float = 600.0
     lock_timeout: float = 120.0
     keep_revisions: int = DEFAULT_KEEP
+    # A release change campus refuses (a downgrade, a skipped release) is made anyway.
+    force: bool = False
+    # A release change serves a maintenance page while its upgrade Jobs run.
+    maintenance: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class DeployRequest:
     # revision, and the one deploy allowed while their rotation is pending.
     rotating: tuple[str, ...] = ()
     state_origin: str = ""  # which Tutor state it was rendered from, said before deploying
+    # Tutor plugins enabled: some upgrade steps run only with a plugin (mfe, forum).
+    plugins: tuple[str, ...] = ()
 
 
 @dataclass
@@ -74,3 +80,5 @@ class DeployResult:
     failed_phase: str = ""
     reached_phase: str = ""  # the last phase this deploy began ("" when none)
     applied: list[ObjectKey] = field(default_factory=list)
+    # The release change this deploy made or tried ("" when the release did not change).
+    upgrade: str = ""

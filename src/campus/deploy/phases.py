@@ -21,6 +21,7 @@ class Phase(Enum):
     FOUNDATION = "foundation"  # namespace, quota, limits, policies, service accounts
     CONFIGURATION = "configuration"  # Secrets, ConfigMaps, volumes, Services, Ingress
     BACKING = "backing services"  # mysql, mongodb, redis, search: Ready
+    UPGRADE = "upgrade"  # a release change: data services converted, release steps run
     INIT = "init jobs"  # Tutor's init tasks: Complete
     APPLICATIONS = "applications"  # lms, cms, workers, plugins: rolled out and Ready
     AVAILABILITY = "availability"  # HPAs and PDBs, once their targets exist

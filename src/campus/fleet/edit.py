@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import json
 import os
 import stat
 import tempfile
@@ -27,7 +28,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from campus.errors import CampusError
 
-Value: TypeAlias = "int | Mapping[str, Value]"
+Value: TypeAlias = "bool | int | str | Mapping[str, Value]"
 # Where a key sits among an environment's keys when it is added, as in docs/fleet-file.md.
 KEY_ORDER = (
     "namespace",
@@ -40,6 +41,7 @@ KEY_ORDER = (
     "resources",
     "ingress",
     "tutor",
+    "release",
 )
 
 
@@ -154,6 +156,8 @@ def _entry_end(lines: list[str], key_line: int, column: int) -> int:
 def _flow(value: Value) -> str:
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, bool | str):  # JSON's true/false and quoted strings are YAML too
+        return json.dumps(value)
     return str(value)
 
 
@@ -384,6 +388,40 @@ def remove_replicas(text: str, environment: str, service: str) -> str:
 
 def remove_autoscaling(text: str, environment: str, service: str) -> str:
     return _remove_service(text, environment, "autoscaling", service)
+
+
+def set_release(
+    text: str, environment: str, tutor: str | None, plugins: Mapping[str, str] | None = None
+) -> str:
+    """`environments.<environment>.release.tutor: "VERSION"` and its plugin pins (added to
+    the ones the environment writes)."""
+    after = text
+    if tutor is not None:
+        after = _set_in_environment(after, environment, "release", "tutor", tutor)
+    if plugins:
+        after = _set_in_environment(after, environment, "release", "plugins", dict(plugins))
+
+    def intended(data: dict[str, Any]) -> None:
+        own = _environment(data, environment)
+        release = dict(own.get("release") or {})
+        if tutor is not None:
+            release["tutor"] = tutor
+        if plugins:
+            release["plugins"] = {**(release.get("plugins") or {}), **plugins}
+        own["release"] = release
+
+    return _checked(text, after, intended)
+
+
+def set_setting(text: str, environment: str, key: str, value: bool | int | str) -> str:
+    """`environments.<environment>.tutor.<key>: value`."""
+
+    def intended(data: dict[str, Any]) -> None:
+        own = _environment(data, environment)
+        own["tutor"] = {**(own.get("tutor") or {}), key: value}
+
+    after = _set_in_environment(text, environment, "tutor", key, value)
+    return _checked(text, after, intended)
 
 
 def written_value(text: str, path: Sequence[str]) -> Any:

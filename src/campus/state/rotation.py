@@ -43,6 +43,7 @@ PHASES = (
     "foundation",
     "configuration",
     "backing services",
+    "upgrade",
     "init jobs",
     "applications",
     "availability",
