@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from campus.access.model import ACCESS_NAMESPACE, DEPLOYER, client_of, identities, rbac_objects
+from campus.access.model import (
+    ACCESS_NAMESPACE,
+    DEPLOYER,
+    GATEWAY_GROUP,
+    client_of,
+    identities,
+    rbac_objects,
+)
 from campus.fleet.model import Fleet
 
 
@@ -52,3 +59,25 @@ def test_the_deployer_patches_only_the_fleets_namespaces(example_fleet: Fleet) -
             "verbs": ["get", "update", "patch"],
         }
     ]
+
+
+def test_gateway_mode_routes_are_the_deployers_and_the_gateway_only_read(
+    example_fleet: Fleet,
+) -> None:
+    """A deploy in `gateway` mode applies HTTPRoutes and reads the operator's Gateway to
+    check it carries them; it may never change the Gateway."""
+    objects = rbac_objects(example_fleet)
+    deploy = rules_of(objects, "campus:deploy")
+    assert any(
+        r["apiGroups"] == [GATEWAY_GROUP]
+        and r["resources"] == ["httproutes"]
+        and "patch" in r["verbs"]
+        for r in deploy
+    )
+    cluster = rules_of(objects, f"campus:{DEPLOYER}:cluster")
+    gateways = [r for r in cluster if "gateways" in r["resources"]]
+    assert gateways == [
+        {"apiGroups": [GATEWAY_GROUP], "resources": ["gateways"], "verbs": ["get", "list", "watch"]}
+    ]
+    reader = rules_of(objects, "campus:read")
+    assert any(r["resources"] == ["httproutes"] for r in reader)

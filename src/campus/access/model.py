@@ -28,6 +28,7 @@ DEPLOYER = "campus-deployer"
 ACCESS_LABEL = "campus.openedx.org/access"
 _ALL = ["get", "list", "watch", "create", "update", "patch", "delete"]
 _READ = ["get", "list", "watch"]
+GATEWAY_GROUP = "gateway.networking.k8s.io"
 
 # What a deploy applies, reads and prunes in an environment's namespace.
 _CHANGE = [
@@ -53,6 +54,7 @@ _CHANGE = [
     ("autoscaling", ["horizontalpodautoscalers"], _ALL),
     ("policy", ["poddisruptionbudgets"], _ALL),
     ("networking.k8s.io", ["ingresses", "networkpolicies"], _ALL),
+    (GATEWAY_GROUP, ["httproutes"], _ALL),  # ingress mode `gateway`
     ("coordination.k8s.io", ["leases"], _ALL),
 ]
 _EXEC = [("", ["pods/exec"], ["get", "create"])]
@@ -77,6 +79,7 @@ _READ_ONLY = [
     ("autoscaling", ["horizontalpodautoscalers"], _READ),
     ("policy", ["poddisruptionbudgets"], _READ),
     ("networking.k8s.io", ["ingresses", "networkpolicies"], _READ),
+    (GATEWAY_GROUP, ["httproutes"], _READ),
 ]
 ROLES = {
     "campus:deploy": _CHANGE,
@@ -161,6 +164,12 @@ def _namespace_rules(identity: Identity) -> KubeObject:
         rules = [{**own, "verbs": ["get", "update", "patch"]}]
     if identity.name == DEPLOYER:
         rules.insert(0, {"apiGroups": [""], "resources": ["namespaces", "nodes"], "verbs": _READ})
+        # Gateway mode: a deploy reads the operator's shared Gateway (in a namespace of its
+        # own) to check that it carries the routes; it never changes it.
+        rules.insert(
+            1,
+            {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["gateways"], "verbs": _READ},
+        )
     return _cluster_role(f"campus:{identity.name}:cluster", rules)
 
 
