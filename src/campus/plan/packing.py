@@ -98,12 +98,6 @@ class Layout:
             limits.append((key, counts, fewest + constraint.max_skew - 1))
         return limits
 
-    def spread_allows(self, pod: Pod, node: Node) -> bool:
-        return all(
-            counts.get(node.domain(key), 0) <= most
-            for key, counts, most in self._spread_limits(pod)
-        )
-
     def candidates(self, pod: Pod) -> Iterator[Node]:
         """Nodes the scheduler's filters would accept for the pod, in node order."""
         limits = self._spread_limits(pod)  # once per pod: placing it ends the iteration

@@ -281,7 +281,8 @@ def creation_orders(
         for name, phases in by_environment.items():
             queue: list[list[Pod]] = []
             for phase in phases:
-                queue += rng.sample(_bursts(phase), len(_bursts(phase)))
+                bursts = _bursts(phase)
+                queue += rng.sample(bursts, len(bursts))
             queues[name] = queue[::-1]  # popped from the end
         order: list[Pod] = []
         while queues:
