@@ -40,6 +40,12 @@ DEPLOYED_AT = REVISION_PREFIX + "deployed-at"
 # The release a revision rendered with: Tutor's version, and its plugins' ("mfe=21.0.2,...").
 TUTOR_VERSION = REVISION_PREFIX + "tutor-version"
 PLUGIN_VERSIONS = REVISION_PREFIX + "plugin-versions"
+# On the deploy Lease: the holder of a deploy that did not finish, and a JSON list of
+# [apiVersion, kind, namespace, name] of objects it may have created that no revision records.
+UNFINISHED = "campus.openedx.org/unfinished-deploy"
+UNRECORDED = "campus.openedx.org/unrecorded-objects"
+# On the RBAC objects of `campus access`.
+ACCESS_LABEL = "campus.openedx.org/access"
 # The Secret holding an environment's Tutor state (its generated IDs, passwords and keys).
 TUTOR_STATE = "campus.openedx.org/tutor-state"
 

@@ -21,9 +21,10 @@ from test_deploy import failing_job  # a migration the Job controller gives up o
 
 from campus.cli.main import cli
 from campus.deploy.engine import deploy_environment
-from campus.deploy.lock import LEASE_NAME, UNRECORDED
+from campus.deploy.lock import LEASE_NAME
 from campus.deploy.model import DeployOptions, DeployRequest, DeployResult
 from campus.kube.errors import NotFound
+from campus.labels import UNRECORDED
 from campus.output.progress import QuietProgress
 from campus.sandbox import cluster
 

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 
 from campus.fleet.model import Fleet
 from campus.kube.objects import KubeObject
-from campus.labels import MANAGED_BY
+from campus.labels import ACCESS_LABEL, MANAGED_BY
 
 ACCESS_NAMESPACE = "campus-system"
 DEPLOYER = "campus-deployer"
-ACCESS_LABEL = "campus.openedx.org/access"
 _ALL = ["get", "list", "watch", "create", "update", "patch", "delete"]
 _READ = ["get", "list", "watch"]
 GATEWAY_GROUP = "gateway.networking.k8s.io"

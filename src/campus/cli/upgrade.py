@@ -3,8 +3,9 @@ then deployed with its upgrade steps."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -32,23 +33,39 @@ def _note(message: str) -> None:
     click.echo(f"note: {message}", err=True)
 
 
-def _deploy(
-    fleet_file: Path,
-    change: Change,
-    client: Client | None,
-    timeout: float,
-    force: bool,
-    maintenance: bool,
-) -> None:
+def _release_change_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options `upgrade` and `promote` share, reaching the command as `**common`."""
+    for option in reversed(
+        (
+            fleet_option,
+            kubeconfig_option,
+            force_option,
+            maintenance_option,
+            no_deploy_option,
+            timeout_option,
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _change_and_deploy(make: Callable[[Client | None], Change], common: dict[str, Any]) -> None:
+    """Make the change (it refuses before writing), show it, then deploy it unless
+    --no-deploy."""
     from campus.cli.deploying import show_deploy
     from campus.deploy.model import DeployOptions
     from campus.output.scale import print_change
-    from campus.scale.rollout import deploy_change
+    from campus.scale.rollout import change_client, deploy_change
 
+    fleet_file: Path = common["fleet_file"]
+    client = change_client(fleet_file, common["kubeconfig"], common["no_deploy"], _note)
+    change = make(client)
     print_change(fleet_file, change)
-    if client is None:
+    if common["no_deploy"] or client is None:
         return
-    options = DeployOptions(phase_timeout=timeout, force=force, maintenance=maintenance)
+    options = DeployOptions(
+        phase_timeout=common["timeout"], force=common["force"], maintenance=common["maintenance"]
+    )
     show_deploy(
         f"campus deploy {change.request.environment}",
         lambda progress: deploy_change(change, client, options, progress, _note),
@@ -65,23 +82,8 @@ def _deploy(
     metavar="NAME=VERSION",
     help="Also pin a plugin's release, e.g. mfe=22.1.0 (a plugin's release follows Tutor's).",
 )
-@fleet_option
-@kubeconfig_option
-@force_option
-@maintenance_option
-@no_deploy_option
-@timeout_option
-def upgrade(
-    environment: str,
-    version: str,
-    plugin_pins: tuple[str, ...],
-    fleet_file: Path,
-    kubeconfig: str | None,
-    force: bool,
-    maintenance: bool,
-    no_deploy: bool,
-    timeout: float,
-) -> None:
+@_release_change_options
+def upgrade(environment: str, version: str, plugin_pins: tuple[str, ...], **common: Any) -> None:
     """Pin ENVIRONMENT to Tutor VERSION in the fleet file, then deploy it: the upgrade steps
     of every Open edX release crossed run as Jobs before the applications switch.
 
@@ -89,7 +91,6 @@ def upgrade(
     past a release whose data must be converted one release at a time.
     """
     from campus.promote.change import upgrade as upgrade_change
-    from campus.scale.rollout import change_client
 
     plugins = {}
     for pair in plugin_pins:
@@ -97,9 +98,17 @@ def upgrade(
         if not name or not pinned:
             raise click.UsageError(f"{pair!r}: expected NAME=VERSION, e.g. mfe=22.1.0")
         plugins[name] = pinned
-    client = change_client(fleet_file, kubeconfig, no_deploy, _note)
-    change = upgrade_change(fleet_file, environment, version, client, plugins=plugins, force=force)
-    _deploy(fleet_file, change, None if no_deploy else client, timeout, force, maintenance)
+    _change_and_deploy(
+        lambda client: upgrade_change(
+            common["fleet_file"],
+            environment,
+            version,
+            client,
+            plugins=plugins,
+            force=common["force"],
+        ),
+        common,
+    )
 
 
 @click.command()
@@ -108,23 +117,8 @@ def upgrade(
 @click.option(
     "--setting", "settings", multiple=True, metavar="KEY", help="Also copy this Tutor setting."
 )
-@fleet_option
-@kubeconfig_option
-@force_option
-@maintenance_option
-@no_deploy_option
-@timeout_option
-def promote(
-    source: str,
-    target: str,
-    settings: tuple[str, ...],
-    fleet_file: Path,
-    kubeconfig: str | None,
-    force: bool,
-    maintenance: bool,
-    no_deploy: bool,
-    timeout: float,
-) -> None:
+@_release_change_options
+def promote(source: str, target: str, settings: tuple[str, ...], **common: Any) -> None:
     """Copy SOURCE's release pins (and --setting KEYs) onto TARGET in the fleet file, show
     the change, then deploy TARGET.
 
@@ -132,8 +126,10 @@ def promote(
     it pins (its last recorded deploy ran another Tutor version).
     """
     from campus.promote.change import promote as promote_change
-    from campus.scale.rollout import change_client
 
-    client = change_client(fleet_file, kubeconfig, no_deploy, _note)
-    change = promote_change(fleet_file, source, target, settings, client, force=force)
-    _deploy(fleet_file, change, None if no_deploy else client, timeout, force, maintenance)
+    _change_and_deploy(
+        lambda client: promote_change(
+            common["fleet_file"], source, target, settings, client, force=common["force"]
+        ),
+        common,
+    )

@@ -31,13 +31,10 @@ from campus.errors import CampusError
 from campus.kube.connect import fresh_client
 from campus.kube.errors import ApiFailure, Conflict, NotFound
 from campus.kube.objects import ObjectKey
+from campus.labels import UNFINISHED, UNRECORDED
 
 LEASE_NAME = "campus-deploy"
 LEASE_SECONDS = 30
-UNFINISHED = "campus.openedx.org/unfinished-deploy"
-# JSON list of [apiVersion, kind, namespace, name]: objects an unfinished deploy may have
-# created that no revision records.
-UNRECORDED = "campus.openedx.org/unrecorded-objects"
 
 
 class LockTimeout(CampusError):

@@ -135,7 +135,7 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def first_recovery(samples: Sequence[Sample], desired: dict[ServiceKey, int]) -> float | None:
+def first_recovery(samples: Sequence[Sample], desired: Mapping[ServiceKey, int]) -> float | None:
     """When every service was back to its desired count and stayed there: the start of
     the final run of whole samples (a service that dips again later does not count as
     recovered before the dip)."""
@@ -213,6 +213,29 @@ def data_downtime(
     return dict(sorted(downtime.items()))
 
 
+def recovery_timeline(
+    samples: Sequence[Sample],
+    desired: Mapping[ServiceKey, int],
+    production: Mapping[str, bool],
+    moments: Sequence[Moment],
+    facts: Mapping[ServiceKey, Facts] | None,
+) -> tuple[float | None, Timeline]:
+    """When every service was whole again after the drill began (None if never), and the
+    timeline to draw, that moment marked among the drill's own."""
+    recovered = first_recovery(samples, desired)
+    marks = [*moments]
+    if recovered is not None:
+        marks.append(Moment(recovered, "whole again"))
+    timeline = Timeline(
+        list(samples),
+        dict(desired),
+        dict(production),
+        sorted(marks, key=lambda m: m.at),
+        dict(facts or {}),
+    )
+    return recovered, timeline
+
+
 def analyse(
     node: str,
     pods_on_node: int,
@@ -225,12 +248,8 @@ def analyse(
 ) -> DrillReport:
     """Turn the samples of one node-failure drill into a report."""
     detected = next((s.at for s in samples if not s.node_ready), None)
-    recovered = first_recovery(samples, desired)
-    marks = [*moments]
-    if detected is not None:
-        marks.append(Moment(detected, "NotReady"))
-    if recovered is not None:
-        marks.append(Moment(recovered, "whole again"))
+    marks = [*moments, *([Moment(detected, "NotReady")] if detected is not None else [])]
+    recovered, timeline = recovery_timeline(samples, desired, production, marks, facts)
     return DrillReport(
         node=node,
         pods_on_node=pods_on_node,
@@ -238,13 +257,7 @@ def analyse(
         recovered_after=recovered,
         services=service_outcomes(samples, desired, production, facts),
         unschedulable=list(unschedulable),
-        timeline=Timeline(
-            list(samples),
-            dict(desired),
-            dict(production),
-            sorted(marks, key=lambda m: m.at),
-            dict(facts or {}),
-        ),
+        timeline=timeline,
     )
 
 

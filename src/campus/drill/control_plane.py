@@ -28,11 +28,10 @@ from campus.deploy.diff import what_would_change
 from campus.deploy.engine import deploy_fleet
 from campus.deploy.model import DeployOptions, DeployRequest, DeployResult
 from campus.drill.availability import (
-    Moment,
     ServiceOutcome,
     Timeline,
     Verdicts,
-    first_recovery,
+    recovery_timeline,
     service_outcomes,
 )
 from campus.drill.sampler import FleetView
@@ -238,10 +237,9 @@ def run_control_plane(
     client = cluster.client_for(sandbox, timeout=30)
     scenario = ControlPlaneRestart(sandbox, requests, component, delay, phase_timeout)
     run = run_scenario(client, environments, scenario, timeout, progress=progress)
-    recovered = first_recovery(run.samples, run.desired)
-    marks = list(run.moments)
-    if recovered is not None:
-        marks.append(Moment(recovered, "whole again"))
+    _, timeline = recovery_timeline(
+        run.samples, run.desired, run.production, run.moments, run.facts
+    )
     return ControlPlaneReport(
         component,
         scenario.restarted_after,
@@ -251,11 +249,5 @@ def run_control_plane(
         scenario.completed_after,
         scenario.left_over,
         services=service_outcomes(run.samples, run.desired, run.production, run.facts),
-        timeline=Timeline(
-            run.samples,
-            run.desired,
-            run.production,
-            sorted(marks, key=lambda m: m.at),
-            run.facts,
-        ),
+        timeline=timeline,
     )

@@ -22,7 +22,7 @@ from campus.drill.availability import (
     Timeline,
     Verdicts,
     data_downtime,
-    first_recovery,
+    recovery_timeline,
     service_outcomes,
 )
 from campus.drill.drain_plan import StuckBudget
@@ -121,10 +121,7 @@ def analyse_rotation(
     unschedulable: Sequence[str] = (),
     facts: Mapping[ServiceKey, Facts] | None = None,
 ) -> RotationReport:
-    recovered = first_recovery(samples, desired)
-    marks = list(moments)
-    if recovered is not None:
-        marks.append(Moment(recovered, "whole again"))
+    recovered, timeline = recovery_timeline(samples, desired, production, moments, facts)
     return RotationReport(
         planned=list(planned),
         rotated=list(rotated),
@@ -136,11 +133,5 @@ def analyse_rotation(
         stuck=list(stuck),
         refusals=list(refusals),
         unschedulable=list(unschedulable),
-        timeline=Timeline(
-            list(samples),
-            dict(desired),
-            dict(production),
-            sorted(marks, key=lambda m: m.at),
-            dict(facts or {}),
-        ),
+        timeline=timeline,
     )
