@@ -24,6 +24,7 @@ from lightkube.resources.core_v1 import Namespace
 from lightkube.resources.networking_v1 import Ingress
 
 from campus.deploy import upgrade as upgrade_table
+from campus.deploy.diff import planned_upgrade
 from campus.deploy.engine import deploy_environment
 from campus.deploy.history import list_revisions
 from campus.deploy.lock import last_deploy_unfinished
@@ -246,6 +247,9 @@ def test_a_downgrade_is_refused_and_changes_nothing(
     old = at_version(rendered, "21.0.9", namespace)
     dry = deploy_environment(kube, old, DeployOptions(dry_run=True), QuietProgress())
     assert dry.outcome == "failed" and "is older than" in dry.message
+    shown = planned_upgrade(kube, old, force=True)  # what `campus diff` shows
+    assert shown is not None and shown.downgrade
+    assert any("is older than" in reason for reason in shown.overridden)
     result = deploy_environment(kube, old, OPTIONS, QuietProgress())
     assert result.outcome == "failed"
     assert "refused" in result.message and "is older than" in result.message
@@ -364,6 +368,10 @@ def test_ulmo_to_verawood_staged_through_test_with_promote(
 
         code, output = campus("deploy", "up-dev", "--dry-run")
         assert code == 0 and "upgrade 21.0.9 (ulmo) -> 22.0.3 (verawood)" in output, output
+        shown = CliRunner().invoke(cli, ["diff", "up-dev", "-f", str(fleet)])
+        assert shown.exit_code == 0, shown.output
+        assert "upgrade 21.0.9 (ulmo) -> 22.0.3 (verawood)" in shown.output
+        assert "openedx:22.0.3" in shown.output  # lms and cms take the new image
         old_jobs = set(jobs_of(kube, "up-dev"))
         code, output = campus("deploy", "up-dev")  # the edited file, deployed later
         assert code == 0, output

@@ -70,13 +70,15 @@ def deploy(
 @fleet_option
 @kubeconfig_option
 def diff(environment: str, fleet_file: Path, kubeconfig: str | None) -> None:
-    """Show what a deploy of ENVIRONMENT would change (server-side dry run)."""
-    from campus.deploy.diff import what_would_change
+    """Show what a deploy of ENVIRONMENT would change (server-side dry run), and the
+    release upgrade it would run."""
+    from campus.deploy.diff import planned_upgrade, what_would_change
     from campus.pipeline import connect_fleet, deploy_requests
 
     fleet, client = connect_fleet(fleet_file, kubeconfig)
     [request] = deploy_requests(fleet, [environment], client)
-    print_diff(environment, what_would_change(client, request))
+    upgrade = planned_upgrade(client, request, force=True)
+    print_diff(environment, what_would_change(client, request), upgrade)
 
 
 @click.command()

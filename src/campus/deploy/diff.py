@@ -9,9 +9,25 @@ from campus.deploy.changes import Change, object_diff, predecessor
 from campus.deploy.history import list_revisions
 from campus.deploy.model import DeployRequest
 from campus.deploy.prepare import is_data, prepare
+from campus.deploy.upgrade import UpgradePlan, plan_upgrade
 from campus.kube.apply import apply_object, list_namespace, namespace_exists
 from campus.kube.objects import key_of
 from campus.labels import ENVIRONMENT
+
+
+def planned_upgrade(
+    client: Client, request: DeployRequest, force: bool = False
+) -> UpgradePlan | None:
+    """The release change a deploy of the request would make, from the Tutor version its
+    last revision ran; refused (raised) as the deploy would refuse it."""
+    previous = list_revisions(client, request.namespace, request.environment)
+    return plan_upgrade(
+        request.environment,
+        previous[-1].tutor_version if previous else "",
+        request.tutor_version,
+        plugins=frozenset(request.plugins),
+        force=force,
+    )
 
 
 def what_would_change(client: Client, request: DeployRequest) -> list[Change]:

@@ -13,7 +13,7 @@ from lightkube.types import PatchType
 
 from campus.deploy import history
 from campus.deploy.changes import counts
-from campus.deploy.diff import what_would_change
+from campus.deploy.diff import planned_upgrade, what_would_change
 from campus.deploy.drift import apply_needed
 from campus.deploy.gateway_check import gateway_after, gateway_before
 from campus.deploy.health import Health, deployment_health, job_health, pod_problem
@@ -338,14 +338,7 @@ def _dry_run_upgrade(
     client: Client, request: DeployRequest, options: DeployOptions, result: DeployResult
 ) -> None:
     """The release change the deploy would make, or its refusal (as a failure)."""
-    previous = history.list_revisions(client, request.namespace, request.environment)
-    plan = plan_upgrade(
-        request.environment,
-        previous[-1].tutor_version if previous else "",
-        request.tutor_version,
-        plugins=frozenset(request.plugins),
-        force=options.force,
-    )
+    plan = planned_upgrade(client, request, options.force)
     if plan is not None:
         result.upgrade = plan.describe()
         result.message += f"; {result.upgrade}"

@@ -14,6 +14,7 @@ from campus.deploy.changes import Change
 from campus.deploy.model import DeployResult
 from campus.deploy.recovery import failure_advice
 from campus.deploy.revisions import Revision
+from campus.deploy.upgrade import UpgradePlan
 
 _OUTCOME_STYLE = {"deployed": "green", "unchanged": "dim", "failed": "bold red", "planned": "cyan"}
 
@@ -105,9 +106,18 @@ def print_history(environment: str, revisions: Sequence[Revision], output: str) 
     console().print(table)
 
 
-def print_diff(environment: str, changes: Sequence[Change]) -> None:
-    """Each change and its diff; Secret values are already masked."""
+def print_diff(
+    environment: str, changes: Sequence[Change], upgrade: UpgradePlan | None = None
+) -> None:
+    """The release change a deploy would make, with its steps and what a deploy would
+    refuse without --force; then each change and its diff (Secret values already masked)."""
     out = console()
+    if upgrade is not None:
+        out.print(f"[bold]{upgrade.describe()}[/]", highlight=False)
+        for planned in upgrade.steps:
+            out.print(f"  leaving {planned.release}: {planned.step.what}", markup=False)
+        for reason in upgrade.overridden:
+            out.print(f"  [red]deploy refuses without --force:[/] {reason}", highlight=False)
     if not changes:
         out.print(f"{environment}: no changes")
         return
