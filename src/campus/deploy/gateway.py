@@ -47,6 +47,15 @@ def hostname_matches(listener: str | None, host: str) -> bool:
     return listener == host
 
 
+def _uncovered(hosts: Sequence[str], listeners: Sequence[KubeObject]) -> list[str]:
+    """The hosts no listener's hostname matches."""
+    return [
+        host
+        for host in hosts
+        if not any(hostname_matches(listener.get("hostname"), host) for listener in listeners)
+    ]
+
+
 def _admits(
     listener: Mapping[str, Any],
     gateway: GatewayRef,
@@ -116,11 +125,7 @@ def gateway_problems(
         if _admits(listener, reference, namespace, namespace_labels)
     ]
     problems = []
-    unrouted = [
-        host
-        for host in hosts
-        if not any(hostname_matches(listener.get("hostname"), host) for listener in admitting)
-    ]
+    unrouted = _uncovered(hosts, admitting)
     if unrouted:
         problems.append(
             f"no listener of Gateway {reference} admits HTTPRoutes from namespace {namespace} "
@@ -134,12 +139,7 @@ def gateway_problems(
             if listener.get("protocol") == "HTTPS"
             and ((listener.get("tls") or {}).get("certificateRefs") or [])
         ]
-        bare = [
-            host
-            for host in hosts
-            if host not in unrouted
-            and not any(hostname_matches(listener.get("hostname"), host) for listener in secure)
-        ]
+        bare = [host for host in _uncovered(hosts, secure) if host not in unrouted]
         if bare:
             problems.append(
                 f"tls is set but no HTTPS listener of Gateway {reference} with a certificate "
