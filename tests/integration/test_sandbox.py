@@ -5,16 +5,20 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from lightkube import Client
 from lightkube.codecs import from_dict
+from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Namespace, Node, Pod, Service
+from ruamel.yaml import YAML
 
+from campus.kube.errors import NotFound
 from campus.labels import ZONE
 from campus.sandbox import cluster
 from campus.sandbox.paths import state_dir
@@ -226,8 +230,8 @@ def test_failed_node_pods_move_and_become_ready(
         cluster.restore_node(sandbox.name, victim)
 
 
-def test_down_leaves_no_process_and_no_state() -> None:
-    name = "campus-test-down"
+def test_down_leaves_no_process_and_no_state(sandbox: cluster.SandboxInfo) -> None:
+    name = f"{sandbox.name}-down"
     cluster.down(name)
     cluster.up(name, nodes=1, zones=("a",))
     directory = state_dir(name)
@@ -241,3 +245,28 @@ def test_down_leaves_no_process_and_no_state() -> None:
 def test_second_sandbox_with_same_name_is_refused(sandbox: cluster.SandboxInfo) -> None:
     with pytest.raises(cluster.SandboxError, match="already running"):
         cluster.up(sandbox.name)
+
+
+def test_sandboxes_started_at_once_each_get_a_control_plane_of_their_own(
+    sandbox: cluster.SandboxInfo,
+) -> None:
+    """Started together, two sandboxes once picked the same etcd port and the second API
+    server joined the first one's etcd: its nodes "already existed"."""
+    names = [f"{sandbox.name}-twin-{n}" for n in (1, 2)]
+    for name in names:
+        cluster.down(name)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            infos = list(pool.map(lambda name: cluster.up(name, nodes=1, zones=("a",)), names))
+        options = [YAML().load(state_dir(n) / "kwokctl.yaml")["options"] for n in names]
+        listening = [{v for k, v in o.items() if k.endswith("Port")} for o in options]
+        assert len(listening[0]) == len(listening[1]) == len(cluster.COMPONENT_PORTS) + 1
+        assert not listening[0] & listening[1]
+        clients = [cluster.client_for(info.name, timeout=30) for info in infos]
+        clients[0].create(Namespace(metadata=ObjectMeta(name="only-in-the-first")))
+        with pytest.raises(NotFound):
+            clients[1].get(Namespace, "only-in-the-first")
+        assert [len(list(c.list(Node))) for c in clients] == [1, 1]
+    finally:
+        for name in names:
+            cluster.down(name)

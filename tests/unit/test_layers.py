@@ -96,7 +96,14 @@ def campus_modules(imported: set[str]) -> set[str]:
 
 
 # Which campus packages each package may import: the last column of docs/architecture.md.
-SHARED = {"campus", "campus.errors", "campus.labels", "campus.plain_yaml", "campus.atomic"}
+SHARED = {
+    "campus",
+    "campus.errors",
+    "campus.labels",
+    "campus.plain_yaml",
+    "campus.atomic",
+    "campus.file_lock",
+}
 MAY_IMPORT = {
     "campus.fleet": set(),
     "campus.services": {"campus.fleet", "campus.kube"},

@@ -8,6 +8,7 @@ simulated nodes and a default StorageClass through the API.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from lightkube.resources.core_v1 import Node
 from ruamel.yaml import YAML
 
 from campus.errors import CampusError
+from campus.file_lock import locked
 from campus.kube.client import KubeClient
 from campus.kube.connect import client_from_file
 from campus.kube.errors import ApiFailure, NotFound, Unreachable
@@ -33,7 +35,7 @@ from campus.labels import HEARTBEAT, ZONE
 from campus.sandbox import gateway, network
 from campus.sandbox import nodes as node_specs
 from campus.sandbox.build import Binaries, ensure_binaries
-from campus.sandbox.paths import kubeconfig_path, state_dir
+from campus.sandbox.paths import kubeconfig_path, state_dir, state_root
 from campus.sandbox.versions import KUBERNETES
 
 MANIFESTS = Path(__file__).parent / "manifests"
@@ -84,7 +86,7 @@ def audit_log_path(name: str) -> Path:
 def _kwokctl_config(
     directory: Path,
     name: str,
-    port: int,
+    ports: dict[str, int],
     timing: Timing,
     audit_policy: Path | None = None,
     service_range: str | None = None,
@@ -100,7 +102,7 @@ def _kwokctl_config(
         "options": {
             **audit,
             "runtime": "binary",
-            "kubeApiserverPort": port,
+            **ports,
             "heartbeatFactor": 1,
             "nodeLeaseDurationSeconds": timing.node_lease_seconds,
             "nodeStatusUpdateFrequencyMilliseconds": timing.node_status_update_ms,
@@ -173,11 +175,28 @@ def _environment(binaries: Binaries, directory: Path) -> dict[str, str]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+# Every port of a control plane kwokctl would otherwise pick itself. It picks by counting
+# down from 32767 to the first it can bind, so two sandboxes starting at once chose the
+# same etcd port and the second API server joined the first one's etcd (its nodes "already
+# existed"). campus takes them from the kernel instead, all at once so they differ, under
+# a lock held until the components listen.
+COMPONENT_PORTS = (
+    "etcdPort",
+    "etcdPeerPort",
+    "kubeControllerManagerPort",
+    "kubeSchedulerPort",
+    "kwokControllerPort",
+    "metricsServerPort",
+)
+
+
+def _free_ports(count: int) -> list[int]:
+    """`count` different ports no process listens on now."""
+    with contextlib.ExitStack() as held:
+        probes = [held.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 def _port_taken(port: int) -> bool:
@@ -258,32 +277,38 @@ def up(
     if directory.exists():  # left over from a sandbox that died: clear it
         _stop(binaries, name, directory)
     directory.mkdir(parents=True, mode=0o700)
-    api_port = port or _free_port()
     audit_policy = directory / "audit-policy.yaml" if audit else None
     if audit_policy is not None:
         with audit_policy.open("w") as stream:
             YAML().dump(AUDIT_POLICY, stream)
     config_file = directory / "kwokctl.yaml"
-    with config_file.open("w") as stream:
-        YAML().dump(
-            _kwokctl_config(directory, name, api_port, timing, audit_policy, service_range),
-            stream,
+    with locked(
+        state_root() / ".ports.lock",
+        lambda: progress("waiting for another sandbox to start (choosing ports)"),
+    ):
+        chosen = [p for p in _free_ports(len(COMPONENT_PORTS) + 1) if p != port]
+        api_port = port or chosen.pop()
+        ports = {"kubeApiserverPort": api_port, **dict(zip(COMPONENT_PORTS, chosen, strict=False))}
+        with config_file.open("w") as stream:
+            YAML().dump(
+                _kwokctl_config(directory, name, ports, timing, audit_policy, service_range),
+                stream,
+            )
+        progress(f"starting the control plane of sandbox {name} on 127.0.0.1:{api_port}")
+        started = _kwokctl(
+            binaries,
+            directory,
+            "--config",
+            str(config_file),
+            "create",
+            "cluster",
+            "--name",
+            name,
+            "--kubeconfig",
+            str(kubeconfig_path(name)),
+            "--wait",
+            "2m",
         )
-    progress(f"starting the control plane of sandbox {name} on 127.0.0.1:{api_port}")
-    started = _kwokctl(
-        binaries,
-        directory,
-        "--config",
-        str(config_file),
-        "create",
-        "cluster",
-        "--name",
-        name,
-        "--kubeconfig",
-        str(kubeconfig_path(name)),
-        "--wait",
-        "2m",
-    )
     if started.returncode != 0:
         _stop(binaries, name, directory)
         raise SandboxError(f"the control plane did not start:\n{_last_error(started.stderr)}")

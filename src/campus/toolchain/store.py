@@ -12,8 +12,6 @@ runs no installer and touches no network.
 from __future__ import annotations
 
 import collections
-import contextlib
-import fcntl
 import json
 import os
 import platform
@@ -22,13 +20,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import Distribution, distributions
 from pathlib import Path
 
 from campus.errors import CampusError
+from campus.file_lock import locked
 from campus.toolchain.spec import ToolchainSpec, python_tag
 
 ROOT_ENV = "CAMPUS_TOOLCHAINS"
@@ -96,20 +95,6 @@ def find(spec: ToolchainSpec, where: Path | None = None) -> Toolchain | None:
     return Toolchain(spec, path) if (path / MANIFEST).is_file() else None
 
 
-@contextlib.contextmanager
-def _locked(path: Path, waiting: Callable[[], None]) -> Iterator[None]:
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            waiting()
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def ensure(spec: ToolchainSpec, progress: Progress, where: Path | None = None) -> Toolchain:
     """The toolchain for `spec`: the ready one, else made now (see the module's docstring).
     `progress` is told what is being installed."""
@@ -118,7 +103,7 @@ def ensure(spec: ToolchainSpec, progress: Progress, where: Path | None = None) -
     if ready is not None:
         return ready
     folder.mkdir(parents=True, exist_ok=True)
-    with _locked(
+    with locked(
         folder / f".{spec.key}.lock",
         lambda: progress("waiting for another campus process making this toolchain"),
     ):
