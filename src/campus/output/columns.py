@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions
-from rich.measure import Measurement
 from rich.segment import Segment
 from rich.table import Table
 
@@ -34,10 +33,6 @@ class Columns:
             widths = [max(w, cell_len(c)) for w, c in zip(widths, cells, strict=True)]
         return widths
 
-    def _width(self) -> int:
-        widths = self._widths()
-        return sum(widths) + len(_GAP) * (len(widths) - 1)
-
     def table(self) -> Table:
         """The same table as rich's own."""
         table = Table(box=None, pad_edge=False)
@@ -46,9 +41,6 @@ class Columns:
         for cells, style in self.rows:
             table.add_row(*cells, style=style)
         return table
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(self._width(), self._width()).clamp(max_width=options.max_width)
 
     def __rich_console__(
         self, console: Console, options: ConsoleOptions
