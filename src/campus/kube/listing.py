@@ -3,11 +3,11 @@
 `Client.list` decodes every object into lightkube's typed model, which callers working on
 dicts then turn back into dicts: for a fleet's 2,000 Pods, most of a status's time. Here a
 response is decoded straight into dicts, with the garbage collector paused meanwhile: the
-hundreds of thousands of new containers otherwise set off collections that cost several times the
-decoding itself (0.4 s against 0.1 s for 2,000 Pods). With `metadata_only` the API server
-sends each object's metadata alone (a `PartialObjectMetadataList`), so large bodies a
-caller does not read (revision Secrets carry a gzipped manifest) never cross the network.
-Failures arrive as `campus.kube.errors` types, as from `KubeClient`.
+hundreds of thousands of new containers otherwise set off collections that cost several
+times the decoding itself (0.4 s against 0.1 s for 2,000 Pods). With `metadata_only` the
+API server sends each object's metadata alone (a `PartialObjectMetadataList`), so large
+bodies a caller does not read (revision Secrets carry a gzipped manifest) never cross the
+network. Failures arrive as `campus.kube.errors` types, as from `KubeClient`.
 """
 
 from __future__ import annotations
