@@ -10,14 +10,16 @@ so that the growth of each cost with fleet size is visible next to bench_deploy.
 from __future__ import annotations
 
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench_deploy import AuditLog, Run, campus_deploy
-from bench_operations import median_seconds
 
 from campus.pipeline import load
 from campus.sandbox import cluster
@@ -54,6 +56,22 @@ def timed_plan(path: Path) -> tuple[float, dict[str, object]]:
     return seconds, document
 
 
+def median_wall_and_cpu(action: Callable[[], object], runs: int = 5) -> tuple[float, float]:
+    """Median wall and CPU seconds (user + sys of this process and of the children it
+    waited for, so a command run through subprocess counts too)."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        before, started = os.times(), time.perf_counter()
+        action()
+        walls.append(time.perf_counter() - started)
+        cpus.append(sum(os.times()[:4]) - sum(before[:4]))
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def seconds(wall: float, cpu: float) -> str:
+    return f"{wall:.2f} s (CPU {cpu:.2f} s)"
+
+
 def row(label: str, run: Run, environments: int) -> str:
     requests = run.count()
     render = run.per_step["render and harden"]
@@ -84,12 +102,11 @@ def main() -> None:
             again = campus_deploy(path, audit)
             client = cluster.client_for(NAME, timeout=30)
             pods = sum(len(s.pods) for s in fleet_status(client, environments))
-            in_process = median_seconds(lambda: fleet_status(client, environments), 3)
-            command = median_seconds(
+            in_process = median_wall_and_cpu(lambda: fleet_status(client, environments))
+            command = median_wall_and_cpu(
                 lambda: subprocess.run(
                     [CAMPUS, "status", "-f", str(path)], capture_output=True, check=True
-                ),
-                3,
+                )
             )
         finally:
             cluster.down(NAME)
@@ -100,8 +117,8 @@ def main() -> None:
     print(f"| pods after the deploy | {pods} |")
     print(f"| `campus plan`, cold (Tutor state generated) | {cold_plan:.1f} s |")
     print(f"| `campus plan`, unchanged | {warm_plan:.1f} s |")
-    print(f"| `campus status`, in process, median of 3 | {in_process:.2f} s |")
-    print(f"| `campus status -f fleet.yml` command, median of 3 | {command:.2f} s |")
+    print(f"| `campus status`, in process, median of 5 | {seconds(*in_process)} |")
+    print(f"| `campus status -f fleet.yml` command, median of 5 | {seconds(*command)} |")
     print()
     print(
         "| deploy | wall | requests | per environment | requests per environment | verbs |", end=""

@@ -44,6 +44,7 @@ _REASONS = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "NotFound",
+    406: "NotAcceptable",
     409: "AlreadyExists",
     410: "Expired",
     422: "Invalid",
@@ -85,6 +86,27 @@ def listing(kind: str, items: list[dict[str, Any]], version: str = "100") -> Ans
         "items": items,
     }
     return answer(body)
+
+
+def metadata_listing(items: list[dict[str, Any]], version: str = "100") -> Answer:
+    """A PartialObjectMetadataList of `items`' metadata, answered only to a request that
+    asks for one (as the API server does with the Accept header); 406 to any other."""
+
+    def respond(request: httpx2.Request) -> httpx2.Response:
+        if "as=PartialObjectMetadataList" not in request.headers.get("accept", ""):
+            return refusal(406, "this fake serves metadata only")(request)
+        body = {
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": version},
+            "items": [
+                {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", **only}
+                for only in ({"metadata": item["metadata"]} for item in items)
+            ],
+        }
+        return httpx2.Response(200, json=body)
+
+    return respond
 
 
 def events(*pairs: tuple[str, dict[str, Any]]) -> Answer:

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakeapi import FakeApi, listing, obj, refusal, unreachable
+from fakeapi import FakeApi, listing, metadata_listing, obj, refusal, unreachable
 
 from campus.fleet.load import load_fleet
 from campus.fleet.model import Environment
 from campus.kube.errors import Forbidden, Unreachable
+from campus.labels import DEPLOYED_AT, ENVIRONMENT, PLUGIN_VERSIONS, REVISION, TUTOR_VERSION
 from campus.status.collect import fleet_status
 
 FLEET = """\
@@ -135,3 +136,27 @@ def test_a_reader_that_may_not_read_secrets_sees_status_without_the_revision(
     statuses = fleet_status(api.client(), environments)
     assert services(statuses) == {"acme-prod": [("lms", 2, 2)], "acme-dev": [("lms", 1, 2)]}
     assert [s.revision for s in statuses] == [None, None]
+
+
+def revision(environment: str, number: int) -> dict[str, Any]:
+    """A revision Secret: labels and annotations, and the manifest status never reads."""
+    secret = obj("v1", "Secret", f"campus-revision-{number}", environment)
+    secret["metadata"]["labels"] = {ENVIRONMENT: environment, REVISION: str(number)}
+    secret["metadata"]["annotations"] = {
+        DEPLOYED_AT: "2026-01-02T03:04:05+00:00",
+        TUTOR_VERSION: "21.0.9",
+        PLUGIN_VERSIONS: f"mfe=21.0.{number}",
+    }
+    return secret | {"data": {"manifest": "H4sIAAAAAAAA/w=="}}
+
+
+def test_revisions_are_read_as_metadata_only(api: FakeApi, environments: list[Environment]) -> None:
+    """The fake answers metadata-only requests alone: a request for whole Secrets (their
+    gzipped manifests) is refused, and the revision would be missing."""
+    secrets = [revision("acme-prod", n) for n in (1, 3, 2)] + [revision("acme-dev", 1)]
+    api.on("GET", CLUSTER_WIDE["revisions"], metadata_listing(secrets))
+    statuses = {s.name: s for s in fleet_status(api.client(), environments)}
+    prod, dev = statuses["acme-prod"], statuses["acme-dev"]
+    assert (prod.revision, prod.deployed_at) == (3, "2026-01-02T03:04:05+00:00")
+    assert prod.release == "tutor 21.0.9, mfe 21.0.3"
+    assert (dev.revision, dev.release) == (1, "tutor 21.0.9, mfe 21.0.1")

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import click
-from rich.live import Live
 
 from campus.cli.options import fleet_option, kubeconfig_option, output_option
 from campus.errors import CampusError
@@ -48,6 +47,8 @@ def status(
     if not watch:
         console.print(status_view(fleet_status(client, selected), wide))
         return
+    from rich.live import Live  # only a watch needs it
+
     try:
         with Live(console=console, refresh_per_second=1, screen=False) as live:
             while True:

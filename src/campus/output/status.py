@@ -10,6 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from campus.output.columns import Columns
 from campus.status.model import EnvironmentStatus, age
 
 STATUS_API_VERSION = "campus.openedx.org/v1alpha1"
@@ -66,12 +67,10 @@ def status_view(statuses: Sequence[EnvironmentStatus], wide: bool = False) -> Re
         if wide:
             cells.insert(6, status.release or "-")
         fleet.add_row(*cells)
-    pods = Table(box=None, pad_edge=False)
     columns = ["ENVIRONMENT", "POD", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]
     if wide:
         columns.insert(2, "SERVICE")
-    for column in columns:
-        pods.add_column(column)
+    pods = Columns(columns)  # a row per pod: rich's Table takes a second for 1,500
     for status in statuses:
         for pod in status.pods:
             row = [
@@ -90,5 +89,5 @@ def status_view(statuses: Sequence[EnvironmentStatus], wide: bool = False) -> Re
                 if pod.status == "Running" and pod.ready.split("/")[0] == pod.ready.split("/")[1]
                 else "yellow"
             )
-            pods.add_row(*row, style=style)
+            pods.add_row(row, style=style)
     return Group(fleet, Text(""), pods)

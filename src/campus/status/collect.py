@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
@@ -21,19 +21,27 @@ from campus.deploy.revisions import describe_release, parse_plugins
 from campus.fleet.model import Environment
 from campus.kube.connect import fresh_client
 from campus.kube.errors import ApiFailure, Forbidden, NotFound
+from campus.kube.listing import ALL_NAMESPACES, collector_paused, list_objects
 from campus.kube.objects import KubeObject
 from campus.labels import DEPLOYED_AT, PLUGIN_VERSIONS, TUTOR_VERSION
 from campus.labels import ENVIRONMENT as ENVIRONMENT_LABEL
 from campus.labels import REVISION as REVISION_LABEL
 from campus.status.model import EnvironmentStatus, summarise
 
-# kind name -> (resource, label selector)
-_KINDS: dict[str, tuple[Any, dict[str, Any] | None]] = {
-    "deployments": (Deployment, None),
-    "pods": (Pod, None),
-    "hpas": (HorizontalPodAutoscaler, None),
-    "jobs": (Job, None),
-    "revisions": (Secret, {REVISION_LABEL: None}),
+
+class _Kind(NamedTuple):
+    resource: Any
+    labels: dict[str, Any] | None = None
+    # Only labels and annotations are read: a revision's body is its gzipped manifest.
+    metadata_only: bool = False
+
+
+_KINDS = {
+    "deployments": _Kind(Deployment),
+    "pods": _Kind(Pod),
+    "hpas": _Kind(HorizontalPodAutoscaler),
+    "jobs": _Kind(Job),
+    "revisions": _Kind(Secret, {REVISION_LABEL: None}, metadata_only=True),
 }
 
 
@@ -41,19 +49,16 @@ class _NotAllowed(Exception):
     """Cluster-wide reading is forbidden to these credentials."""
 
 
-def _list(
-    client: Client, resource: Any, namespace: str, labels: dict[str, Any] | None
-) -> list[KubeObject]:
+def _list(client: Client, kind: _Kind, namespace: str) -> list[KubeObject]:
+    resource = kind.resource
     try:
-        return [
-            item.to_dict() for item in client.list(resource, namespace=namespace, labels=labels)
-        ]
+        return list_objects(client, resource, namespace, kind.labels, kind.metadata_only)
     except NotFound:
         return []
     except ApiFailure as error:
-        if isinstance(error, Forbidden) and namespace == "*":
+        if isinstance(error, Forbidden) and namespace == ALL_NAMESPACES:
             raise _NotAllowed from None
-        where = "all namespaces" if namespace == "*" else namespace
+        where = "all namespaces" if namespace == ALL_NAMESPACES else namespace
         raise error.saying(f"cannot read {resource.__name__}s in {where}: {error.reason}") from None
 
 
@@ -97,9 +102,9 @@ def environment_status(client: Client, environment: Environment) -> EnvironmentS
     """One environment, from its own namespace only. Credentials that may not read
     Secrets (a read-only identity: they hold passwords) leave the revision unknown."""
     objects = {}
-    for kind, (resource, labels) in _KINDS.items():
+    for kind, how in _KINDS.items():
         try:
-            objects[kind] = _list(client, resource, environment.namespace, labels)
+            objects[kind] = _list(client, how, environment.namespace)
         except Forbidden:
             if kind != "revisions":
                 raise
@@ -111,8 +116,7 @@ def _cluster_wide(client: Client, environments: list[Environment]) -> list[Envir
     wanted = {e.namespace for e in environments}
 
     def read(kind: str) -> tuple[str, list[KubeObject]]:
-        resource, labels = _KINDS[kind]
-        found = _list(fresh_client(client), resource, "*", labels)
+        found = _list(fresh_client(client), _KINDS[kind], ALL_NAMESPACES)
         return kind, [o for o in found if o["metadata"].get("namespace") in wanted]
 
     with ThreadPoolExecutor(max_workers=len(_KINDS)) as pool:
@@ -128,6 +132,15 @@ def _cluster_wide(client: Client, environments: list[Environment]) -> list[Envir
 
 def fleet_status(
     client: Client, environments: list[Environment], parallel: int = 8
+) -> list[EnvironmentStatus]:
+    # The objects read are dropped before the collector runs again: freed by their
+    # reference counts, not walked by collections (0.3 s for 2,000 Pods and the rest).
+    with collector_paused():
+        return _fleet_status(client, environments, parallel)
+
+
+def _fleet_status(
+    client: Client, environments: list[Environment], parallel: int
 ) -> list[EnvironmentStatus]:
     if len(environments) > 1:
         try:
