@@ -9,6 +9,7 @@ simulated nodes and a default StorageClass through the API.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -29,8 +30,8 @@ from campus.errors import CampusError
 from campus.file_lock import locked
 from campus.kube.client import KubeClient
 from campus.kube.connect import client_from_file
-from campus.kube.errors import ApiFailure, NotFound, Unreachable
-from campus.kube.objects import is_ready
+from campus.kube.errors import ApiFailure, Conflict, NotFound, Unreachable
+from campus.kube.objects import KubeObject, is_ready
 from campus.labels import HEARTBEAT, ZONE
 from campus.sandbox import gateway, network
 from campus.sandbox import nodes as node_specs
@@ -317,11 +318,11 @@ def up(
         progress(
             f"creating {nodes} nodes ({node_cpu} CPU, {node_memory}) in zones {','.join(zones)}"
         )
-        client.apply(from_dict(node_specs.storage_class()), field_manager="campus-sandbox")
-        for manifest in node_specs.nodes_for(
-            name, nodes, node_cpu, node_memory, list(zones), node_reserved
-        ):
-            client.create(from_dict(manifest))
+        _create_nodes(
+            client,
+            node_specs.nodes_for(name, nodes, node_cpu, node_memory, list(zones), node_reserved),
+            timeout=300,
+        )
         # Seconds when the machine is idle; minutes when other control planes load it.
         _wait_nodes_ready(client, node_specs.node_names(nodes), timeout=300)
         gateway.install(client, progress)
@@ -352,10 +353,40 @@ def _last_error(stderr: str) -> str:
     return "\n".join(messages[-5:]) or stderr[-2000:]
 
 
+def _create_nodes(client: Client, manifests: list[KubeObject], timeout: float) -> None:
+    """The storage class and the nodes. A control plane that has just started on a loaded
+    machine may let a request time out: each step is retried until `timeout`, and a node
+    that exists already was created by the attempt whose answer was lost (every port of
+    this control plane is its own, so no other sandbox's node can be here)."""
+    deadline = time.monotonic() + timeout
+    steps: list[Callable[[], object]] = [
+        lambda: client.apply(from_dict(node_specs.storage_class()), field_manager="campus-sandbox")
+    ]
+    steps += [functools.partial(_create_node, client, manifest) for manifest in manifests]
+    for step in steps:
+        while True:
+            try:
+                step()
+                break
+            except Unreachable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+
+
+def _create_node(client: Client, manifest: KubeObject) -> None:
+    with contextlib.suppress(Conflict):
+        client.create(from_dict(manifest))
+
+
 def _wait_nodes_ready(client: Client, names: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        ready = {n.metadata.name for n in client.list(Node) if n.metadata and is_ready(n.to_dict())}
+        try:
+            listed = list(client.list(Node))
+        except Unreachable:  # a loaded machine's fresh control plane: ask again
+            listed = []
+        ready = {n.metadata.name for n in listed if n.metadata and is_ready(n.to_dict())}
         missing = [name for name in names if name not in ready]
         if not missing:
             return
