@@ -19,6 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from campus.errors import CampusError
+from campus.render.documents import load
 
 STATE_ENV = "CAMPUS_STATE_DIR"
 CONFIG_FILE = "config.yml"  # Tutor's own name for a project's settings
@@ -54,7 +55,7 @@ def cached_settings(state_dir: Path, environment: str) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        loaded = YAML(typ="safe").load(path.read_text())
+        loaded = load(path.read_text())
     except Exception as error:  # ruamel's errors share no base class worth naming
         raise CampusError(f"{path}: not readable as YAML: {error}") from None
     if not isinstance(loaded, dict):
