@@ -28,7 +28,9 @@ def _render_in_child(line: str) -> None:
 
 
 def serve() -> None:
-    # What `render` imports, once: importing tutor.commands.cli registers template globals.
+    # What `render` imports, once: importing tutor.commands.cli registers template globals;
+    # Crypto.IO is what every child would import again to read its JWT key (stateless).
+    from Crypto.IO import PEM, PKCS8  # noqa: F401
     from tutor.commands import cli  # noqa: F401
 
     for line in sys.stdin:
