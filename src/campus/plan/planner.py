@@ -383,7 +383,9 @@ def plan_fleet(
     def survives(layout: Layout) -> bool:
         return stranded_by_loss(layout) is None
 
-    loss_count, _ = smallest(steady_pods, cluster, steady_count, survives)
+    # Losing a node leaves the others to hold every pod: fewer nodes never survive it.
+    loss_start = max(steady_count, lower_bound(steady_pods, cluster.room) + bool(steady_pods))
+    loss_count, _ = smallest(steady_pods, cluster, loss_start, survives)
     stranded = stranded_by_loss(steady_layout)
     loss_note = "any one node lost or drained: its pods find room on the others"
     if stranded is not None:
@@ -435,10 +437,13 @@ def _zone_loss(pods: Sequence[Pod], cluster: Cluster, start: int) -> Scenario:
     its pods on the others. Not part of the recommendation: a fleet that must survive a
     zone outage provisions this many (see docs/drill.md, zone failure)."""
     zones = len(cluster.zones)
+    # Losing a zone leaves (zones - 1) nodes of every `zones` to hold every pod: fewer
+    # nodes never survive it, so the search starts there.
+    fewest = -(-lower_bound(pods, cluster.room) * zones // (zones - 1))
     count, _ = smallest(
         pods,
         cluster,
-        _round_to_zones(start, zones),
+        _round_to_zones(max(start, fewest), zones),
         lambda layout: stranded_by_zone_loss(layout) is None,
         step=zones,
     )
