@@ -318,6 +318,20 @@ def _scheduled_count(orders: Sequence[Sequence[Pod]], cluster: Cluster, start: i
     return count
 
 
+def fewest_surviving_a_node(pods: Sequence[Pod], cluster: Cluster) -> int:
+    """Losing a node that holds pods leaves the others to hold them all: no fewer nodes
+    than that survive it, so the search for the count that does starts there."""
+    return lower_bound(pods, cluster.room) + 1 if pods else 1
+
+
+def fewest_surviving_a_zone(pods: Sequence[Pod], cluster: Cluster) -> int:
+    """Likewise for a zone: its nodes (one in `zones`, round robin) lost, the others."""
+    zones = len(cluster.zones)
+    if not pods or zones < 2:
+        return 1
+    return -(-lower_bound(pods, cluster.room) * zones // (zones - 1))
+
+
 def _round_to_zones(count: int, zones: int) -> int:
     return math.ceil(count / zones) * zones
 
@@ -383,8 +397,7 @@ def plan_fleet(
     def survives(layout: Layout) -> bool:
         return stranded_by_loss(layout) is None
 
-    # Losing a node leaves the others to hold every pod: fewer nodes never survive it.
-    loss_start = max(steady_count, lower_bound(steady_pods, cluster.room) + bool(steady_pods))
+    loss_start = max(steady_count, fewest_surviving_a_node(steady_pods, cluster))
     loss_count, _ = smallest(steady_pods, cluster, loss_start, survives)
     stranded = stranded_by_loss(steady_layout)
     loss_note = "any one node lost or drained: its pods find room on the others"
@@ -437,13 +450,10 @@ def _zone_loss(pods: Sequence[Pod], cluster: Cluster, start: int) -> Scenario:
     its pods on the others. Not part of the recommendation: a fleet that must survive a
     zone outage provisions this many (see docs/drill.md, zone failure)."""
     zones = len(cluster.zones)
-    # Losing a zone leaves (zones - 1) nodes of every `zones` to hold every pod: fewer
-    # nodes never survive it, so the search starts there.
-    fewest = -(-lower_bound(pods, cluster.room) * zones // (zones - 1))
     count, _ = smallest(
         pods,
         cluster,
-        _round_to_zones(max(start, fewest), zones),
+        _round_to_zones(max(start, fewest_surviving_a_zone(pods, cluster)), zones),
         lambda layout: stranded_by_zone_loss(layout) is None,
         step=zones,
     )
