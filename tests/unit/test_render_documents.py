@@ -106,3 +106,17 @@ def test_ruamels_errors_stay_the_errors() -> None:
         documents.load("a: 1\n---\nb: 2\n")
     assert documents.load("") is None
     assert documents.load_all("---\n---\na: 1\n") == [None, {"a": 1}]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab {}%#\r\n\t-", max_size=12))
+def test_text_without_jinja_syntax_renders_as_tutor_renders_it(text: str) -> None:
+    """The render worker answers Tutor's `render_str` itself for text without Jinja
+    syntax (most settings' values): exactly what Jinja makes of it."""
+    from tutor import env
+
+    from campus.render.worker import _JINJA_SYNTAX, as_jinja_renders
+
+    if any(mark in text for mark in _JINJA_SYNTAX):
+        return
+    assert as_jinja_renders(text) == env.render_str({}, text)

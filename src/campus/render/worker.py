@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import posixpath
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -132,19 +133,35 @@ def _compiled_once(directory: str) -> Any:
         jinja2.Environment.compile = compile_source  # type: ignore[method-assign]
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def as_jinja_renders(text: str) -> str:
+    """What Jinja renders for a template without Jinja syntax (Tutor's defaults): the
+    text, its line ends made \\n and one trailing line end dropped (no
+    keep_trailing_newline)."""
+    lines = _NEWLINE.split(text)
+    if lines[-1] == "":
+        del lines[-1]
+    return "\n".join(lines)
+
+
 @contextlib.contextmanager
 def _tutor_shortcuts() -> Any:
-    """Two of Tutor's costs, paid again in every environment, made once while this is open:
+    """Three of Tutor's costs, paid again in every environment, cut while this is open:
     importing the environment's JWT key, which its templates do four times and
     pycryptodome checks each time with primality tests (the same key gives the same
-    object); and reading YAML (Tutor's defaults, `config.yml`, plugin files) through
-    PyYAML's pure-Python parser: libyaml's gives the same objects (the same resolver and
-    constructor) several times faster."""
+    object); reading YAML (Tutor's defaults, `config.yml`, plugin files) through PyYAML's
+    pure-Python parser: libyaml's gives the same objects (the same resolver and
+    constructor) several times faster; and rendering each setting's value, which copies
+    the whole configuration and compiles a template even for a value without Jinja
+    syntax (most of them), whose rendering `as_jinja_renders` gives directly."""
     import yaml
     from Crypto.PublicKey import RSA
-    from tutor import serialize
+    from tutor import env, serialize
 
     import_key, load, load_all = RSA.import_key, serialize.load, serialize.load_all
+    render_str = env.render_str
     imported: dict[Any, Any] = {}
 
     def import_once(extern_key: Any, passphrase: Any = None, **options: Any) -> Any:
@@ -154,7 +171,13 @@ def _tutor_shortcuts() -> Any:
             imported[extern_key] = import_key(extern_key)
         return imported[extern_key]
 
+    def render_plain_once(config: Any, text: str) -> Any:
+        if any(mark in text for mark in _JINJA_SYNTAX):
+            return render_str(config, text)
+        return as_jinja_renders(text)
+
     RSA.import_key = import_once
+    env.render_str = render_plain_once
     loader = getattr(yaml, "CSafeLoader", None)  # None: PyYAML built without libyaml
     if loader is not None:
         serialize.load = lambda stream: yaml.load(stream, Loader=loader)
@@ -163,6 +186,7 @@ def _tutor_shortcuts() -> Any:
         yield
     finally:
         RSA.import_key, serialize.load, serialize.load_all = import_key, load, load_all
+        env.render_str = render_str
 
 
 def _kustomize_inputs(renderer: Any, targets: list[tuple[str, str]]) -> dict[str, str]:
