@@ -53,6 +53,11 @@ def test_lists_match_item_for_item() -> None:
     assert contained([{"a": 1}], [{"a": 1, "b": 2}])  # defaults inside an item
     assert not contained([{"a": 1}], [{"a": 1}, {"a": 2}])
     assert contained({"x": [1, 2]}, {"x": [1, 2], "y": 3})
+    # The server stores no empty list or map: missing is the same; an empty value is not.
+    assert contained({"probe": {"httpHeaders": [], "path": "/"}}, {"probe": {"path": "/"}})
+    assert contained({"labels": {}}, {})
+    assert not contained({"x": [1]}, {}) and not contained({"x": ""}, {})
+    assert not contained({"x": 0}, {}) and not contained({"x": None}, {})
 
 
 def test_secret_string_data_compares_with_stored_data() -> None:

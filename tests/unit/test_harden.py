@@ -260,3 +260,19 @@ def test_quota_counts_pods_as_the_scheduler_does_and_autoscalers_at_their_maximu
     # (3 + 1 surge) pods of 1 CPU and 100Mi, with 25% headroom.
     assert hard["requests.cpu"] == "5000m"
     assert hard["requests.memory"] == "500Mi"
+
+
+def test_the_catalogue_is_built_once_per_environment_and_never_stale(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    from campus.harden.rule import catalogue
+
+    prod, dev = rendered_example["acme-prod"], rendered_example["acme-dev"]
+    assert catalogue(prod) is catalogue(prod)  # every rule, every object: one build
+    assert catalogue(dev) is not catalogue(prod)
+    without_smtp = dataclasses.replace(
+        prod, objects=[o for o in prod.objects if o["metadata"]["name"] != "smtp"]
+    )
+    assert "smtp" in catalogue(prod).services
+    assert "smtp" not in catalogue(without_smtp).services
+    assert "smtp" in catalogue(prod).services

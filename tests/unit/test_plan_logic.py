@@ -11,7 +11,7 @@ import pytest
 
 from campus.harden import harden_all
 from campus.kube.resources import GIB, MIB, Resources
-from campus.labels import HOSTNAME
+from campus.labels import HOSTNAME, ZONE
 from campus.plan.demand import workloads_of
 from campus.plan.model import (
     NodeShape,
@@ -39,6 +39,8 @@ from campus.plan.planner import (
     as_scheduled,
     creation_orders,
     deploy_order,
+    fewest_surviving_a_node,
+    fewest_surviving_a_zone,
     plan_fleet,
     smallest,
 )
@@ -338,3 +340,84 @@ def test_placing_runs_of_identical_pods_matches_placing_them_one_by_one(choice: 
             assert [(n.pods, n.used, n.free) for n in layout.nodes] == [
                 (n.pods, n.used, n.free) for n in expected.nodes
             ]
+
+
+def _random_workloads(rng: random.Random, zone_spread: bool = True) -> list[Workload]:
+    found = []
+    for i in range(rng.randint(1, 6)):
+        spread: tuple[Spread, ...] = ()
+        if rng.random() < 0.5:
+            spread += (Spread(HOSTNAME, rng.randint(1, 2)),)
+        if zone_spread and rng.random() < 0.4:
+            spread += (Spread(ZONE, rng.randint(1, 2)),)
+        found.append(
+            dataclasses.replace(
+                workload(
+                    f"w{i}",
+                    rng.choice([0, 100, 500, 1000, 3000]),
+                    replicas=rng.randint(1, 9),
+                    memory=rng.choice([0, 128 * MIB, GIB, 5 * GIB]),
+                ),
+                spread=spread,
+            )
+        )
+    return found
+
+
+def test_candidates_are_the_nodes_the_spread_filter_accepts() -> None:
+    """Every node whose domain, holding the pod, stays within maxSkew of the emptiest
+    domain (lost nodes are domains too), and that has room: checked one by one."""
+    rng = random.Random(11)
+    for _ in range(60):
+        workloads = _random_workloads(rng)
+        layout = Layout(rng.randint(1, 7), BARE.room, ("a", "b", "c")[: rng.randint(1, 3)])
+        pods = steady(*workloads)
+        rng.shuffle(pods)
+        for pod in pods:
+            expected = []
+            for node in layout.nodes:
+                within = True
+                for constraint in pod.workload.spread:
+                    counts = {n.domain(constraint.topology_key): 0 for n in layout.nodes}
+                    for other in layout.nodes:
+                        domain = other.domain(constraint.topology_key)
+                        counts[domain] += sum(
+                            p.workload.group == pod.workload.group for p in other.pods
+                        )
+                    skew = counts[node.domain(constraint.topology_key)] + 1 - min(counts.values())
+                    within = within and skew <= constraint.max_skew
+                if node.alive and pod.workload.pod.fits_in(node.free) and within:
+                    expected.append(node)
+            assert layout.candidates(pod) == expected
+            if expected:
+                layout.place(pod, rng.choice(expected))
+            if rng.random() < 0.05:
+                layout.lose(rng.choice(layout.nodes))
+
+
+def test_loss_searches_may_start_where_the_survivors_can_hold_the_pods() -> None:
+    """No count below the bounds survives a lost node (or zone): starting there finds the
+    count a search from the steady state finds."""
+    rng = random.Random(5)
+    for _ in range(25):
+        pods = steady(*_random_workloads(rng, zone_spread=False))
+        cluster = dataclasses.replace(BARE, zones=("a", "b", "c")[: rng.randint(2, 3)])
+        zones = len(cluster.zones)
+        start, _ = smallest(pods, cluster)
+
+        def node(layout: Layout) -> bool:
+            return stranded_by_loss(layout) is None
+
+        def zone(layout: Layout) -> bool:
+            return stranded_by_zone_loss(layout) is None
+
+        bound = fewest_surviving_a_node(pods, cluster)
+        assert (
+            smallest(pods, cluster, max(start, bound), node)[0]
+            == (smallest(pods, cluster, start, node)[0])
+        )
+        round_up = -(-max(start, fewest_surviving_a_zone(pods, cluster)) // zones) * zones
+        assert (
+            smallest(pods, cluster, round_up, zone, zones)[0]
+            == (smallest(pods, cluster, -(-start // zones) * zones, zone, zones)[0])
+        )

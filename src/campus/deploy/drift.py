@@ -22,10 +22,13 @@ from campus.kube.objects import KubeObject, digest
 
 def contained(wanted: Any, live: Any) -> bool:
     """Every value of `wanted` is in `live`; lists must match item for item (the server
-    adds defaults inside items, never items)."""
+    adds defaults inside items, never items). An empty list or map is in `live` when its
+    key is missing: the API server stores none (`omitempty`), so applying it again would
+    store nothing either (Tutor renders `httpHeaders: []`, which no live object shows)."""
     if isinstance(wanted, dict):
         return isinstance(live, dict) and all(
-            key in live and contained(value, live[key]) for key, value in wanted.items()
+            contained(value, live[key]) if key in live else value in ([], {})
+            for key, value in wanted.items()
         )
     if isinstance(wanted, list):
         return (

@@ -56,7 +56,25 @@ def service_of(obj: KubeObject) -> str:
     return str((obj.get("metadata", {}).get("labels") or {}).get(NAME, obj["metadata"]["name"]))
 
 
+class _Last:
+    """The catalogue last built, with what it was built from."""
+
+    built: tuple[RenderedEnvironment, list[KubeObject], int, Catalogue] | None = None
+
+
 def catalogue(rendered: RenderedEnvironment) -> Catalogue:
     """The environment's service catalogue, from Tutor's own objects and the fleet file's
-    overrides: what every rule knows about each service."""
-    return catalogue_for(rendered.objects, rendered.environment.services)
+    overrides: what every rule knows about each service. Rules ask for it object by
+    object, and building it reads the Caddyfile: it is built once while the same
+    environment asks (rules copy Tutor's objects, never change them)."""
+    last = _Last.built
+    if (
+        last is not None
+        and last[0] is rendered
+        and last[1] is rendered.objects
+        and last[2] == len(rendered.objects)
+    ):
+        return last[3]
+    built = catalogue_for(rendered.objects, rendered.environment.services)
+    _Last.built = (rendered, rendered.objects, len(rendered.objects), built)
+    return built

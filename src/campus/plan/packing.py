@@ -57,6 +57,9 @@ class Node:
         return self.name if topology_key == HOSTNAME else self.zone
 
 
+_NOTHING_BLOCKED: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+
+
 class Layout:
     """Nodes and the pods placed on them, with per-domain pod counts of every group."""
 
@@ -87,31 +90,44 @@ class Layout:
             )
         return known
 
-    def _spread_limits(self, pod: Pod) -> list[tuple[str, dict[str, int], int]]:
-        """Per constraint: its key, the group's pods per domain, and the most a domain may
-        hold before this pod (the fewest in any domain plus maxSkew, minus this pod)."""
-        limits = []
+    def _blocked(self, pod: Pod) -> tuple[frozenset[str], frozenset[str]] | None:
+        """The node names and zones the pod's spread constraints rule out: those already
+        holding as many of its group as a domain may before it (the fewest in any domain
+        plus maxSkew, minus this pod); None when they rule out every domain."""
+        if not pod.workload.spread:
+            return _NOTHING_BLOCKED
+        names: set[str] = set()
+        zones: set[str] = set()
         for constraint in pod.workload.spread:
             key = constraint.topology_key
             counts = self._counts.get((pod.workload.group, key), {})
-            fewest = min(counts.get(d, 0) for d in self._domains(key))
-            limits.append((key, counts, fewest + constraint.max_skew - 1))
-        return limits
+            # Counted domains are domains of nodes: while one is missing, the fewest is 0.
+            domains = len(self._domains(key))
+            fewest = min(counts.values()) if len(counts) >= domains else 0
+            most = fewest + constraint.max_skew - 1
+            if most < 0:
+                return None  # even an empty domain is too full
+            full = {domain for domain, count in counts.items() if count > most}
+            (names if key == HOSTNAME else zones).update(full)
+        return frozenset(names), frozenset(zones)
 
-    def candidates(self, pod: Pod) -> Iterator[Node]:
+    def candidates(self, pod: Pod) -> list[Node]:
         """Nodes the scheduler's filters would accept for the pod, in node order."""
-        limits = self._spread_limits(pod)  # once per pod: placing it ends the iteration
+        blocked = self._blocked(pod)
+        if blocked is None:
+            return []
+        names, zones = blocked
         cpu, memory, slots = pod.workload.pod.cpu, pod.workload.pod.memory, pod.workload.pod.pods
-        for node in self.nodes:
-            free = node.free
-            if (
-                node.alive
-                and cpu <= free.cpu
-                and memory <= free.memory
-                and slots <= free.pods
-                and all(counts.get(node.domain(key), 0) <= most for key, counts, most in limits)
-            ):
-                yield node
+        return [
+            node
+            for node in self.nodes
+            if node.alive
+            and cpu <= (free := node.free).cpu
+            and memory <= free.memory
+            and slots <= free.pods
+            and node.name not in names
+            and node.zone not in zones
+        ]
 
     def place(self, pod: Pod, node: Node) -> None:
         node.pods.append(pod)
@@ -145,7 +161,8 @@ Choice = Callable[[Layout, Pod], "Node | None"]
 
 
 def first_fit(layout: Layout, pod: Pod) -> Node | None:
-    return next(layout.candidates(pod), None)
+    found = layout.candidates(pod)
+    return found[0] if found else None
 
 
 def _left_after(layout: Layout, pod: Pod) -> Callable[[Node], float]:
@@ -162,14 +179,28 @@ def _left_after(layout: Layout, pod: Pod) -> Callable[[Node], float]:
     return left
 
 
+def _first_best(
+    layout: Layout, pod: Pod, score: Callable[[Node], float], highest: bool
+) -> Node | None:
+    """The first candidate of highest (else lowest) score, as max() (min()) over
+    `candidates` picks it, in one loop: the plan's innermost step."""
+    best: Node | None = None
+    best_score = 0.0
+    for node in layout.candidates(pod):
+        value = score(node)
+        if best is None or (value > best_score if highest else value < best_score):
+            best, best_score = node, value
+    return best
+
+
 def best_fit(layout: Layout, pod: Pod) -> Node | None:
     """The node the pod fills most: keeps big gaps open for big pods."""
-    return min(layout.candidates(pod), key=_left_after(layout, pod), default=None)
+    return _first_best(layout, pod, _left_after(layout, pod), highest=False)
 
 
 def least_allocated(layout: Layout, pod: Pod) -> Node | None:
     """The emptiest node, as kube-scheduler's default scoring prefers."""
-    return max(layout.candidates(pod), key=_left_after(layout, pod), default=None)
+    return _first_best(layout, pod, _left_after(layout, pod), highest=True)
 
 
 def _score_after(layout: Layout, pod: Pod) -> Callable[[Node], float]:
@@ -190,7 +221,7 @@ def _score_after(layout: Layout, pod: Pod) -> Callable[[Node], float]:
 
 def scheduler_scored(layout: Layout, pod: Pod) -> Node | None:
     """The node kube-scheduler's default resource scores rank first."""
-    return max(layout.candidates(pod), key=_score_after(layout, pod), default=None)
+    return _first_best(layout, pod, _score_after(layout, pod), highest=True)
 
 
 # Choices that rank nodes by a score of the node alone, for placing a run of identical

@@ -318,6 +318,20 @@ def _scheduled_count(orders: Sequence[Sequence[Pod]], cluster: Cluster, start: i
     return count
 
 
+def fewest_surviving_a_node(pods: Sequence[Pod], cluster: Cluster) -> int:
+    """Losing a node that holds pods leaves the others to hold them all: no fewer nodes
+    than that survive it, so the search for the count that does starts there."""
+    return lower_bound(pods, cluster.room) + 1 if pods else 1
+
+
+def fewest_surviving_a_zone(pods: Sequence[Pod], cluster: Cluster) -> int:
+    """Likewise for a zone: its nodes (one in `zones`, round robin) lost, the others."""
+    zones = len(cluster.zones)
+    if not pods or zones < 2:
+        return 1
+    return -(-lower_bound(pods, cluster.room) * zones // (zones - 1))
+
+
 def _round_to_zones(count: int, zones: int) -> int:
     return math.ceil(count / zones) * zones
 
@@ -383,7 +397,8 @@ def plan_fleet(
     def survives(layout: Layout) -> bool:
         return stranded_by_loss(layout) is None
 
-    loss_count, _ = smallest(steady_pods, cluster, steady_count, survives)
+    loss_start = max(steady_count, fewest_surviving_a_node(steady_pods, cluster))
+    loss_count, _ = smallest(steady_pods, cluster, loss_start, survives)
     stranded = stranded_by_loss(steady_layout)
     loss_note = "any one node lost or drained: its pods find room on the others"
     if stranded is not None:
@@ -438,7 +453,7 @@ def _zone_loss(pods: Sequence[Pod], cluster: Cluster, start: int) -> Scenario:
     count, _ = smallest(
         pods,
         cluster,
-        _round_to_zones(start, zones),
+        _round_to_zones(max(start, fewest_surviving_a_zone(pods, cluster)), zones),
         lambda layout: stranded_by_zone_loss(layout) is None,
         step=zones,
     )

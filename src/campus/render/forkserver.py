@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sys
+from typing import Any
 
 from campus.render import worker
 
@@ -27,9 +28,28 @@ def _render_in_child(line: str) -> None:
     sys.stdout.flush()
 
 
+def _entry_points_once() -> None:
+    """Tutor looks its plugins up by entry point in every environment, and each look-up
+    reads the metadata of every installed distribution again: a tenth of a child's time.
+    The children look them up in the server's one reading instead (the same entry points:
+    nothing is installed while campus renders)."""
+    import importlib_metadata
+
+    everything = importlib_metadata.entry_points()
+
+    def entry_points(**selection: Any) -> Any:
+        return everything.select(**selection)
+
+    importlib_metadata.entry_points = entry_points
+
+
 def serve() -> None:
-    # What `render` imports, once: importing tutor.commands.cli registers template globals.
+    # What `render` imports, once: importing tutor.commands.cli registers template globals;
+    # Crypto.IO is what every child would import again to read its JWT key (stateless).
+    from Crypto.IO import PEM, PKCS8  # noqa: F401
     from tutor.commands import cli  # noqa: F401
+
+    _entry_points_once()
 
     for line in sys.stdin:
         sys.stdout.flush()

@@ -15,11 +15,10 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from campus.errors import CampusError
 from campus.kube.objects import KubeObject
 from campus.labels import NO_SUFFIX
+from campus.render.documents import load, load_all
 
 SUPPORTED = frozenset(
     {
@@ -47,7 +46,7 @@ Reader = Callable[[str], str]  # a file's text by its path under Tutor's env/ fo
 
 
 def _load_all(text: str) -> list[KubeObject]:
-    return [doc for doc in YAML(typ="safe").load_all(text) if doc]
+    return [doc for doc in load_all(text) if doc]
 
 
 def _pod_template(obj: KubeObject) -> dict[str, Any] | None:
@@ -191,7 +190,7 @@ def _apply_patches(read: Reader, kustomization: dict[str, Any], objects: list[Ku
         entries.append(patch.get("path") or {"inline": patch["patch"]})
     for entry in entries:
         text = entry["inline"] if isinstance(entry, dict) else read(entry)
-        for document in YAML(typ="safe").load_all(text):
+        for document in load_all(text):
             if not document:
                 continue
             name = document.get("metadata", {}).get("name")
@@ -228,7 +227,7 @@ def build_files(files: Mapping[str, str]) -> list[KubeObject]:
 
 
 def _build(read: Reader, where: str) -> list[KubeObject]:
-    kustomization = YAML(typ="safe").load(read("kustomization.yml")) or {}
+    kustomization = load(read("kustomization.yml")) or {}
     unsupported = set(kustomization) - SUPPORTED
     if unsupported:
         raise KustomizeError(

@@ -19,6 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from campus.errors import CampusError
+from campus.render.documents import load
 
 STATE_ENV = "CAMPUS_STATE_DIR"
 CONFIG_FILE = "config.yml"  # Tutor's own name for a project's settings
@@ -54,7 +55,7 @@ def cached_settings(state_dir: Path, environment: str) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        loaded = YAML(typ="safe").load(path.read_text())
+        loaded = load(path.read_text())
     except Exception as error:  # ruamel's errors share no base class worth naming
         raise CampusError(f"{path}: not readable as YAML: {error}") from None
     if not isinstance(loaded, dict):
@@ -113,7 +114,7 @@ def provide_jwt_key(state_dir: Path, environment: str) -> bool:
 
     Tutor generates this RSA 2048 key with pycryptodome's pure-Python prime search (0.1 to
     1 s), and on a first render twice: once while loading plugins, whose copy it discards,
-    once to keep. The same key from OpenSSL (`cryptography`) takes a few milliseconds;
+    once to keep. The same key from OpenSSL (`cryptography`) takes about 50 ms of CPU;
     Tutor finds it in `config.yml` and keeps it as if it had generated it. The file is JSON
     (a YAML subset, read alike by every YAML version) and unconfirmed, as Tutor's first
     settings would be. Returns whether it wrote one."""

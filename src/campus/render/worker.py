@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import posixpath
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,62 @@ def _compiled_once(directory: str) -> Any:
         jinja2.Environment.compile = compile_source  # type: ignore[method-assign]
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def as_jinja_renders(text: str) -> str:
+    """What Jinja renders for a template without Jinja syntax (Tutor's defaults): the
+    text, its line ends made \\n and one trailing line end dropped (no
+    keep_trailing_newline)."""
+    lines = _NEWLINE.split(text)
+    if lines[-1] == "":
+        del lines[-1]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _tutor_shortcuts() -> Any:
+    """Three of Tutor's costs, paid again in every environment, cut while this is open:
+    importing the environment's JWT key, which its templates do four times and
+    pycryptodome checks each time with primality tests (the same key gives the same
+    object); reading YAML (Tutor's defaults, `config.yml`, plugin files) through PyYAML's
+    pure-Python parser: libyaml's gives the same objects (the same resolver and
+    constructor) several times faster; and rendering each setting's value, which copies
+    the whole configuration and compiles a template even for a value without Jinja
+    syntax (most of them), whose rendering `as_jinja_renders` gives directly."""
+    import yaml
+    from Crypto.PublicKey import RSA
+    from tutor import env, serialize
+
+    import_key, load, load_all = RSA.import_key, serialize.load, serialize.load_all
+    render_str = env.render_str
+    imported: dict[Any, Any] = {}
+
+    def import_once(extern_key: Any, passphrase: Any = None, **options: Any) -> Any:
+        if passphrase is not None or options:
+            return import_key(extern_key, passphrase, **options)
+        if extern_key not in imported:
+            imported[extern_key] = import_key(extern_key)
+        return imported[extern_key]
+
+    def render_plain_once(config: Any, text: str) -> Any:
+        if any(mark in text for mark in _JINJA_SYNTAX):
+            return render_str(config, text)
+        return as_jinja_renders(text)
+
+    RSA.import_key = import_once
+    env.render_str = render_plain_once
+    loader = getattr(yaml, "CSafeLoader", None)  # None: PyYAML built without libyaml
+    if loader is not None:
+        serialize.load = lambda stream: yaml.load(stream, Loader=loader)
+        serialize.load_all = lambda stream: yaml.load_all(stream, Loader=loader)
+    try:
+        yield
+    finally:
+        RSA.import_key, serialize.load, serialize.load_all = import_key, load, load_all
+        env.render_str = render_str
+
+
 def _kustomize_inputs(renderer: Any, targets: list[tuple[str, str]]) -> dict[str, str]:
     """The env files Tutor's kustomization reads (itself, its resources, generated
     ConfigMaps' files, patches), rendered in memory by their path under env/, as
@@ -174,7 +231,7 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     version = f"{jinja2.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
     compiled = Path(request["root"]).parent / f".jinja-{version}"
     compiled.mkdir(mode=0o700, exist_ok=True)
-    with _compiled_once(str(compiled)):
+    with _compiled_once(str(compiled)), _tutor_shortcuts():
         return _render(request)
 
 
