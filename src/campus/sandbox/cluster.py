@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from lightkube import Client
 from lightkube.codecs import from_dict
@@ -39,6 +40,7 @@ from campus.sandbox.build import Binaries, ensure_binaries
 from campus.sandbox.paths import kubeconfig_path, state_dir, state_root
 from campus.sandbox.versions import KUBERNETES
 
+T = TypeVar("T")
 MANIFESTS = Path(__file__).parent / "manifests"
 
 
@@ -353,25 +355,29 @@ def _last_error(stderr: str) -> str:
     return "\n".join(messages[-5:]) or stderr[-2000:]
 
 
+def _answered(step: Callable[[], T], deadline: float) -> T:
+    """`step`'s result, asked again while the API server lets it time out: a control plane
+    that has just started on a loaded machine may. Past `deadline` the error stands."""
+    while True:
+        try:
+            return step()
+        except Unreachable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def _create_nodes(client: Client, manifests: list[KubeObject], timeout: float) -> None:
-    """The storage class and the nodes. A control plane that has just started on a loaded
-    machine may let a request time out: each step is retried until `timeout`, and a node
-    that exists already was created by the attempt whose answer was lost (every port of
-    this control plane is its own, so no other sandbox's node can be here)."""
+    """The storage class and the nodes, each step `_answered`. A node that exists already
+    was created by the attempt whose answer was lost (every port of this control plane is
+    its own, so no other sandbox's node can be here)."""
     deadline = time.monotonic() + timeout
-    steps: list[Callable[[], object]] = [
-        lambda: client.apply(from_dict(node_specs.storage_class()), field_manager="campus-sandbox")
-    ]
-    steps += [functools.partial(_create_node, client, manifest) for manifest in manifests]
-    for step in steps:
-        while True:
-            try:
-                step()
-                break
-            except Unreachable:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+    _answered(
+        lambda: client.apply(from_dict(node_specs.storage_class()), field_manager="campus-sandbox"),
+        deadline,
+    )
+    for manifest in manifests:
+        _answered(functools.partial(_create_node, client, manifest), deadline)
 
 
 def _create_node(client: Client, manifest: KubeObject) -> None:
@@ -382,10 +388,7 @@ def _create_node(client: Client, manifest: KubeObject) -> None:
 def _wait_nodes_ready(client: Client, names: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            listed = list(client.list(Node))
-        except Unreachable:  # a loaded machine's fresh control plane: ask again
-            listed = []
+        listed = _answered(lambda: list(client.list(Node)), deadline)
         ready = {n.metadata.name for n in listed if n.metadata and is_ready(n.to_dict())}
         missing = [name for name in names if name not in ready]
         if not missing:
