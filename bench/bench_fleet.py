@@ -10,16 +10,14 @@ so that the growth of each cost with fleet size is visible next to bench_deploy.
 from __future__ import annotations
 
 import json
-import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from bench_deploy import AuditLog, Run, campus_deploy
+from bench_operations import median_wall_and_cpu
 
 from campus.pipeline import load
 from campus.sandbox import cluster
@@ -54,18 +52,6 @@ def timed_plan(path: Path) -> tuple[float, dict[str, object]]:
         raise SystemExit(f"campus plan failed:\n{completed.stderr[-2000:]}")
     document: dict[str, object] = json.loads(completed.stdout)
     return seconds, document
-
-
-def median_wall_and_cpu(action: Callable[[], object], runs: int = 5) -> tuple[float, float]:
-    """Median wall and CPU seconds (user + sys of this process and of the children it
-    waited for, so a command run through subprocess counts too)."""
-    walls, cpus = [], []
-    for _ in range(runs):
-        before, started = os.times(), time.perf_counter()
-        action()
-        walls.append(time.perf_counter() - started)
-        cpus.append(sum(os.times()[:4]) - sum(before[:4]))
-    return statistics.median(walls), statistics.median(cpus)
 
 
 def seconds(wall: float, cpu: float) -> str:
