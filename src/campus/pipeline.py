@@ -138,10 +138,12 @@ def _build(
     jobs: int | None = None,
     check_services: bool = True,
 ) -> list[Built]:
-    from campus.fleet.checks import unknown_services
+    from campus.fleet.checks import production_without_replicas, unknown_services
     from campus.fleet.load import locate
     from campus.harden import harden_all
     from campus.render import render_fleet
+    from campus.services.catalogue import catalogue_for
+    from campus.services.model import Kind
 
     rendered = render_fleet(fleet, [e.name for e in selected], jobs=jobs, cluster=copies)
     running = {
@@ -149,6 +151,13 @@ def _build(
         for r in rendered
     }
     problems = unknown_services(fleet, running) if check_services else []
+    serving = {}
+    for r in rendered:
+        catalogue = catalogue_for(r.objects, r.environment.services)
+        serving[r.environment.name] = {
+            name for name, service in catalogue.services.items() if service.kind is Kind.WEB
+        }
+    problems += production_without_replicas(fleet, serving)
     if problems:
         raise locate(Path(fleet.source), problems)
     return [Built(r, *harden_all(r)) for r in rendered]

@@ -294,6 +294,31 @@ def unknown_services(fleet: Fleet, running: Mapping[str, set[str]]) -> list[Find
     return list(found.values())
 
 
+def production_without_replicas(fleet: Fleet, serving: Mapping[str, set[str]]) -> list[Finding]:
+    """A production environment that asks for no replica of a service serving users or
+    other pods (`serving`: environment -> its web services, as the catalogue classifies
+    them): the site, or every caller of that service, would be down on purpose. A worker may
+    be scaled to zero; a web service of production may not, wherever the zero is set."""
+    found: dict[tuple[str, ...], Finding] = {}
+    inherited = fleet.defaults.replicas or {}
+    for environment in fleet.environments:
+        if not environment.production:
+            continue
+        for service, count in environment.replicas.items():
+            if count != 0 or service not in serving.get(environment.name, set()):
+                continue
+            where: Location = ["environments", environment.name, "replicas", service]
+            if inherited.get(service) == 0:  # inherited (or set again): the defaults' line
+                where = ["defaults", "replicas", service]
+            message = (
+                f"0 replicas of {service!r} in production environment {environment.name}: "
+                "it serves requests, so the environment would be down; give it 1 or more, "
+                "or mark the environment production: false"
+            )
+            found.setdefault(tuple(map(str, where)), (where, message))
+    return list(found.values())
+
+
 Profile = Callable[[str, SizeName, ServiceResources | None], dict[str, dict[str, str]]]
 
 

@@ -70,8 +70,9 @@ def _decode(path: Path, data: bytes) -> str:
 def _check_structure(path: Path, text: str) -> None:
     """Walk the YAML events (no objects built) and refuse, at its position, what would
     take unbounded time or memory to build, or what no fleet file needs: nesting deeper
-    than MAX_DEPTH, more than MAX_VALUES values once aliases are expanded, tags outside
-    the core schema. Stops at the first such event."""
+    than MAX_DEPTH, more than MAX_VALUES values once aliases are expanded, an alias inside
+    the collection it names (a structure that contains itself), tags outside the core
+    schema. Stops at the first such event."""
     # Per open collection: its anchor and how many values it holds so far (expanded).
     open_collections: list[tuple[str | None, int]] = [(None, 0)]
     anchored: dict[str, int] = {}
@@ -94,6 +95,14 @@ def _check_structure(path: Path, text: str) -> None:
             if anchor is not None:
                 anchored[anchor] = size
         elif isinstance(event, AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_collections):
+                # Built, it would contain itself: no value of a fleet file can be infinite,
+                # and whatever walked it (validation, inheritance, Tutor) would never end.
+                problem = (
+                    f"alias *{event.anchor} refers to the collection it is inside "
+                    "(a recursive structure)"
+                )
+                raise FleetFileError(path, [Problem(*here, "", problem)])
             size = anchored.get(str(event.anchor), 1)
         elif isinstance(event, ScalarEvent):
             size = 1
