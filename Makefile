@@ -12,9 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The sandbox first, so that lint already reads each environment's Tutor state from it.
 demo: $(STAMP)
-	$(BIN)/campus lint -f examples/fleet.yml
 	$(BIN)/campus sandbox status >/dev/null 2>&1 || $(BIN)/campus sandbox up --nodes 6
+	$(BIN)/campus lint -f examples/fleet.yml
 	$(BIN)/campus deploy -f examples/fleet.yml
 	$(BIN)/campus status -f examples/fleet.yml
 

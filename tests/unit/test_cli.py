@@ -113,3 +113,17 @@ def test_lint_and_plan_say_which_tutor_state_each_environment_used(
     }
     table = CliRunner().invoke(cli, ["plan", "-f", str(fleet)])
     assert "acme: Tutor state: local cache (cluster not asked)" in table.output
+
+
+def test_a_tutor_state_origin_every_environment_shares_is_said_once() -> None:
+    from campus.output.state import state_lines
+
+    reason = "new (first install: no cluster at hand: connection refused)"
+    assert state_lines([("a", reason), ("b", reason), ("c", reason)]) == [
+        f"Tutor state of all 3 environments: {reason}"
+    ]
+    assert state_lines([("a", reason), ("b", "cluster (no local cache)")]) == [
+        f"a: Tutor state: {reason}",
+        "b: Tutor state: cluster (no local cache)",
+    ]
+    assert state_lines([("a", reason)]) == [f"a: Tutor state: {reason}"]

@@ -43,14 +43,15 @@ def deploy(
 ) -> None:
     """Deploy environments in health-gated phases (all of them by default)."""
     from campus.deploy.engine import deploy_fleet
+    from campus.output.state import state_lines
     from campus.pipeline import connect_fleet, deploy_requests
 
     if all_ and environments:
         raise click.UsageError("give environment names or --all, not both")
     fleet, client = connect_fleet(fleet_file, kubeconfig)
     requests = deploy_requests(fleet, environments, client)
-    for request in requests:
-        click.echo(f"{request.environment}: Tutor state: {request.state_origin}", err=True)
+    for line in state_lines([(r.environment, r.state_origin) for r in requests]):
+        click.echo(line, err=True)
     options = DeployOptions(
         dry_run=dry_run,
         prune=not no_prune,

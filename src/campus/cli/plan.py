@@ -110,6 +110,7 @@ def plan(
     manifests' requests, spread constraints and autoscaling, against one server per service."""
     from campus.output.plan import plan_document, print_plan, print_verification
     from campus.output.progress import LiveProgress
+    from campus.output.state import state_lines
     from campus.output.tables import print_structured
     from campus.pipeline import build, fleet_hash, load
     from campus.plan.planner import plan_fleet
@@ -127,8 +128,9 @@ def plan(
     )
     if output == "table":
         print_plan(fleet_plan)
-        for each in built:
-            click.echo(f"{each.environment.name}: Tutor state: {each.rendered.state_origin}")
+        named = [(each.environment.name, each.rendered.state_origin) for each in built]
+        for line in state_lines(named):
+            click.echo(line)
     verification = None
     if verify:
         with LiveProgress(

@@ -35,6 +35,7 @@ def render(
     Each renders from its Tutor state in the local cache; one the cache lacks is read from
     the fleet's cluster when it answers, else generated (a first install)."""
     from campus.output.manifests import write_environment, write_stream
+    from campus.output.state import shared_origin
     from campus.pipeline import build, load
 
     if output != "-":
@@ -45,14 +46,19 @@ def render(
                 "or - for a YAML stream",
                 param_hint="'-o'",
             )
-    for built in build(load(fleet_file), environments, jobs=jobs, offline=offline):
+    builts = build(load(fleet_file), environments, jobs=jobs, offline=offline)
+    shared = shared_origin([b.rendered.state_origin for b in builts])
+    if shared is not None:
+        click.echo(f"Tutor state of all {len(builts)} environments: {shared}", err=True)
+    for built in builts:
         name = built.environment.name
-        state = f"Tutor state: {built.rendered.state_origin}"
+        state = "" if shared else f"Tutor state: {built.rendered.state_origin}"
         if built.rendered.toolchain:
-            state += f"; release {built.rendered.toolchain}"
+            state += f"{'; ' if state else ''}release {built.rendered.toolchain}"
         if output == "-":
             write_stream(built.objects + built.init_jobs)
-            click.echo(f"{name}: {state}", err=True)
+            if state:
+                click.echo(f"{name}: {state}", err=True)
             continue
         directory = Path(output) / name
         try:
@@ -61,6 +67,6 @@ def render(
             raise click.ClickException(f"cannot write {directory}/: {error.strerror}") from None
         click.echo(
             f"{name}: {len(built.objects)} objects, {len(built.init_jobs)} init jobs -> "
-            f"{directory}/ ({state})",
+            f"{directory}/" + (f" ({state})" if state else ""),
             err=True,
         )

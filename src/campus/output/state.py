@@ -30,3 +30,18 @@ def print_secret_ages(environment: str, found: Sequence[SecretAge], output: str)
     for age in found:
         table.add_row(age.name, _age(age.seconds), age.rotation)
     console().print(table)
+
+
+def shared_origin(origins: Sequence[str]) -> str | None:
+    """The one Tutor state origin every environment of a command shares (say, no cluster at
+    hand), so that it is said once rather than once per environment; None when they differ
+    or there is one environment."""
+    return origins[0] if len(origins) > 1 and len(set(origins)) == 1 else None
+
+
+def state_lines(named: Sequence[tuple[str, str]]) -> list[str]:
+    """`name: Tutor state: origin` a line each, or one line for an origin all share."""
+    shared = shared_origin([origin for _, origin in named])
+    if shared is not None:
+        return [f"Tutor state of all {len(named)} environments: {shared}"]
+    return [f"{name}: Tutor state: {origin}" for name, origin in named]
