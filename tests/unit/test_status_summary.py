@@ -124,3 +124,17 @@ def test_a_service_kind_is_what_its_deployment_says() -> None:
     widget["metadata"]["annotations"] = {"campus.openedx.org/service-kind": "data"}
     result = summarise("dev", "dev", [widget, deployment("mysql", 1, 1)], [], [], [], None)
     assert {s.name: s.kind for s in result.services} == {"widget": "data", "mysql": "data"}
+
+
+def test_the_hpa_column_says_in_words_what_is_not_measured_yet() -> None:
+    from campus.output.status import _hpa_cell
+    from campus.status.model import EnvironmentStatus, ServiceStatus
+
+    services = [
+        ServiceStatus("lms", ready=3, desired=3, hpa_current=3, hpa_min=3, hpa_max=8),
+        ServiceStatus("cms", ready=2, desired=2, hpa_current=None, hpa_min=2, hpa_max=4),
+        ServiceStatus("caddy", ready=1, desired=1),
+    ]
+    cell = _hpa_cell(EnvironmentStatus("acme-prod", "acme-prod", services=services))
+    assert cell == "lms 3 of 3-8, cms not measured yet, 2-4"
+    assert "?" not in cell

@@ -31,15 +31,15 @@ def _services_cell(status: EnvironmentStatus) -> str:
 
 
 def _hpa_cell(status: EnvironmentStatus) -> str:
-    return (
-        " ".join(
-            f"{s.name}={s.hpa_current if s.hpa_current is not None else '?'}"
-            f"[{s.hpa_min}-{s.hpa_max}]"
-            for s in status.services
-            if s.hpa_max is not None
-        )
-        or "-"
-    )
+    """`lms 3 of 3-8`; an autoscaler that has not yet reported a count (just created, or
+    no metrics yet) says so in words rather than a question mark."""
+    cells = []
+    for s in status.services:
+        if s.hpa_max is None:
+            continue
+        current = "not measured yet," if s.hpa_current is None else f"{s.hpa_current} of"
+        cells.append(f"{s.name} {current} {s.hpa_min}-{s.hpa_max}")
+    return ", ".join(cells) or "-"
 
 
 def status_view(statuses: Sequence[EnvironmentStatus], wide: bool = False) -> RenderableType:
