@@ -141,9 +141,8 @@ def _build(
     from campus.fleet.checks import production_without_replicas, unknown_services
     from campus.fleet.load import locate
     from campus.harden import harden_all
+    from campus.harden.rule import serving
     from campus.render import render_fleet
-    from campus.services.catalogue import catalogue_for
-    from campus.services.model import Kind
 
     rendered = render_fleet(fleet, [e.name for e in selected], jobs=jobs, cluster=copies)
     running = {
@@ -151,13 +150,9 @@ def _build(
         for r in rendered
     }
     problems = unknown_services(fleet, running) if check_services else []
-    serving = {}
-    for r in rendered:
-        catalogue = catalogue_for(r.objects, r.environment.services)
-        serving[r.environment.name] = {
-            name for name, service in catalogue.services.items() if service.kind is Kind.WEB
-        }
-    problems += production_without_replicas(fleet, serving)
+    problems += production_without_replicas(
+        fleet, {r.environment.name: serving(r) for r in rendered}
+    )
     if problems:
         raise locate(Path(fleet.source), problems)
     return [Built(r, *harden_all(r)) for r in rendered]

@@ -37,6 +37,7 @@ COMMANDS = {
     "state": ("state", "state"),
     "access": ("access", "access"),
     "secrets": ("secrets", "secrets"),
+    "toolchains": ("toolchains", "toolchains"),
 }
 
 

@@ -11,6 +11,7 @@ from campus.kube.objects import KubeObject
 from campus.labels import NAME
 from campus.render.model import RenderedEnvironment
 from campus.services import Catalogue, catalogue_for
+from campus.services.model import Kind
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,8 @@ def catalogue(rendered: RenderedEnvironment) -> Catalogue:
     built = catalogue_for(rendered.objects, rendered.environment.services)
     _Last.built = (rendered, rendered.objects, len(rendered.objects), built)
     return built
+
+
+def serving(rendered: RenderedEnvironment) -> set[str]:
+    """The environment's services that serve requests (the catalogue's web kind)."""
+    return {name for name, s in catalogue(rendered).services.items() if s.kind is Kind.WEB}

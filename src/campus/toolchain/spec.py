@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 from campus.fleet.model import Release
 
@@ -32,6 +33,8 @@ class ToolchainSpec:
     plugins: tuple[tuple[str, str], ...]
     python: str
     distributions: tuple[tuple[str, str], ...] = ()
+
+    KEY_PREFIX: ClassVar[str] = f"{TUTOR}-"  # every key starts so (`key`)
 
     @property
     def pins(self) -> tuple[str, ...]:

@@ -187,3 +187,54 @@ def _install(spec: ToolchainSpec, python: Path, progress: Progress) -> None:
         )
     lines = [line for line in tail if "ERROR" in line] or list(tail)[-5:]
     raise ToolchainError(f"cannot install the toolchain {pins}:\n" + "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A toolchain on disk: its key, what its manifest says and the bytes it takes."""
+
+    key: str
+    path: Path
+    pins: tuple[str, ...]
+    python: str
+    created: str
+    size: int
+
+
+def _size(folder: Path) -> int:
+    return sum(f.lstat().st_size for f in folder.rglob("*") if not f.is_symlink())
+
+
+def stored(where: Path | None = None) -> list[Stored]:
+    """Every complete toolchain of the store (a half-built one has no published link)."""
+    folder = where or root()
+    found = []
+    for link in sorted(folder.glob(f"{ToolchainSpec.KEY_PREFIX}*")):
+        manifest = link / MANIFEST
+        if not manifest.is_file():
+            continue
+        data = json.loads(manifest.read_text())
+        target = link.resolve()
+        found.append(
+            Stored(
+                link.name,
+                link,
+                tuple(data.get("pins", ())),
+                str(data.get("python", "")),
+                str(data.get("created", "")),
+                _size(target),
+            )
+        )
+    return found
+
+
+def remove(key: str, where: Path | None = None) -> None:
+    """Delete one toolchain, under its key's lock so that no campus process is making it
+    meanwhile; the link goes first, so no later look-up finds a toolchain half deleted."""
+    folder = where or root()
+    with locked(folder / f".{key}.lock", lambda: None):
+        link = folder / key
+        target = link.resolve() if link.is_symlink() else link
+        if link.is_symlink():
+            link.unlink()
+        shutil.rmtree(target, ignore_errors=True)
