@@ -79,6 +79,14 @@ def test_gateway_mode_admits_the_gateways_namespace_by_default(tmp_path: Path) -
     assert dev.ingress_controller_namespace == "ingress-nginx"
 
 
+def test_from_cidrs_are_read_and_checked(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "{mode: ingress, class: nginx}", "{mode: ingress, from_cidrs: [10.0.0.1/16]}"
+    )
+    assert load_fleet(write(tmp_path, text)).environments[0].ingress_from_cidrs == ("10.0.0.0/16",)
+    assert "not a CIDR" in error_of(tmp_path, text.replace("10.0.0.1/16", "nodes"))
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -180,6 +180,22 @@ def test_tls_admits_the_ingress_controller_to_cert_manager_http01_solver(
     assert "allow-acme-http01-solver" not in by_kind(hardened(no_tls), "NetworkPolicy")
 
 
+def test_from_cidrs_admits_an_ingress_controller_on_host_network(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    rendered = rendered_example["acme-dev"]
+    host_network = dataclasses.replace(
+        rendered,
+        environment=rendered.environment.model_copy(
+            update={"ingress_mode": "ingress", "ingress_from_cidrs": ("10.0.0.0/16",)}
+        ),
+    )
+    policy = by_kind(hardened(host_network), "NetworkPolicy")["allow-entry"]
+    sources = policy["spec"]["ingress"][0]["from"]
+    assert {"ipBlock": {"cidr": "10.0.0.0/16"}} in sources
+    assert any("namespaceSelector" in source for source in sources)
+
+
 def test_schema_validation_catches_a_broken_object() -> None:
     broken = {
         "apiVersion": "apps/v1",

@@ -80,6 +80,7 @@ def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) ->
         ingress_class=ingress.class_name or DEFAULT_INGRESS_CLASS,
         ingress_controller_namespace=ingress.controller_namespace or controller_default,
         tls=ingress.tls,
+        ingress_from_cidrs=tuple(ingress.from_cidrs or ()),
         gateway=gateway,
         services=_merged(defaults.services, spec.services),
         release=_release(defaults.release, spec.release),

@@ -56,6 +56,8 @@ def network_policies(rendered: RenderedEnvironment) -> list[KubeObject]:
                 }
             }
         ]
+        # A controller on hostNetwork: its packets carry the node's address.
+        sources += [{"ipBlock": {"cidr": cidr}} for cidr in environment.ingress_from_cidrs]
     else:
         sources = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]  # Caddy behind a LoadBalancer: the world
     policies = [
