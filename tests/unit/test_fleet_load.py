@@ -65,6 +65,28 @@ def test_environment_wins_and_mappings_merge(tmp_path: Path) -> None:
     assert (prod.ingress_mode, prod.ingress_class) == ("ingress", "traefik")
 
 
+def test_gateway_mode_admits_the_gateways_namespace_by_default(tmp_path: Path) -> None:
+    text = GOOD.replace("{mode: ingress, class: nginx}", "{mode: gateway, gateway: edge/shared}")
+    text = text.replace("ingress: {class: traefik}", "ingress: {gateway: shared}")
+    dev, prod = load_fleet(write(tmp_path, text)).environments
+    assert dev.ingress_controller_namespace == "edge"
+    assert prod.ingress_controller_namespace == "a-production"  # a Gateway beside it
+    pinned = text.replace(
+        "gateway: edge/shared}", "gateway: edge/shared, controller_namespace: gw}"
+    )
+    assert load_fleet(write(tmp_path, pinned)).environments[0].ingress_controller_namespace == "gw"
+    dev, _ = load_fleet(write(tmp_path, GOOD)).environments
+    assert dev.ingress_controller_namespace == "ingress-nginx"
+
+
+def test_from_cidrs_are_read_and_checked(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "{mode: ingress, class: nginx}", "{mode: ingress, from_cidrs: [10.0.0.1/16]}"
+    )
+    assert load_fleet(write(tmp_path, text)).environments[0].ingress_from_cidrs == ("10.0.0.0/16",)
+    assert "not a CIDR" in error_of(tmp_path, text.replace("10.0.0.1/16", "nodes"))
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -156,6 +156,46 @@ def test_caddy_mode_keeps_tutors_load_balancer(
     assert policy["spec"]["ingress"][0]["from"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
 
 
+def test_tls_admits_the_ingress_controller_to_cert_manager_http01_solver(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    from campus.fleet.model import Tls
+
+    rendered = rendered_example["acme-dev"]
+    tls_env = dataclasses.replace(
+        rendered,
+        environment=rendered.environment.model_copy(
+            update={"ingress_mode": "ingress", "tls": Tls(cluster_issuer="letsencrypt")}
+        ),
+    )
+    policies = by_kind(hardened(tls_env), "NetworkPolicy")
+    solver = policies["allow-acme-http01-solver"]["spec"]
+    assert solver["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
+    rule = solver["ingress"][0]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8089}]
+    assert rule["from"] == policies["allow-entry"]["spec"]["ingress"][0]["from"]
+    no_tls = dataclasses.replace(
+        rendered, environment=rendered.environment.model_copy(update={"tls": None})
+    )
+    assert "allow-acme-http01-solver" not in by_kind(hardened(no_tls), "NetworkPolicy")
+
+
+def test_from_cidrs_admits_an_ingress_controller_on_host_network(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    rendered = rendered_example["acme-dev"]
+    host_network = dataclasses.replace(
+        rendered,
+        environment=rendered.environment.model_copy(
+            update={"ingress_mode": "ingress", "ingress_from_cidrs": ("10.0.0.0/16",)}
+        ),
+    )
+    policy = by_kind(hardened(host_network), "NetworkPolicy")["allow-entry"]
+    sources = policy["spec"]["ingress"][0]["from"]
+    assert {"ipBlock": {"cidr": "10.0.0.0/16"}} in sources
+    assert any("namespaceSelector" in source for source in sources)
+
+
 def test_schema_validation_catches_a_broken_object() -> None:
     broken = {
         "apiVersion": "apps/v1",

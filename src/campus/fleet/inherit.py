@@ -54,9 +54,20 @@ def _release(defaults: Release | None, override: Release | None) -> Release | No
 
 def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) -> Environment:
     ingress = _ingress(defaults.ingress, spec.ingress)
+    mode = ingress.mode or DEFAULT_INGRESS_MODE
+    gateway = ingress.gateway or DEFAULT_GATEWAY
+    namespace = spec.namespace or name
+    # Who NetworkPolicy admits to the entry pods: in gateway mode the Gateway's data plane,
+    # which runs beside the Gateway (its parentRef namespace; a bare NAME is a Gateway in
+    # the environment's own namespace), not an ingress controller.
+    controller_default = (
+        (gateway.rpartition("/")[0] or namespace)
+        if mode == "gateway"
+        else DEFAULT_INGRESS_NAMESPACE
+    )
     return Environment(
         name=name,
-        namespace=spec.namespace or name,
+        namespace=namespace,
         hosts=spec.hosts,
         tutor=_merged(defaults.tutor, spec.tutor),
         plugins=tuple(spec.plugins if spec.plugins is not None else defaults.plugins or ()),
@@ -65,11 +76,12 @@ def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) ->
         replicas=_merged(defaults.replicas, spec.replicas),
         autoscaling=_merged(defaults.autoscaling, spec.autoscaling),
         resources=_merged(defaults.resources, spec.resources),
-        ingress_mode=ingress.mode or DEFAULT_INGRESS_MODE,
+        ingress_mode=mode,
         ingress_class=ingress.class_name or DEFAULT_INGRESS_CLASS,
-        ingress_controller_namespace=ingress.controller_namespace or DEFAULT_INGRESS_NAMESPACE,
+        ingress_controller_namespace=ingress.controller_namespace or controller_default,
         tls=ingress.tls,
-        gateway=ingress.gateway or DEFAULT_GATEWAY,
+        ingress_from_cidrs=tuple(ingress.from_cidrs or ()),
+        gateway=gateway,
         services=_merged(defaults.services, spec.services),
         release=_release(defaults.release, spec.release),
     )

@@ -172,10 +172,23 @@ class Ingress(Strict):
     class_name: str | None = Field(default=None, alias="class")
     gateway: str | None = None  # gateway mode: the Gateway, as NAME or NAMESPACE/NAME
     controller_namespace: str | None = None
+    # Node CIDRs of an ingress controller (or data plane) on hostNetwork: its traffic comes
+    # from the node's address, not from a pod of controller_namespace.
+    from_cidrs: list[str] | None = None
     tls: Tls | None = None
 
     _class = field_validator("class_name")(_check_subdomain)
     _namespace = field_validator("controller_namespace")(_check_label)
+
+    @field_validator("from_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        try:
+            return [str(ipaddress.ip_network(cidr, strict=False)) for cidr in value]
+        except ValueError as error:
+            raise ValueError(f"not a CIDR: {error}") from None
 
 
 class Cluster(Strict):
@@ -329,6 +342,7 @@ class Environment(Strict):
     ingress_class: str
     ingress_controller_namespace: str
     tls: Tls | None
+    ingress_from_cidrs: tuple[str, ...] = ()
     gateway: str = "campus/campus"
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
     # Pinned releases after inheritance; None: the Tutor installed beside campus.

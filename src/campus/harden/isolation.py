@@ -1,7 +1,8 @@
 """Rule: environments sharing a cluster cannot reach or starve each other.
 
 Per namespace: deny all ingress by default, allow traffic within the namespace and from
-the ingress controller's namespace to the entry pods; a ResourceQuota sized from the
+the ingress controller's namespace to the entry pods (and, with TLS from cert-manager, to
+its HTTP-01 solver pods on port 8089); a ResourceQuota sized from the
 environment's own requests (at full autoscaling, plus a rolling-update surge and an init
 Job); a LimitRange that gives any container without resources sane defaults; and pods that
 run without privilege escalation, with all capabilities dropped and the runtime's default
@@ -25,6 +26,10 @@ from campus.render.model import RenderedEnvironment
 from campus.services import Catalogue
 
 NAME = "isolation"
+# cert-manager's HTTP-01 solver: the label of the pod it starts in the Ingress's namespace
+# and the port that pod listens on (acmesolver's default).
+HTTP01_SOLVER = "acme.cert-manager.io/http01-solver"
+HTTP01_PORT = 8089
 HEADROOM = Decimal("1.25")
 
 
@@ -51,9 +56,11 @@ def network_policies(rendered: RenderedEnvironment) -> list[KubeObject]:
                 }
             }
         ]
+        # A controller on hostNetwork: its packets carry the node's address.
+        sources += [{"ipBlock": {"cidr": cidr}} for cidr in environment.ingress_from_cidrs]
     else:
         sources = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]  # Caddy behind a LoadBalancer: the world
-    return [
+    policies = [
         _policy(namespace, "default-deny-ingress", {"podSelector": {}, "policyTypes": ["Ingress"]}),
         _policy(
             namespace,
@@ -70,6 +77,24 @@ def network_policies(rendered: RenderedEnvironment) -> list[KubeObject]:
             {"podSelector": entry, "policyTypes": ["Ingress"], "ingress": [{"from": sources}]},
         ),
     ]
+    if environment.ingress_mode == "ingress" and environment.tls:
+        # The Ingress's cert-manager annotation makes cert-manager start a solver pod here;
+        # without this the default deny keeps the ingress controller from it and no
+        # certificate is ever issued.
+        policies.append(
+            _policy(
+                namespace,
+                "allow-acme-http01-solver",
+                {
+                    "podSelector": {"matchLabels": {HTTP01_SOLVER: "true"}},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {"from": sources, "ports": [{"protocol": "TCP", "port": HTTP01_PORT}]}
+                    ],
+                },
+            )
+        )
+    return policies
 
 
 def _pod_totals(spec: dict[str, Any]) -> tuple[Resources, int]:
