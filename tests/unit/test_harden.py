@@ -53,6 +53,11 @@ def test_no_secret_value_appears_outside_a_secret(
         assert any(s in raw_text for s in rendered.secret_values)
 
 
+def with_environment(rendered: RenderedEnvironment, **update: Any) -> RenderedEnvironment:
+    """The rendered environment with some of its fleet settings changed."""
+    return dataclasses.replace(rendered, environment=rendered.environment.model_copy(update=update))
+
+
 def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
     return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
 
@@ -147,9 +152,7 @@ def test_caddy_mode_keeps_tutors_load_balancer(
     rendered_example: dict[str, RenderedEnvironment],
 ) -> None:
     rendered = rendered_example["acme-dev"]
-    caddy_env = dataclasses.replace(
-        rendered, environment=rendered.environment.model_copy(update={"ingress_mode": "caddy"})
-    )
+    caddy_env = with_environment(rendered, ingress_mode="caddy")
     objects = hardened(caddy_env)
     assert not by_kind(objects, "Ingress")
     policy = by_kind(objects, "NetworkPolicy")["allow-entry"]
@@ -162,11 +165,8 @@ def test_tls_admits_the_ingress_controller_to_cert_manager_http01_solver(
     from campus.fleet.model import Tls
 
     rendered = rendered_example["acme-dev"]
-    tls_env = dataclasses.replace(
-        rendered,
-        environment=rendered.environment.model_copy(
-            update={"ingress_mode": "ingress", "tls": Tls(cluster_issuer="letsencrypt")}
-        ),
+    tls_env = with_environment(
+        rendered, ingress_mode="ingress", tls=Tls(cluster_issuer="letsencrypt")
     )
     policies = by_kind(hardened(tls_env), "NetworkPolicy")
     solver = policies["allow-acme-http01-solver"]["spec"]
@@ -174,9 +174,7 @@ def test_tls_admits_the_ingress_controller_to_cert_manager_http01_solver(
     rule = solver["ingress"][0]
     assert rule["ports"] == [{"protocol": "TCP", "port": 8089}]
     assert rule["from"] == policies["allow-entry"]["spec"]["ingress"][0]["from"]
-    no_tls = dataclasses.replace(
-        rendered, environment=rendered.environment.model_copy(update={"tls": None})
-    )
+    no_tls = with_environment(rendered, tls=None)
     assert "allow-acme-http01-solver" not in by_kind(hardened(no_tls), "NetworkPolicy")
 
 
@@ -184,11 +182,8 @@ def test_from_cidrs_admits_an_ingress_controller_on_host_network(
     rendered_example: dict[str, RenderedEnvironment],
 ) -> None:
     rendered = rendered_example["acme-dev"]
-    host_network = dataclasses.replace(
-        rendered,
-        environment=rendered.environment.model_copy(
-            update={"ingress_mode": "ingress", "ingress_from_cidrs": ("10.0.0.0/16",)}
-        ),
+    host_network = with_environment(
+        rendered, ingress_mode="ingress", ingress_from_cidrs=("10.0.0.0/16",)
     )
     policy = by_kind(hardened(host_network), "NetworkPolicy")["allow-entry"]
     sources = policy["spec"]["ingress"][0]["from"]

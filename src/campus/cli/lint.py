@@ -19,7 +19,7 @@ def lint(environments: tuple[str, ...], fleet_file: Path, output: str) -> None:
     state each was rendered from (the cluster's, the local cache, or new)."""
     from campus.lint import lint as check
     from campus.lint import notes
-    from campus.output.state import shared_origin
+    from campus.output.state import shared_line, shared_origin
     from campus.output.tables import print_structured
     from campus.pipeline import build, load
 
@@ -57,7 +57,7 @@ def lint(environments: tuple[str, ...], fleet_file: Path, output: str) -> None:
         for note in notes(built.rendered):
             click.echo(f"  note: {note}")
     if shared is not None and output == "table":
-        click.echo(f"Tutor state of all {len(builts)} environments: {shared}")
+        click.echo(shared_line(len(builts), shared))
     if output != "table":
         print_structured({"environments": report}, output)
     if failed:

@@ -28,8 +28,13 @@ def list_(output: str) -> None:
     found = stored()
     if output != "table":
         rows = [
-            {"key": s.key, "pins": list(s.pins), "python": s.python, "created": s.created}
-            | {"bytes": s.size}
+            {
+                "key": s.key,
+                "pins": list(s.pins),
+                "python": s.python,
+                "created": s.created,
+                "bytes": s.size,
+            }
             for s in found
         ]
         print_structured({"folder": str(root()), "toolchains": rows}, output)

@@ -39,9 +39,13 @@ def shared_origin(origins: Sequence[str]) -> str | None:
     return origins[0] if len(origins) > 1 and len(set(origins)) == 1 else None
 
 
+def shared_line(count: int, origin: str) -> str:
+    return f"Tutor state of all {count} environments: {origin}"
+
+
 def state_lines(named: Sequence[tuple[str, str]]) -> list[str]:
     """`name: Tutor state: origin` a line each, or one line for an origin all share."""
     shared = shared_origin([origin for _, origin in named])
     if shared is not None:
-        return [f"Tutor state of all {len(named)} environments: {shared}"]
+        return [shared_line(len(named), shared)]
     return [f"{name}: Tutor state: {origin}" for name, origin in named]
