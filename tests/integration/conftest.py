@@ -81,3 +81,21 @@ def ops_fleet(ops_sandbox: str, tmp_path_factory: pytest.TempPathFactory) -> Pat
     result = CliRunner().invoke(cli, ["deploy", "-f", str(path), "--timeout", "180"])
     assert result.exit_code == 0, result.output
     return path
+
+
+@pytest.fixture(scope="session")
+def real_sandbox() -> Iterator[cluster.SandboxInfo]:
+    """A sandbox with one real node (kubelet, containerd) beside two KWOK nodes."""
+    name = f"{TEST_SANDBOX}-real"
+    cluster.down(name)
+    info = cluster.up(
+        name,
+        nodes=2,
+        zones=("a", "b"),
+        real_nodes=1,
+        progress=lambda message: print(f"sandbox: {message}"),
+    )
+    try:
+        yield info
+    finally:
+        cluster.down(name)

@@ -56,6 +56,7 @@ PURE = (
     "campus.scale.rules",
     "campus.scale.capacity",
     "campus.sandbox.network",
+    "campus.sandbox.node_config",
     "campus.sandbox.nodes",
     "campus.services",
     "campus.toolchain.spec",

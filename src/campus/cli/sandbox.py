@@ -38,6 +38,14 @@ def sandbox() -> None:
     default=None,
     help="The API server's Service range (default: sized for the nodes, an address per pod).",
 )
+@click.option(
+    "--real-nodes",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Nodes more that run containers (a kubelet and containerd each, on this machine; "
+    "needs root). The environments placed there serve real requests.",
+)
 def up(
     name: str,
     nodes: int,
@@ -48,6 +56,7 @@ def up(
     eviction_seconds: int,
     audit: bool,
     service_cidr: str | None,
+    real_nodes: int,
 ) -> None:
     """Start a sandbox (builds its binaries on first use)."""
     from campus.sandbox.cluster import Timing
@@ -64,9 +73,11 @@ def up(
         _progress,
         audit=audit,
         service_cidr=service_cidr,
+        real_nodes=real_nodes,
     )
+    real = f" and {len(info.real_nodes)} real" if info.real_nodes else ""
     click.echo(
-        f"sandbox {info.name} is up: {len(info.nodes)} nodes, API server {info.server}, "
+        f"sandbox {info.name} is up: {len(info.nodes)} nodes{real}, API server {info.server}, "
         f"Service range {info.service_range}"
     )
     click.echo(f"kubeconfig: {info.kubeconfig}")

@@ -18,7 +18,11 @@ def nodes_view(states: Sequence[NodeState]) -> Table:
             node.name,
             node.zone,
             "Ready" if node.ready else "NotReady",
-            "simulated" if node.simulated else "stopped (failed)",
+            "kubelet (real node)"
+            if node.real
+            else "simulated"
+            if node.simulated
+            else "stopped (failed)",
             str(node.pods),
         )
     return table

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from campus.errors import CampusError
 from campus.sandbox.paths import cache_root
-from campus.sandbox.versions import COMPONENTS, GO_MINIMUM, Component
+from campus.sandbox.versions import COMPONENTS, GO_MINIMUM, NODE_COMPONENTS, Component
 
 TOOLS_DIR = Path(__file__).resolve().parents[3] / "tools"
 
@@ -32,15 +32,17 @@ class Binaries:
         return self.directory / name
 
 
-def cache_key(tools_dir: Path = TOOLS_DIR) -> str:
+def cache_key(tools_dir: Path = TOOLS_DIR, components: tuple[Component, ...] = COMPONENTS) -> str:
     """Changes whenever a pinned version, a go.mod/go.sum or the build flags change."""
     digest = hashlib.sha256()
-    for component in COMPONENTS:
+    for component in components:
         digest.update(f"{component.module_dir}={component.version};".encode())
         digest.update(" ".join(component.version_flags).encode())
         for name in ("go.mod", "go.sum"):
             file = tools_dir / component.module_dir / name
             digest.update(file.read_bytes() if file.exists() else b"")
+        for source in sorted((tools_dir / component.module_dir).glob("*.go")):
+            digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -103,13 +105,18 @@ def _build_one(
     progress(f"built {binary} in {time.monotonic() - started:.0f}s")
 
 
-def ensure_binaries(progress: Callable[[str], None] = lambda message: None) -> Binaries:
+def ensure_binaries(
+    progress: Callable[[str], None] = lambda message: None,
+    components: tuple[Component, ...] = COMPONENTS,
+    prefix: str = "bin",
+    what: str = "sandbox",
+) -> Binaries:
     """The sandbox's binaries, built on first use; later calls find them in the cache."""
     cache = cache_root()
-    directory = cache / f"bin-{cache_key()}"
+    directory = cache / f"{prefix}-{cache_key(components=components)}"
     wanted = [
         (component, binary, package)
-        for component in COMPONENTS
+        for component in components
         for binary, package in component.packages.items()
     ]
     missing = [item for item in wanted if not (directory / item[1]).exists()]
@@ -117,7 +124,7 @@ def ensure_binaries(progress: Callable[[str], None] = lambda message: None) -> B
         return Binaries(directory)
     go = find_go()
     progress(
-        f"building {len(missing)} sandbox binaries from pinned Go modules into {directory} "
+        f"building {len(missing)} {what} binaries from pinned Go modules into {directory} "
         "(once; a cold build takes several minutes on 2 cores)"
     )
     staging = directory.with_name(directory.name + ".partial")
@@ -129,3 +136,12 @@ def ensure_binaries(progress: Callable[[str], None] = lambda message: None) -> B
         (staging / binary).replace(directory / binary)
     shutil.rmtree(staging, ignore_errors=True)
     return Binaries(directory)
+
+
+def node_binaries_directory() -> Path:
+    return cache_root() / f"node-bin-{cache_key(components=NODE_COMPONENTS)}"
+
+
+def ensure_node_binaries(progress: Callable[[str], None] = lambda message: None) -> Binaries:
+    """A real node's kubelet, kube-proxy, containerd and pause, built on first use."""
+    return ensure_binaries(progress, NODE_COMPONENTS, "node-bin", "real-node")

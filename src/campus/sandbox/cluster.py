@@ -36,6 +36,7 @@ from campus.kube.objects import KubeObject, is_ready
 from campus.labels import HEARTBEAT, ZONE
 from campus.sandbox import gateway, network
 from campus.sandbox import nodes as node_specs
+from campus.sandbox import real_nodes as real
 from campus.sandbox.build import Binaries, ensure_binaries
 from campus.sandbox.paths import kubeconfig_path, state_dir, state_root
 from campus.sandbox.versions import KUBERNETES
@@ -69,6 +70,7 @@ class SandboxInfo:
     nodes: list[str]
     audit_log: Path | None = None  # the API server's audit log, when started with `audit`
     service_range: str = ""  # the API server's Service range (`campus.sandbox.network`)
+    real_nodes: tuple[str, ...] = ()  # nodes that run containers (`campus.sandbox.real_nodes`)
 
 
 # The cheapest policy that still sees every request: one Metadata event per request stage
@@ -93,12 +95,26 @@ def _kwokctl_config(
     timing: Timing,
     audit_policy: Path | None = None,
     service_range: str | None = None,
+    real_nodes: bool = False,
 ) -> dict[str, object]:
     toleration = str(timing.eviction_toleration_seconds)
     # The API server vouches for the users it proxies to metrics-server with kwokctl's
     # client certificate; metrics-server needs the CA of that to trust it.
     ca = str(directory / "kwok" / "clusters" / name / "pki" / "ca.crt")
     audit = {} if audit_policy is None else {"kubeAuditPolicy": str(audit_policy)}
+    pki = directory / "kwok" / "clusters" / name / "pki"
+    # Real nodes: the API server reaches their kubelets (logs, exec) as kwok-admin, and
+    # checks their serving certificates against the sandbox CA; the controller-manager
+    # gives each a pod range from the range KWOK's nodes take theirs from.
+    kubelet_client = [
+        {"key": "kubelet-client-certificate", "value": str(pki / "admin.crt")},
+        {"key": "kubelet-client-key", "value": str(pki / "admin.key")},
+    ]
+    pod_ranges = [
+        {"key": "allocate-node-cidrs", "value": "true"},
+        {"key": "cluster-cidr", "value": network.CLUSTER_POD_RANGE},
+        {"key": "node-cidr-mask-size", "value": str(network.POD_RANGE_PREFIX)},
+    ]
     return {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
         "kind": "KwokctlConfiguration",
@@ -135,12 +151,16 @@ def _kwokctl_config(
                         if service_range
                         else []
                     ),
+                    *(kubelet_client if real_nodes else []),
                 ],
             },
             {
                 "name": "kube-controller-manager",
                 # Binds PersistentVolumeClaims to host-path volumes, as a cloud's CSI would.
-                "extraArgs": [{"key": "enable-hostpath-provisioner", "value": "true"}],
+                "extraArgs": [
+                    {"key": "enable-hostpath-provisioner", "value": "true"},
+                    *(pod_ranges if real_nodes else []),
+                ],
             },
             {
                 "name": "kwok-controller",
@@ -252,11 +272,13 @@ def up(
     audit: bool = False,
     node_reserved: tuple[str, str] | None = None,
     service_cidr: str | None = None,
+    real_nodes: int = 0,
 ) -> SandboxInfo:
     """Start a sandbox and wait until every node is Ready; with `audit`, the API server
     logs every request it serves (`SandboxInfo.audit_log`). `node_reserved` (CPU, memory) is
     held back from each node's allocatable, like a kubelet's reservation. The Service range
-    is `service_cidr`, else sized for what `nodes` nodes can run (`network.service_range`)."""
+    is `service_cidr`, else sized for what `nodes` nodes can run (`network.service_range`).
+    `real_nodes` nodes more run containers: a kubelet and containerd each, on this machine."""
     try:
         node_specs.validate_shape(nodes, node_cpu, node_memory, list(zones))
         service_range = (
@@ -276,6 +298,8 @@ def up(
         )
     if port is not None and _port_taken(port):
         raise SandboxError(f"port {port} is already taken; choose another --port or leave it out")
+    if real_nodes:
+        real.check_machine(name)  # before anything starts: the KWOK-only sandbox still works
     binaries = ensure_binaries(progress)
     if directory.exists():  # left over from a sandbox that died: clear it
         _stop(binaries, name, directory)
@@ -294,7 +318,15 @@ def up(
         ports = {"kubeApiserverPort": api_port, **dict(zip(COMPONENT_PORTS, chosen, strict=False))}
         with config_file.open("w") as stream:
             YAML().dump(
-                _kwokctl_config(directory, name, ports, timing, audit_policy, service_range),
+                _kwokctl_config(
+                    directory,
+                    name,
+                    ports,
+                    timing,
+                    audit_policy,
+                    service_range,
+                    real_nodes=real_nodes > 0,
+                ),
                 stream,
             )
         progress(f"starting the control plane of sandbox {name} on 127.0.0.1:{api_port}")
@@ -328,6 +360,25 @@ def up(
         # Seconds when the machine is idle; minutes when other control planes load it.
         _wait_nodes_ready(client, node_specs.node_names(nodes), timeout=300)
         gateway.install(client, progress)
+        started_real = (
+            real.start(
+                client,
+                real.Plane(
+                    name,
+                    directory,
+                    api_port,
+                    service_range,
+                    network.CLUSTER_POD_RANGE,
+                    timing.node_lease_seconds,
+                    timing.node_status_update_ms,
+                ),
+                real_nodes,
+                zones,
+                progress,
+            )
+            if real_nodes
+            else []
+        )
     except Exception as error:  # whatever went wrong, leave nothing half-started
         _stop(binaries, name, directory)
         raise SandboxError(f"sandbox {name} did not become ready: {error}") from None
@@ -339,6 +390,7 @@ def up(
         node_specs.node_names(nodes),
         audit_log_path(name) if audit else None,
         service_range,
+        tuple(started_real),
     )
 
 
@@ -420,6 +472,7 @@ def _alive(pid: int) -> bool:
 
 def _stop(binaries: Binaries | None, name: str, directory: Path) -> None:
     """Stop every process of the sandbox and remove its state; safe to call twice."""
+    real.stop(name, directory, real.kube_proxy_binary())
     pids = _pids(directory)
     if binaries is not None and (directory / "kwok").exists():
         _kwokctl(
@@ -461,6 +514,7 @@ class NodeState:
     ready: bool
     simulated: bool
     pods: int
+    real: bool = False  # a kubelet's node, running containers
 
 
 def status(name: str = "campus") -> list[NodeState]:
@@ -483,6 +537,7 @@ def status(name: str = "campus") -> list[NodeState]:
                 ready=is_ready(node.to_dict()),
                 simulated=HEARTBEAT in (metadata.labels or {}),
                 pods=pods_per_node.get(metadata.name, 0),
+                real=real.REAL_NODE in (metadata.labels or {}),
             )
         )
     return sorted(result, key=lambda n: n.name)

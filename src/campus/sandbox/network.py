@@ -21,6 +21,8 @@ NARROWEST_SERVICE_PREFIX = 24  # the API server's own default: never smaller tha
 RESERVED_ADDRESSES = 3
 POD_RANGE_START = ipaddress.IPv4Address("10.128.0.0")  # apart from the Service range
 POD_RANGE_PREFIX = 24  # per node: 254 addresses, more than the 110 pods a node runs
+# Every node's pod range is inside this one (4096 nodes); real nodes' pods are routed to.
+CLUSTER_POD_RANGE = f"{POD_RANGE_START}/12"
 
 
 def service_prefix(addresses: int) -> int:

@@ -9,6 +9,7 @@ KUBERNETES = "v1.36.3"
 ETCD = "v3.6.16"
 KWOK = "v0.8.0"
 METRICS_SERVER = "v0.8.0"
+CONTAINERD = "v2.4.2"
 GO_MINIMUM = (1, 26)
 # Gateway API: its CRDs (config/crd/standard) come from the Go module, checked against
 # this go.sum hash (the checksum database vouches for it too).
@@ -62,4 +63,32 @@ COMPONENTS = (
         METRICS_SERVER,
         {"metrics-server": "sigs.k8s.io/metrics-server/cmd/metrics-server"},
     ),
+)
+
+# A real node's own binaries (`campus sandbox up --real-nodes`), built only when one is
+# asked for, into a cache of their own so that the control plane's stays warm. The kubelet
+# and kube-proxy are the control plane's release. containerd is 2.x: the kubelet of this
+# release no longer talks to 1.x (Debian's is 1.6).
+NODE_COMPONENTS = (
+    Component(
+        "kubelet",
+        KUBERNETES,
+        {name: f"k8s.io/kubernetes/cmd/{name}" for name in ("kubelet", "kube-proxy")},
+        _kubernetes_flags(),
+    ),
+    Component(
+        "containerd",
+        CONTAINERD,
+        {
+            name: f"github.com/containerd/containerd/v2/cmd/{name}"
+            for name in ("containerd", "containerd-shim-runc-v2", "ctr")
+        },
+        (
+            f"-X github.com/containerd/containerd/v2/version.Version={CONTAINERD}",
+            "-X github.com/containerd/containerd/v2/version.Package=campus.local/containerd",
+        ),
+    ),
+    # The pod sandbox ("pause") process of every real pod: campus's own few lines, since
+    # the usual image (registry.k8s.io/pause) cannot be pulled here.
+    Component("pause", "v1", {"pause": "campus.local/tools/pause"}),
 )
