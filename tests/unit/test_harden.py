@@ -12,6 +12,7 @@ import pytest
 from campus.harden import RULES, harden_all
 from campus.lint import SCHEMA_VERSION, lint, schema_violations
 from campus.render.model import RenderedEnvironment
+from campus.services import classify
 
 
 def raw(rendered: RenderedEnvironment) -> list[dict[str, Any]]:
@@ -311,3 +312,53 @@ def test_the_catalogue_is_built_once_per_environment_and_never_stale(
     assert "smtp" in catalogue(prod).services
     assert "smtp" not in catalogue(without_smtp).services
     assert "smtp" in catalogue(prod).services
+
+
+def containers_of(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    spec = obj["spec"]["template"]["spec"]
+    return {c["name"]: c for c in spec["containers"] + spec.get("initContainers", [])}
+
+
+def test_capabilities_follow_what_each_image_needs(
+    rendered_plugins: dict[str, RenderedEnvironment],
+) -> None:
+    """The MFE image is built on Caddy's, whose binary carries cap_net_bind_service: with
+    that capability dropped the kernel refuses to run it, whatever port it binds. MySQL,
+    MongoDB and Redis run as the non-root user Tutor sets: they keep no capability."""
+    rendered = rendered_plugins["plug-prod"]
+    objects = hardened(rendered)
+    deployments = by_kind(objects, "Deployment")
+
+    def capabilities(name: str) -> dict[str, Any]:
+        [container] = containers_of(deployments[name]).values()
+        return dict(container["securityContext"]["capabilities"])
+
+    for name in ("caddy", "mfe"):
+        assert capabilities(name) == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, name
+    for name in ("mysql", "mongodb", "redis", "lms", "notes", "elasticsearch"):
+        assert capabilities(name) == {"drop": ["ALL"]}, name
+        pod = deployments[name]["spec"]["template"]["spec"]["securityContext"]
+        assert pod["runAsUser"] != 0 and pod["runAsNonRoot"] is True, name
+        assert not any("exempt" in key for key in deployments[name]["metadata"]["annotations"])
+    assert lint(rendered, objects) == []
+
+    # Lint refuses the MFE without its capability, and an image given one it does not need.
+    del containers_of(deployments["mfe"])["mfe"]["securityContext"]["capabilities"]["add"]
+    containers_of(deployments["lms"])["lms"]["securityContext"]["capabilities"]["add"] = [
+        "SYS_ADMIN"
+    ]
+    found = [v for v in lint(rendered, objects) if v.rule == "isolation"]
+    assert {(v.name, v.check) for v in found} == {("mfe", "capabilities"), ("lms", "capabilities")}
+    assert "needs ['NET_BIND_SERVICE']" in next(v.message for v in found if v.name == "mfe")
+
+
+def test_an_unknown_service_on_a_port_below_1024_keeps_net_bind_service(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    rendered = rendered_example["acme-dev"]
+    smtp = by_kind(rendered.objects, "Deployment")["smtp"]
+    for port, wanted in ((443, ("NET_BIND_SERVICE",)), (8443, ())):
+        unknown = copy.deepcopy(smtp)
+        unknown["metadata"]["labels"]["app.kubernetes.io/name"] = "myproxy"
+        unknown["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": port}]
+        assert classify(unknown, []).capabilities == wanted

@@ -42,13 +42,15 @@ _CELERY = profiles(
 _SMALL_PROXY = profiles(
     ("50m", "64Mi", "256Mi"), ("100m", "128Mi", "256Mi"), ("200m", "128Mi", "512Mi")
 )
+# The official Caddy image's /usr/bin/caddy carries the file capability
+# cap_net_bind_service=+ep (its Dockerfile runs setcap): the kernel refuses to execute it
+# (EPERM) unless NET_BIND_SERVICE is in the container's bounding set, whatever port it binds.
+_CADDY = ("NET_BIND_SERVICE",)
 _IDA = profiles(("100m", "384Mi", "1Gi"), ("200m", "512Mi", "1536Mi"), ("400m", "768Mi", "2Gi"))
 _SEARCH = profiles(("100m", "256Mi", "512Mi"), ("200m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi"))
 
 
-def _data(
-    name: str, port: int, sizing: Profiles, health: str | None = None, root: bool = False
-) -> Service:
+def _data(name: str, port: int, sizing: Profiles, health: str | None = None) -> Service:
     return Service(
         name,
         Kind.DATA,
@@ -57,7 +59,6 @@ def _data(
         sizing=sizing,
         phase=Phase.BACKING,
         stateless=False,
-        runs_as_root=root,
     )
 
 
@@ -89,18 +90,17 @@ KNOWN: dict[str, Service] = {
         _openedx("cms", _STUDIO),
         _worker("lms-worker"),
         _worker("cms-worker"),
-        Service("caddy", Kind.WEB, 80, sizing=_SMALL_PROXY, entry=True),
+        # Runs as root (Tutor sets no user; Caddy's image has none) and binds port 80.
+        Service("caddy", Kind.WEB, 80, sizing=_SMALL_PROXY, entry=True, capabilities=_CADDY),
         _data(
             "mysql",
             3306,
             profiles(("250m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi"), ("1", "2Gi", "4Gi")),
-            root=True,
         ),
         _data(
             "mongodb",
             27017,
             profiles(("100m", "256Mi", "768Mi"), ("250m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi")),
-            root=True,
         ),
         _data(
             "redis",
@@ -108,7 +108,6 @@ KNOWN: dict[str, Service] = {
             profiles(
                 ("50m", "64Mi", "256Mi"), ("100m", "128Mi", "512Mi"), ("200m", "256Mi", "1Gi")
             ),
-            root=True,
         ),
         _data("meilisearch", 7700, _SEARCH, health="/health"),
         # A mail relay: no data of its own, needed by the init Jobs' first emails.
@@ -122,7 +121,9 @@ KNOWN: dict[str, Service] = {
             phase=Phase.BACKING,
         ),
         # tutor-mfe
-        Service("mfe", Kind.WEB, 8002, sizing=_SMALL_PROXY),
+        # Tutor-mfe's image is built FROM Caddy's (MFE_CADDY_DOCKER_IMAGE): port 8002, but
+        # the same binary, which the kernel refuses to run without its file capability.
+        Service("mfe", Kind.WEB, 8002, sizing=_SMALL_PROXY, capabilities=_CADDY),
         # tutor-notes, tutor-xqueue, tutor-credentials, tutor-discovery, tutor-ecommerce
         _ida("notes", "/heartbeat/"),
         _ida("xqueue", "/xqueue/status/"),

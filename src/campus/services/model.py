@@ -85,7 +85,11 @@ class Service:
     it: a ReadWriteOnce volume pins one pod). `health` is the HTTP path that proves the
     service reached its own dependencies (the startup probe); None means a TCP check on
     `port`. `host_header` sends the environment's LMS or CMS host with that check (Django
-    refuses unknown Host headers). `source` says where the entry came from, for lint."""
+    refuses unknown Host headers). `capabilities` are the Linux capabilities the image
+    needs in its container's bounding set, every other one is dropped: a binary that
+    carries a file capability (Caddy's, `cap_net_bind_service`) cannot even be executed
+    without it, and a root process needs `NET_BIND_SERVICE` to bind a port below 1024.
+    `source` says where the entry came from, for lint."""
 
     name: str
     kind: Kind
@@ -96,7 +100,7 @@ class Service:
     stateless: bool = True
     host_header: bool = False
     entry: bool = False  # receives the traffic of every public site (Tutor's Caddy)
-    runs_as_root: bool = False  # the official image starts as root to own its volume
+    capabilities: tuple[str, ...] = ()
     autoscaled_in_production: bool = False
     source: str = "catalogue"
 
