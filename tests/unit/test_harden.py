@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import json
+import re
 from typing import Any
 
 import pytest
@@ -362,3 +364,44 @@ def test_an_unknown_service_on_a_port_below_1024_keeps_net_bind_service(
         unknown["metadata"]["labels"]["app.kubernetes.io/name"] = "myproxy"
         unknown["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": port}]
         assert classify(unknown, []).capabilities == wanted
+
+
+def allowed_hosts(rendered: RenderedEnvironment, service: str) -> list[str]:
+    """ALLOWED_HOSTS as the settings Tutor renders for a plugin's Django service say."""
+    for obj in rendered.objects:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"].startswith(f"{service}-settings"):
+            for text in obj["data"].values():
+                found = re.search(r"^ALLOWED_HOSTS = (\[[^\]]*\])", text, re.MULTILINE)
+                if found:
+                    return list(ast.literal_eval(found.group(1)))
+    raise AssertionError(f"no ALLOWED_HOSTS rendered for {service}")
+
+
+def test_every_http_probe_of_a_django_service_sends_a_host_it_allows(
+    rendered_plugins: dict[str, RenderedEnvironment],
+) -> None:
+    """The kubelet would send the pod's IP, which no ALLOWED_HOSTS holds: Django answers
+    400 and the startup probe never passes."""
+    rendered = rendered_plugins["plug-prod"]
+    objects = hardened(rendered)
+    deployments = by_kind(objects, "Deployment")
+    lms = rendered.environment.hosts.lms
+
+    def host(name: str) -> str:
+        startup = deployments[name]["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+        [header] = startup["httpGet"]["httpHeaders"]
+        assert header["name"] == "Host"
+        return str(header["value"])
+
+    assert (host("lms"), host("cms")) == (lms, f"studio.{lms}")
+    for name in ("notes", "xqueue", "credentials", "discovery"):
+        assert host(name) == f"{name}.{lms}" == rendered.tutor_config[f"{name.upper()}_HOST"]
+        allowed = [a.lower() for a in allowed_hosts(rendered, name)]
+        assert host(name) in allowed and "localhost" not in allowed, name
+    assert lint(rendered, objects) == []
+
+    probe = deployments["notes"]["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+    probe["httpGet"]["httpHeaders"] = []
+    [found] = [v for v in lint(rendered, objects) if v.rule == "probes"]
+    assert (found.name, found.check) == ("notes", "host")
+    assert f"notes.{lms}" in found.message

@@ -62,14 +62,15 @@ def _data(name: str, port: int, sizing: Profiles, health: str | None = None) -> 
     )
 
 
-def _openedx(name: str, sizing: Profiles) -> Service:
+def _openedx(name: str, sizing: Profiles, host_setting: str) -> Service:
     return Service(
         name,
         Kind.WEB,
         8000,
         health="/heartbeat",
         sizing=sizing,
-        host_header=True,
+        django=True,
+        host_setting=host_setting,
         autoscaled_in_production=True,
     )
 
@@ -79,15 +80,25 @@ def _worker(name: str) -> Service:
 
 
 def _ida(name: str, health: str) -> Service:
-    return Service(name, Kind.WEB, 8000, health=health, sizing=_IDA)
+    """A plugin's Django service, whose settings put `<NAME>_HOST` (and its service name,
+    but not `localhost`) in ALLOWED_HOSTS."""
+    return Service(
+        name,
+        Kind.WEB,
+        8000,
+        health=health,
+        sizing=_IDA,
+        django=True,
+        host_setting=f"{name.upper()}_HOST",
+    )
 
 
 KNOWN: dict[str, Service] = {
     service.name: service
     for service in (
         # Tutor
-        _openedx("lms", _OPENEDX),
-        _openedx("cms", _STUDIO),
+        _openedx("lms", _OPENEDX, "LMS_HOST"),
+        _openedx("cms", _STUDIO, "CMS_HOST"),
         _worker("lms-worker"),
         _worker("cms-worker"),
         # Runs as root (Tutor sets no user; Caddy's image has none) and binds port 80.
