@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from campus.harden import RULES, harden_all
+from campus.kube.resources import memory_bytes
 from campus.lint import SCHEMA_VERSION, lint, schema_violations
 from campus.render.model import RenderedEnvironment
 from campus.services import classify
@@ -405,3 +406,85 @@ def test_every_http_probe_of_a_django_service_sends_a_host_it_allows(
     [found] = [v for v in lint(rendered, objects) if v.rule == "probes"]
     assert (found.name, found.check) == ("notes", "host")
     assert f"notes.{lms}" in found.message
+
+
+def with_objects(rendered: RenderedEnvironment, change: Any) -> RenderedEnvironment:
+    objects = copy.deepcopy(rendered.objects)
+    change(objects)
+    return dataclasses.replace(rendered, objects=objects)
+
+
+def main_container(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    container: dict[str, Any] = by_kind(objects, "Deployment")[name]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    return container
+
+
+def test_elasticsearch_is_sized_above_the_heap_tutor_gives_it(
+    rendered_plugins: dict[str, RenderedEnvironment],
+) -> None:
+    """tutor-discovery starts Elasticsearch with -Xms1g -Xmx1g: a 512Mi limit killed it at
+    start. The limit is twice the heap, the request the heap and a half, whatever heap the
+    render sets; lint refuses a limit below that."""
+    rendered = rendered_plugins["plug-prod"]
+    assert rendered.environment.size == "small"
+    raw = main_container(rendered.objects, "elasticsearch")
+    assert {"name": "ES_JAVA_OPTS", "value": "-Xms1g -Xmx1g"} in raw["env"]
+    objects = hardened(rendered)
+    resources = main_container(objects, "elasticsearch")["resources"]
+    assert (resources["requests"]["memory"], resources["limits"]["memory"]) == ("1536Mi", "2Gi")
+    assert lint(rendered, objects) == []
+
+    def bigger_heap(objects: list[dict[str, Any]]) -> None:
+        for variable in main_container(objects, "elasticsearch")["env"]:
+            if variable["name"] == "ES_JAVA_OPTS":
+                variable["value"] = "-Xms3g -Xmx3g"
+
+    bigger = with_objects(rendered, bigger_heap)
+    resources = main_container(hardened(bigger), "elasticsearch")["resources"]
+    assert (resources["requests"]["memory"], resources["limits"]["memory"]) == ("4608Mi", "6144Mi")
+
+    main_container(objects, "elasticsearch")["resources"]["limits"]["memory"] = "1Gi"
+    [found] = [v for v in lint(rendered, objects) if v.rule == "resources"]
+    assert (found.name, found.check) == ("elasticsearch", "memory-setting")
+    assert "1024Mi JVM heap" in found.message
+
+
+def test_redis_starts_with_maxmemory_at_half_its_limit(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    """Tutor's redis.conf says maxmemory 4gb, far above the profile's limit: Redis would be
+    killed before it evicts anything. It starts with maxmemory at half the limit (an
+    append-only file rewrite forks); a lower maxmemory an operator set stays; lint refuses
+    a limit without room for the maxmemory Redis starts with."""
+    for name, rendered in rendered_example.items():
+        [config] = [o for o in rendered.objects if o["metadata"]["name"].startswith("redis-config")]
+        assert "\nmaxmemory 4gb\n" in config["data"]["redis.conf"]
+        objects = hardened(rendered)
+        redis = main_container(objects, "redis")
+        limit = memory_bytes(redis["resources"]["limits"]["memory"])
+        assert redis["args"][-2:] == ["--maxmemory", f"{limit // 2 // 1024**2}mb"], name
+        assert lint(rendered, objects) == [], name
+
+    rendered = rendered_example["acme-dev"]
+    objects = hardened(rendered)
+    redis = main_container(objects, "redis")
+    assert redis["resources"]["limits"]["memory"] == "256Mi"
+    config = "/openedx/redis/config/redis.conf"
+    assert redis["args"] == ["redis-server", config, "--maxmemory", "128mb"]
+    del redis["args"][-2:]
+    [found] = [v for v in lint(rendered, objects) if v.rule == "resources"]
+    assert (found.name, found.check) == ("redis", "memory-setting")
+    assert "maxmemory 4096Mi" in found.message
+
+    def lower(objects: list[dict[str, Any]]) -> None:
+        for obj in objects:
+            if obj["metadata"]["name"].startswith("redis-config"):
+                obj["data"]["redis.conf"] += "\nmaxmemory 64mb\n"
+
+    operator = with_objects(rendered, lower)
+    assert main_container(hardened(operator), "redis")["args"] == [
+        "redis-server",
+        "/openedx/redis/config/redis.conf",
+    ]

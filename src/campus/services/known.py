@@ -48,9 +48,22 @@ _SMALL_PROXY = profiles(
 _CADDY = ("NET_BIND_SERVICE",)
 _IDA = profiles(("100m", "384Mi", "1Gi"), ("200m", "512Mi", "1536Mi"), ("400m", "768Mi", "2Gi"))
 _SEARCH = profiles(("100m", "256Mi", "512Mi"), ("200m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi"))
+# tutor-discovery starts Elasticsearch with a 1 GiB heap (DISCOVERY_ELASTICSEARCH_HEAP_SIZE):
+# the heap and a half requested, twice the heap as the limit (campus.harden.sizing says why,
+# and follows another heap size from what is rendered).
+_ELASTICSEARCH = profiles(
+    ("100m", "1536Mi", "2Gi"), ("200m", "1536Mi", "2Gi"), ("500m", "1536Mi", "2Gi")
+)
 
 
-def _data(name: str, port: int, sizing: Profiles, health: str | None = None) -> Service:
+def _data(
+    name: str,
+    port: int,
+    sizing: Profiles,
+    health: str | None = None,
+    heap_env: str | None = None,
+    maxmemory: bool = False,
+) -> Service:
     return Service(
         name,
         Kind.DATA,
@@ -59,6 +72,8 @@ def _data(name: str, port: int, sizing: Profiles, health: str | None = None) -> 
         sizing=sizing,
         phase=Phase.BACKING,
         stateless=False,
+        heap_env=heap_env,
+        maxmemory=maxmemory,
     )
 
 
@@ -119,6 +134,8 @@ KNOWN: dict[str, Service] = {
             profiles(
                 ("50m", "64Mi", "256Mi"), ("100m", "128Mi", "512Mi"), ("200m", "256Mi", "1Gi")
             ),
+            # Started with maxmemory at half the limit (campus.harden.sizing says why).
+            maxmemory=True,
         ),
         _data("meilisearch", 7700, _SEARCH, health="/health"),
         # A mail relay: no data of its own, needed by the init Jobs' first emails.
@@ -143,8 +160,8 @@ KNOWN: dict[str, Service] = {
         _ida("ecommerce", "/health/"),
         Service("ecommerce-worker", Kind.WORKER, sizing=_CELERY),
         # tutor-discovery, older Tutor search back ends
-        _data("elasticsearch", 9200, _SEARCH),
-        _data("opensearch", 9200, _SEARCH),
+        _data("elasticsearch", 9200, _ELASTICSEARCH, heap_env="ES_JAVA_OPTS"),
+        _data("opensearch", 9200, _SEARCH, heap_env="OPENSEARCH_JAVA_OPTS"),
         # tutor-minio: object storage on a volume
         _data("minio", 9000, _SEARCH, health="/minio/health/ready"),
         # tutor-jupyter: JupyterHub runs one hub (its proxy and spawner state live in it)

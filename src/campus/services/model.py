@@ -92,7 +92,10 @@ class Service:
     the Linux capabilities the image needs in its container's bounding set, every other
     one is dropped: a binary that carries a file capability (Caddy's,
     `cap_net_bind_service`) cannot even be executed without it, and a root process needs
-    `NET_BIND_SERVICE` to bind a port below 1024.
+    `NET_BIND_SERVICE` to bind a port below 1024. `heap_env` names the environment
+    variable whose `-Xmx` sets a JVM's heap, and `maxmemory` says the service is Redis,
+    whose `maxmemory` caps its data: the memory limit is sized above either
+    (`campus.harden.sizing`).
     `source` says where the entry came from, for lint."""
 
     name: str
@@ -106,6 +109,8 @@ class Service:
     host_setting: str | None = None
     entry: bool = False  # receives the traffic of every public site (Tutor's Caddy)
     capabilities: tuple[str, ...] = ()
+    heap_env: str | None = None
+    maxmemory: bool = False
     autoscaled_in_production: bool = False
     source: str = "catalogue"
 
