@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import json
+import re
 from typing import Any
 
 import pytest
 
 from campus.harden import RULES, harden_all
+from campus.kube.resources import memory_bytes
 from campus.lint import SCHEMA_VERSION, lint, schema_violations
 from campus.render.model import RenderedEnvironment
+from campus.services import classify
 
 
 def raw(rendered: RenderedEnvironment) -> list[dict[str, Any]]:
@@ -311,3 +315,176 @@ def test_the_catalogue_is_built_once_per_environment_and_never_stale(
     assert "smtp" in catalogue(prod).services
     assert "smtp" not in catalogue(without_smtp).services
     assert "smtp" in catalogue(prod).services
+
+
+def containers_of(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    spec = obj["spec"]["template"]["spec"]
+    return {c["name"]: c for c in spec["containers"] + spec.get("initContainers", [])}
+
+
+def test_capabilities_follow_what_each_image_needs(
+    rendered_plugins: dict[str, RenderedEnvironment],
+) -> None:
+    """The MFE image is built on Caddy's, whose binary carries cap_net_bind_service: with
+    that capability dropped the kernel refuses to run it, whatever port it binds. MySQL,
+    MongoDB and Redis run as the non-root user Tutor sets: they keep no capability."""
+    rendered = rendered_plugins["plug-prod"]
+    objects = hardened(rendered)
+    deployments = by_kind(objects, "Deployment")
+
+    def capabilities(name: str) -> dict[str, Any]:
+        [container] = containers_of(deployments[name]).values()
+        return dict(container["securityContext"]["capabilities"])
+
+    for name in ("caddy", "mfe"):
+        assert capabilities(name) == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, name
+    for name in ("mysql", "mongodb", "redis", "lms", "notes", "elasticsearch"):
+        assert capabilities(name) == {"drop": ["ALL"]}, name
+        pod = deployments[name]["spec"]["template"]["spec"]["securityContext"]
+        assert pod["runAsUser"] != 0 and pod["runAsNonRoot"] is True, name
+        assert not any("exempt" in key for key in deployments[name]["metadata"]["annotations"])
+    assert lint(rendered, objects) == []
+
+    # Lint refuses the MFE without its capability, and an image given one it does not need.
+    del containers_of(deployments["mfe"])["mfe"]["securityContext"]["capabilities"]["add"]
+    containers_of(deployments["lms"])["lms"]["securityContext"]["capabilities"]["add"] = [
+        "SYS_ADMIN"
+    ]
+    found = [v for v in lint(rendered, objects) if v.rule == "isolation"]
+    assert {(v.name, v.check) for v in found} == {("mfe", "capabilities"), ("lms", "capabilities")}
+    assert "needs ['NET_BIND_SERVICE']" in next(v.message for v in found if v.name == "mfe")
+
+
+def test_an_unknown_service_on_a_port_below_1024_keeps_net_bind_service(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    rendered = rendered_example["acme-dev"]
+    smtp = by_kind(rendered.objects, "Deployment")["smtp"]
+    for port, wanted in ((443, ("NET_BIND_SERVICE",)), (8443, ())):
+        unknown = copy.deepcopy(smtp)
+        unknown["metadata"]["labels"]["app.kubernetes.io/name"] = "myproxy"
+        unknown["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": port}]
+        assert classify(unknown, []).capabilities == wanted
+
+
+def allowed_hosts(rendered: RenderedEnvironment, service: str) -> list[str]:
+    """ALLOWED_HOSTS as the settings Tutor renders for a plugin's Django service say."""
+    for obj in rendered.objects:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"].startswith(f"{service}-settings"):
+            for text in obj["data"].values():
+                found = re.search(r"^ALLOWED_HOSTS = (\[[^\]]*\])", text, re.MULTILINE)
+                if found:
+                    return list(ast.literal_eval(found.group(1)))
+    raise AssertionError(f"no ALLOWED_HOSTS rendered for {service}")
+
+
+def test_every_http_probe_of_a_django_service_sends_a_host_it_allows(
+    rendered_plugins: dict[str, RenderedEnvironment],
+) -> None:
+    """The kubelet would send the pod's IP, which no ALLOWED_HOSTS holds: Django answers
+    400 and the startup probe never passes."""
+    rendered = rendered_plugins["plug-prod"]
+    objects = hardened(rendered)
+    deployments = by_kind(objects, "Deployment")
+    lms = rendered.environment.hosts.lms
+
+    def host(name: str) -> str:
+        startup = deployments[name]["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+        [header] = startup["httpGet"]["httpHeaders"]
+        assert header["name"] == "Host"
+        return str(header["value"])
+
+    assert (host("lms"), host("cms")) == (lms, f"studio.{lms}")
+    for name in ("notes", "xqueue", "credentials", "discovery"):
+        assert host(name) == f"{name}.{lms}" == rendered.tutor_config[f"{name.upper()}_HOST"]
+        allowed = [a.lower() for a in allowed_hosts(rendered, name)]
+        assert host(name) in allowed and "localhost" not in allowed, name
+    assert lint(rendered, objects) == []
+
+    probe = deployments["notes"]["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+    probe["httpGet"]["httpHeaders"] = []
+    [found] = [v for v in lint(rendered, objects) if v.rule == "probes"]
+    assert (found.name, found.check) == ("notes", "host")
+    assert f"notes.{lms}" in found.message
+
+
+def with_objects(rendered: RenderedEnvironment, change: Any) -> RenderedEnvironment:
+    objects = copy.deepcopy(rendered.objects)
+    change(objects)
+    return dataclasses.replace(rendered, objects=objects)
+
+
+def main_container(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    container: dict[str, Any] = by_kind(objects, "Deployment")[name]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    return container
+
+
+def test_elasticsearch_is_sized_above_the_heap_tutor_gives_it(
+    rendered_plugins: dict[str, RenderedEnvironment],
+) -> None:
+    """tutor-discovery starts Elasticsearch with -Xms1g -Xmx1g: a 512Mi limit killed it at
+    start. The limit is twice the heap, the request the heap and a half, whatever heap the
+    render sets; lint refuses a limit below that."""
+    rendered = rendered_plugins["plug-prod"]
+    assert rendered.environment.size == "small"
+    raw = main_container(rendered.objects, "elasticsearch")
+    assert {"name": "ES_JAVA_OPTS", "value": "-Xms1g -Xmx1g"} in raw["env"]
+    objects = hardened(rendered)
+    resources = main_container(objects, "elasticsearch")["resources"]
+    assert (resources["requests"]["memory"], resources["limits"]["memory"]) == ("1536Mi", "2Gi")
+    assert lint(rendered, objects) == []
+
+    def bigger_heap(objects: list[dict[str, Any]]) -> None:
+        for variable in main_container(objects, "elasticsearch")["env"]:
+            if variable["name"] == "ES_JAVA_OPTS":
+                variable["value"] = "-Xms3g -Xmx3g"
+
+    bigger = with_objects(rendered, bigger_heap)
+    resources = main_container(hardened(bigger), "elasticsearch")["resources"]
+    assert (resources["requests"]["memory"], resources["limits"]["memory"]) == ("4608Mi", "6144Mi")
+
+    main_container(objects, "elasticsearch")["resources"]["limits"]["memory"] = "1Gi"
+    [found] = [v for v in lint(rendered, objects) if v.rule == "resources"]
+    assert (found.name, found.check) == ("elasticsearch", "memory-setting")
+    assert "1024Mi JVM heap" in found.message
+
+
+def test_redis_starts_with_maxmemory_at_half_its_limit(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    """Tutor's redis.conf says maxmemory 4gb, far above the profile's limit: Redis would be
+    killed before it evicts anything. It starts with maxmemory at half the limit (an
+    append-only file rewrite forks); a lower maxmemory an operator set stays; lint refuses
+    a limit without room for the maxmemory Redis starts with."""
+    for name, rendered in rendered_example.items():
+        [config] = [o for o in rendered.objects if o["metadata"]["name"].startswith("redis-config")]
+        assert "\nmaxmemory 4gb\n" in config["data"]["redis.conf"]
+        objects = hardened(rendered)
+        redis = main_container(objects, "redis")
+        limit = memory_bytes(redis["resources"]["limits"]["memory"])
+        assert redis["args"][-2:] == ["--maxmemory", f"{limit // 2 // 1024**2}mb"], name
+        assert lint(rendered, objects) == [], name
+
+    rendered = rendered_example["acme-dev"]
+    objects = hardened(rendered)
+    redis = main_container(objects, "redis")
+    assert redis["resources"]["limits"]["memory"] == "256Mi"
+    config = "/openedx/redis/config/redis.conf"
+    assert redis["args"] == ["redis-server", config, "--maxmemory", "128mb"]
+    del redis["args"][-2:]
+    [found] = [v for v in lint(rendered, objects) if v.rule == "resources"]
+    assert (found.name, found.check) == ("redis", "memory-setting")
+    assert "maxmemory 4096Mi" in found.message
+
+    def lower(objects: list[dict[str, Any]]) -> None:
+        for obj in objects:
+            if obj["metadata"]["name"].startswith("redis-config"):
+                obj["data"]["redis.conf"] += "\nmaxmemory 64mb\n"
+
+    operator = with_objects(rendered, lower)
+    assert main_container(hardened(operator), "redis")["args"] == [
+        "redis-server",
+        "/openedx/redis/config/redis.conf",
+    ]

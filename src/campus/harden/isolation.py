@@ -5,9 +5,17 @@ the ingress controller's namespace to the entry pods (and, with TLS from cert-ma
 its HTTP-01 solver pods on port 8089); a ResourceQuota sized from the
 environment's own requests (at full autoscaling, plus a rolling-update surge and an init
 Job); a LimitRange that gives any container without resources sane defaults; and pods that
-run without privilege escalation, with all capabilities dropped and the runtime's default
-seccomp profile. The official MySQL, MongoDB and Redis images start as root to fix volume
-ownership, so they keep their default user (recorded as an exemption).
+run without privilege escalation and with the runtime's default seccomp profile.
+
+Every capability is dropped but those the service's image needs, which its catalogue entry
+names (`Service.capabilities`), never a service's name: Caddy's official image, and the
+MFE image built on it, ship a binary carrying the file capability `cap_net_bind_service`,
+which the kernel refuses to execute (EPERM) unless that capability is in the container's
+bounding set; Caddy also runs as root (Tutor sets no user, its image has none) and binds
+port 80. MySQL, MongoDB and Redis need none: Tutor's Deployments run them as a non-root
+user (999, 999 and 1000, with that fsGroup on their volume), so their images' entrypoints
+skip their root step (fixing ownership, then gosu) and start the server as that user.
+Where Tutor sets a user, the pod also says `runAsNonRoot`.
 """
 
 from __future__ import annotations
@@ -20,8 +28,8 @@ from campus.harden.rule import Rule, Violation, catalogue, pod_spec, service_of,
 from campus.kube.objects import KubeObject
 from campus.kube.resources import MIB, Resources, memory_bytes, pod_request
 from campus.kube.workloads import autoscaler_of, autoscalers, max_replicas
-from campus.labels import EXEMPT_PREFIX, NAMESPACE_NAME
 from campus.labels import NAME as SERVICE_LABEL
+from campus.labels import NAMESPACE_NAME
 from campus.render.model import RenderedEnvironment
 from campus.services import Catalogue
 
@@ -162,25 +170,36 @@ def limit_range(rendered: RenderedEnvironment) -> KubeObject:
     }
 
 
+def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+
+
+def needed_capabilities(
+    services: Catalogue, obj: KubeObject, spec: dict[str, Any]
+) -> dict[str, list[str]]:
+    """The capabilities each container keeps, by name: its service's entry's for the
+    containers running the service's image (the first container's), none for the others
+    and for init Jobs."""
+    containers = _containers(spec)
+    service = services.get(service_of(obj)) if obj["kind"] != "Job" and containers else None
+    image = containers[0].get("image") if containers else None
+    return {
+        str(c["name"]): sorted(service.capabilities)
+        if service is not None and c.get("image") == image
+        else []
+        for c in containers
+    }
+
+
 def _secure(services: Catalogue, obj: KubeObject, spec: dict[str, Any]) -> None:
     spec.setdefault("securityContext", {})["seccompProfile"] = {"type": "RuntimeDefault"}
-    service = services.get(service_of(obj)) if obj["kind"] != "Job" else None
-    root = service is not None and service.runs_as_root
-    for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+    needs = needed_capabilities(services, obj, spec)
+    for container in _containers(spec):
         context = container.setdefault("securityContext", {})
         context["allowPrivilegeEscalation"] = False
-        if root:
-            continue
-        context["capabilities"] = {
-            "drop": ["ALL"],
-            # Caddy binds port 80 as a non-root user.
-            **({"add": ["NET_BIND_SERVICE"]} if service is not None and service.entry else {}),
-        }
-    if root:
-        obj["metadata"].setdefault("annotations", {})[EXEMPT_PREFIX + NAME] = (
-            "official image starts as root to own its data volume"
-        )
-    elif spec.get("securityContext", {}).get("runAsUser"):
+        add = needs[container["name"]]
+        context["capabilities"] = {"drop": ["ALL"], **({"add": add} if add else {})}
+    if spec["securityContext"].get("runAsUser"):
         spec["securityContext"]["runAsNonRoot"] = True
 
 
@@ -195,6 +214,7 @@ def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Kube
 
 def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Violation]:
     found = []
+    services = catalogue(rendered)
     kinds = {o["kind"] for o in objects}
     namespace_object = next((o for o in objects if o["kind"] == "Namespace"), None)
     for kind in ("NetworkPolicy", "ResourceQuota", "LimitRange"):
@@ -204,12 +224,28 @@ def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Viol
         spec = pod_spec(obj)
         if spec is None:
             continue
-        for container in spec.get("containers") or []:
-            if (container.get("securityContext") or {}).get(
-                "allowPrivilegeEscalation"
-            ) is not False:
+        needs = needed_capabilities(services, obj, spec)
+        for container in _containers(spec):
+            context = container.get("securityContext") or {}
+            name = container["name"]
+            if context.get("allowPrivilegeEscalation") is not False:
+                found.append(violation(NAME, obj, f"container {name} may escalate privileges"))
+            capabilities = context.get("capabilities") or {}
+            if "ALL" not in (capabilities.get("drop") or []):
                 found.append(
-                    violation(NAME, obj, f"container {container['name']} may escalate privileges")
+                    violation(NAME, obj, f"container {name} keeps every capability", "capabilities")
+                )
+            added, wanted = sorted(capabilities.get("add") or []), needs[name]
+            if added != wanted:
+                found.append(
+                    violation(
+                        NAME,
+                        obj,
+                        f"container {name} adds capabilities {added or 'none'}, its image "
+                        f"needs {wanted or 'none'} (a binary carrying a file capability "
+                        "missing from the bounding set is refused with EPERM)",
+                        "capabilities",
+                    )
                 )
     return found
 

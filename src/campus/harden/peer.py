@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from campus.harden.rule import Rule, Violation, catalogue, pod_spec, service_of, violation
+from campus.harden.rule import Rule, Violation, catalogue, pod_spec, violation
 from campus.kube.objects import KubeObject
 from campus.render.model import RenderedEnvironment
 from campus.services import Catalogue
@@ -26,10 +26,6 @@ Pod = dict[str, Any]
 
 def _containers(spec: Pod) -> list[dict[str, Any]]:
     return list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
-
-
-def _root(services: Catalogue, obj: KubeObject) -> bool:
-    return obj["kind"] != "Job" and services.get(service_of(obj)).runs_as_root
 
 
 def _non_root(spec: Pod) -> bool:
@@ -92,23 +88,16 @@ WAIVERS: dict[str, tuple[Applies, str]] = {
     ),
     "CKV_K8S_23": (
         lambda services, obj, spec: not _non_root(spec),
-        "the image chooses its user; the official MySQL, MongoDB and Redis images start as "
-        "root to own their data volume",
-    ),
-    "CKV_K8S_28": (
-        lambda services, obj, spec: _root(services, obj),
-        "official image starts as root to own its data volume: it keeps the runtime's "
-        "default capabilities",
-    ),
-    "CKV_K8S_37": (
-        lambda services, obj, spec: _root(services, obj),
-        "official image starts as root to own its data volume: it keeps the runtime's "
-        "default capabilities",
+        "Tutor sets no user for this container: it runs as its image's own user, root in "
+        "Caddy's image and the MFE image built on it; another user would not own the "
+        "image's files, and every capability its catalogue entry does not name is dropped",
     ),
     "CKV_K8S_25": (
         lambda services, obj, spec: _added_capabilities(spec),
-        "Caddy binds port 80 as a non-root user: NET_BIND_SERVICE only, every other "
-        "capability dropped",
+        "the image's binary carries the file capability cap_net_bind_service (Caddy's "
+        "official image, and the MFE image built on it), which the kernel refuses to run "
+        "without it; Caddy also binds port 80 as root. Only the capabilities the catalogue "
+        "entry names are added back, every other one is dropped",
     ),
     "CKV_K8S_35": (
         lambda services, obj, spec: _secret_env(spec),

@@ -20,6 +20,8 @@ from campus.services.model import Kind, Phase, Service
 from campus.services.routes import Site, public_sites
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+# Binding a port below 1024 takes this capability (a root process needs it too).
+PRIVILEGED_PORT = ("NET_BIND_SERVICE",)
 
 
 def service_name(obj: KubeObject) -> str:
@@ -54,8 +56,10 @@ def first_port(obj: KubeObject) -> int | None:
 def classify(obj: KubeObject, sites: Iterable[Site]) -> Service:
     """A service nobody catalogued, judged from Tutor's Deployment and Caddy's sites: a
     data volume makes it data (one replica, a backing service); no port makes it a worker;
-    otherwise it is a stateless web service, public when Caddy proxies to it."""
+    otherwise it is a stateless web service, public when Caddy proxies to it. One that
+    binds a port below 1024 keeps NET_BIND_SERVICE, which that needs."""
     name, port, volumes = service_name(obj), first_port(obj), claims(obj)
+    needs = PRIVILEGED_PORT if port is not None and port < 1024 else ()
     if volumes:
         return Service(
             name,
@@ -63,6 +67,7 @@ def classify(obj: KubeObject, sites: Iterable[Site]) -> Service:
             port,
             phase=Phase.BACKING,
             stateless=False,
+            capabilities=needs,
             source=f"fallback: mounts volume {', '.join(volumes)}, so data (1 replica)",
         )
     if port is None:
@@ -73,6 +78,7 @@ def classify(obj: KubeObject, sites: Iterable[Site]) -> Service:
         name,
         Kind.WEB,
         port,
+        capabilities=needs,
         source=f"fallback: serves port {port} ({where}) with no volume, so stateless web",
     )
 

@@ -42,12 +42,27 @@ _CELERY = profiles(
 _SMALL_PROXY = profiles(
     ("50m", "64Mi", "256Mi"), ("100m", "128Mi", "256Mi"), ("200m", "128Mi", "512Mi")
 )
+# The official Caddy image's /usr/bin/caddy carries the file capability
+# cap_net_bind_service=+ep (its Dockerfile runs setcap): the kernel refuses to execute it
+# (EPERM) unless NET_BIND_SERVICE is in the container's bounding set, whatever port it binds.
+_CADDY = ("NET_BIND_SERVICE",)
 _IDA = profiles(("100m", "384Mi", "1Gi"), ("200m", "512Mi", "1536Mi"), ("400m", "768Mi", "2Gi"))
 _SEARCH = profiles(("100m", "256Mi", "512Mi"), ("200m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi"))
+# tutor-discovery starts Elasticsearch with a 1 GiB heap (DISCOVERY_ELASTICSEARCH_HEAP_SIZE):
+# the heap and a half requested, twice the heap as the limit (campus.harden.sizing says why,
+# and follows another heap size from what is rendered).
+_ELASTICSEARCH = profiles(
+    ("100m", "1536Mi", "2Gi"), ("200m", "1536Mi", "2Gi"), ("500m", "1536Mi", "2Gi")
+)
 
 
 def _data(
-    name: str, port: int, sizing: Profiles, health: str | None = None, root: bool = False
+    name: str,
+    port: int,
+    sizing: Profiles,
+    health: str | None = None,
+    heap_env: str | None = None,
+    maxmemory: bool = False,
 ) -> Service:
     return Service(
         name,
@@ -57,18 +72,20 @@ def _data(
         sizing=sizing,
         phase=Phase.BACKING,
         stateless=False,
-        runs_as_root=root,
+        heap_env=heap_env,
+        maxmemory=maxmemory,
     )
 
 
-def _openedx(name: str, sizing: Profiles) -> Service:
+def _openedx(name: str, sizing: Profiles, host_setting: str) -> Service:
     return Service(
         name,
         Kind.WEB,
         8000,
         health="/heartbeat",
         sizing=sizing,
-        host_header=True,
+        django=True,
+        host_setting=host_setting,
         autoscaled_in_production=True,
     )
 
@@ -78,29 +95,38 @@ def _worker(name: str) -> Service:
 
 
 def _ida(name: str, health: str) -> Service:
-    return Service(name, Kind.WEB, 8000, health=health, sizing=_IDA)
+    """A plugin's Django service, whose settings put `<NAME>_HOST` (and its service name,
+    but not `localhost`) in ALLOWED_HOSTS."""
+    return Service(
+        name,
+        Kind.WEB,
+        8000,
+        health=health,
+        sizing=_IDA,
+        django=True,
+        host_setting=f"{name.upper()}_HOST",
+    )
 
 
 KNOWN: dict[str, Service] = {
     service.name: service
     for service in (
         # Tutor
-        _openedx("lms", _OPENEDX),
-        _openedx("cms", _STUDIO),
+        _openedx("lms", _OPENEDX, "LMS_HOST"),
+        _openedx("cms", _STUDIO, "CMS_HOST"),
         _worker("lms-worker"),
         _worker("cms-worker"),
-        Service("caddy", Kind.WEB, 80, sizing=_SMALL_PROXY, entry=True),
+        # Runs as root (Tutor sets no user; Caddy's image has none) and binds port 80.
+        Service("caddy", Kind.WEB, 80, sizing=_SMALL_PROXY, entry=True, capabilities=_CADDY),
         _data(
             "mysql",
             3306,
             profiles(("250m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi"), ("1", "2Gi", "4Gi")),
-            root=True,
         ),
         _data(
             "mongodb",
             27017,
             profiles(("100m", "256Mi", "768Mi"), ("250m", "512Mi", "1Gi"), ("500m", "1Gi", "2Gi")),
-            root=True,
         ),
         _data(
             "redis",
@@ -108,7 +134,8 @@ KNOWN: dict[str, Service] = {
             profiles(
                 ("50m", "64Mi", "256Mi"), ("100m", "128Mi", "512Mi"), ("200m", "256Mi", "1Gi")
             ),
-            root=True,
+            # Started with maxmemory at half the limit (campus.harden.sizing says why).
+            maxmemory=True,
         ),
         _data("meilisearch", 7700, _SEARCH, health="/health"),
         # A mail relay: no data of its own, needed by the init Jobs' first emails.
@@ -122,7 +149,9 @@ KNOWN: dict[str, Service] = {
             phase=Phase.BACKING,
         ),
         # tutor-mfe
-        Service("mfe", Kind.WEB, 8002, sizing=_SMALL_PROXY),
+        # Tutor-mfe's image is built FROM Caddy's (MFE_CADDY_DOCKER_IMAGE): port 8002, but
+        # the same binary, which the kernel refuses to run without its file capability.
+        Service("mfe", Kind.WEB, 8002, sizing=_SMALL_PROXY, capabilities=_CADDY),
         # tutor-notes, tutor-xqueue, tutor-credentials, tutor-discovery, tutor-ecommerce
         _ida("notes", "/heartbeat/"),
         _ida("xqueue", "/xqueue/status/"),
@@ -131,8 +160,8 @@ KNOWN: dict[str, Service] = {
         _ida("ecommerce", "/health/"),
         Service("ecommerce-worker", Kind.WORKER, sizing=_CELERY),
         # tutor-discovery, older Tutor search back ends
-        _data("elasticsearch", 9200, _SEARCH),
-        _data("opensearch", 9200, _SEARCH),
+        _data("elasticsearch", 9200, _ELASTICSEARCH, heap_env="ES_JAVA_OPTS"),
+        _data("opensearch", 9200, _SEARCH, heap_env="OPENSEARCH_JAVA_OPTS"),
         # tutor-minio: object storage on a volume
         _data("minio", 9000, _SEARCH, health="/minio/health/ready"),
         # tutor-jupyter: JupyterHub runs one hub (its proxy and spawner state live in it)

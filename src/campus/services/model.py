@@ -84,8 +84,19 @@ class Service:
     run 2+ of every stateless service (a data volume mounted by the Deployment overrides
     it: a ReadWriteOnce volume pins one pod). `health` is the HTTP path that proves the
     service reached its own dependencies (the startup probe); None means a TCP check on
-    `port`. `host_header` sends the environment's LMS or CMS host with that check (Django
-    refuses unknown Host headers). `source` says where the entry came from, for lint."""
+    `port`. `django` says the service is a Django application: it answers 400 to a Host
+    header outside its ALLOWED_HOSTS, and a probe from the kubelet would otherwise send the
+    pod's IP, so its HTTP check sends the value of the Tutor setting `host_setting`, the
+    host the service's settings put in ALLOWED_HOSTS (LMS_HOST, NOTES_HOST...); without
+    that setting in the environment's configuration the check is TCP. `capabilities` are
+    the Linux capabilities the image needs in its container's bounding set, every other
+    one is dropped: a binary that carries a file capability (Caddy's,
+    `cap_net_bind_service`) cannot even be executed without it, and a root process needs
+    `NET_BIND_SERVICE` to bind a port below 1024. `heap_env` names the environment
+    variable whose `-Xmx` sets a JVM's heap, and `maxmemory` says the service is Redis,
+    whose `maxmemory` caps its data: the memory limit is sized above either
+    (`campus.harden.sizing`).
+    `source` says where the entry came from, for lint."""
 
     name: str
     kind: Kind
@@ -94,9 +105,12 @@ class Service:
     sizing: Profiles = field(default_factory=lambda: GENERIC_SIZING, compare=False)
     phase: Phase = Phase.APPLICATIONS
     stateless: bool = True
-    host_header: bool = False
+    django: bool = False
+    host_setting: str | None = None
     entry: bool = False  # receives the traffic of every public site (Tutor's Caddy)
-    runs_as_root: bool = False  # the official image starts as root to own its volume
+    capabilities: tuple[str, ...] = ()
+    heap_env: str | None = None
+    maxmemory: bool = False
     autoscaled_in_production: bool = False
     source: str = "catalogue"
 
