@@ -155,7 +155,17 @@ def _build(
     )
     if problems:
         raise locate(Path(fleet.source), problems)
-    return [Built(r, *harden_all(r)) for r in rendered]
+    built = [Built(r, *harden_all(r)) for r in rendered]
+    return [
+        _placed(fleet, b) if b.environment.name in fleet.cluster.real_nodes else b for b in built
+    ]
+
+
+def _placed(fleet: Fleet, built: Built) -> Built:
+    """An environment of `cluster.real_nodes`: its pods on the sandbox's real nodes."""
+    from campus.sandbox.placement import place
+
+    return Built(built.rendered, place(built.objects), place(built.init_jobs))
 
 
 def deploy_requests(

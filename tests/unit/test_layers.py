@@ -57,6 +57,7 @@ PURE = (
     "campus.scale.capacity",
     "campus.sandbox.network",
     "campus.sandbox.node_config",
+    "campus.sandbox.placement",
     "campus.sandbox.nodes",
     "campus.services",
     "campus.toolchain.spec",

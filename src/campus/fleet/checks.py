@@ -234,6 +234,15 @@ def cross_checks(fleet_file: FleetFile) -> list[Finding]:
         problems += _tutor_problems(where, environment, settings.tutor or {})
     for name, spec in fleet_file.environments.items():
         problems += _replica_problems(name, fleet_file.defaults, spec)
+    for index, name in enumerate(fleet_file.cluster.real_nodes):
+        if name not in fleet_file.environments:
+            known = ", ".join(fleet_file.environments)
+            problems.append(
+                (
+                    ["cluster", "real_nodes", index],
+                    f"no environment {name!r} in this fleet (it has {known})",
+                )
+            )
     return problems
 
 

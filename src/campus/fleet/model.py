@@ -196,11 +196,16 @@ class Cluster(Strict):
 
     context: str | None = None
     sandbox: str | None = None
+    # Environments whose pods run on the sandbox's real nodes (`sandbox up --real-nodes`):
+    # real data services and Caddy, stand-ins for the Open edX images.
+    real_nodes: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _one_target(self) -> Cluster:
         if self.context and self.sandbox:
             raise ValueError("set either context or sandbox, not both")
+        if self.real_nodes and not self.sandbox:
+            raise ValueError("real_nodes are the sandbox's: set sandbox too")
         return self
 
 

@@ -109,6 +109,8 @@ def _kwokctl_config(
     kubelet_client = [
         {"key": "kubelet-client-certificate", "value": str(pki / "admin.crt")},
         {"key": "kubelet-client-key", "value": str(pki / "admin.key")},
+        # A node's name is not in any DNS here: reach its kubelet at its address.
+        {"key": "kubelet-preferred-address-types", "value": "InternalIP,Hostname"},
     ]
     pod_ranges = [
         {"key": "allocate-node-cidrs", "value": "true"},

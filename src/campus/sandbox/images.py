@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from campus.errors import CampusError
+from campus.sandbox.node_config import PAUSE_IMAGE
 from campus.sandbox.paths import cache_root
 
 DEBIAN_SUITE = "bookworm"
@@ -140,6 +141,43 @@ def build(spec: ImageSpec, progress: Callable[[str], None] = lambda message: Non
         archive.replace(target)
         size = target.stat().st_size / 2**20
         progress(f"built {spec.reference} in {time.monotonic() - started:.0f}s ({size:.0f} MiB)")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def build_static(
+    spec: ImageSpec, binary: Path, progress: Callable[[str], None] = lambda message: None
+) -> Path:
+    """An image of one static binary, at the path `spec.entrypoint` names, and nothing
+    else (no Debian packages): cached by the spec and the binary's content."""
+    digest = hashlib.sha256(binary.read_bytes()).hexdigest()[:8]
+    target = image_path(spec).with_suffix(f".{digest}.tar")
+    if target.exists():
+        return target
+    if shutil.which("umoci") is None:
+        raise ImageError(f"umoci is not installed: {INSTALL_HINT}")
+    building = target.parent / ".building"
+    building.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=building, prefix=f"{os.getpid()}-{spec.short_name}-"))
+    try:
+        progress(f"packing {binary.name} as the image {spec.reference}")
+        rootfs = staging / "rootfs.tar"
+        with tarfile.open(rootfs, "w", format=tarfile.PAX_FORMAT) as tar:
+            entry = tar.gettarinfo(binary, arcname="." + spec.entrypoint[0])
+            entry.uid = entry.gid = 0
+            entry.uname = entry.gname = ""
+            entry.mode = 0o755
+            entry.mtime = SOURCE_DATE_EPOCH
+            with binary.open("rb") as stream:
+                tar.addfile(entry, stream)
+        _add_dev_directory(rootfs)
+        layout = staging / "layout"
+        _pack(spec, rootfs, layout, staging)
+        archive = staging / "image.tar"
+        _write_archive(layout, archive)
+        _verify(spec, archive)
+        archive.replace(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -448,6 +486,10 @@ def quoted(text):
 
 
 args = sys.argv[1:]
+if args[:1] == ["--job"]:
+    # A Job's container: the real image would have run this; the stand-in cannot.
+    print("openedx-standin (not Open edX): a Job's command, not run: %s" % " ".join(args[1:]))
+    sys.exit(0)
 port = int(os.environ.get("PORT", "8000"))
 if "--port" in args[:-1]:
     port = int(args[args.index("--port") + 1])
@@ -571,6 +613,17 @@ SANDBOX_IMAGES: dict[str, ImageSpec] = {
         ),
     ),
 }
+
+
+# Every real pod's sandbox process (`tools/pause`), campus's own: registry.k8s.io's
+# pause image cannot be pulled here.
+PAUSE = ImageSpec(
+    name=PAUSE_IMAGE.rsplit(":", 1)[0],
+    tag=PAUSE_IMAGE.rsplit(":", 1)[1],
+    packages=(),
+    description="The pod sandbox process of the campus sandbox's real nodes.",
+    entrypoint=("/pause",),
+)
 
 
 def build_all(progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:

@@ -31,7 +31,7 @@ from campus.kube.client import KubeClient
 from campus.kube.errors import NotFound
 from campus.kube.objects import is_ready
 from campus.labels import ZONE
-from campus.sandbox import machine, node_config, node_pki, oci
+from campus.sandbox import cluster_dns, images, machine, node_config, node_pki, oci
 from campus.sandbox.build import Binaries, ensure_node_binaries, node_binaries_directory
 from campus.sandbox.node_config import REAL_NODE, RealNode
 from campus.sandbox.paths import state_root
@@ -236,7 +236,7 @@ def _issue_identity(plane: Plane, node: RealNode) -> None:
     _write(node.directory / "kubelet.kubeconfig", json.dumps(config), 0o600)
 
 
-def _start_containerd(binaries: Binaries, node: RealNode, pause: Path) -> None:
+def _start_containerd(binaries: Binaries, node: RealNode, archives: list[Path]) -> None:
     config = _write(node.directory / "containerd.toml", node_config.containerd_config(node))
     # containerd finds its runc shim on PATH.
     path = f"{binaries.directory}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"
@@ -252,7 +252,8 @@ def _start_containerd(binaries: Binaries, node: RealNode, pause: Path) -> None:
         f"containerd of {node.name} did not open {node.socket}",
         (node.directory, "containerd"),
     )
-    oci.import_archive(binaries.path("ctr"), node.socket, pause, node_config.PAUSE_IMAGE)
+    for archive in archives:
+        oci.import_archive(binaries.path("ctr"), node.socket, archive)
 
 
 def _start_kubelet(binaries: Binaries, plane: Plane, node: RealNode) -> None:
@@ -318,6 +319,43 @@ def _start_kube_proxy(binaries: Binaries, plane: Plane, first: RealNode) -> None
     )
 
 
+def _start_cluster_dns(client: KubeClient, binaries: Binaries, plane: Plane, address: str) -> None:
+    directory = nodes_directory(plane.directory)
+    pki = directory / "pki"
+    identity = node_pki.issue(
+        plane.ca, node_pki.KeyPair(pki / "dns.crt", pki / "dns.key"), cluster_dns.IDENTITY
+    )
+    kubeconfig = _write(
+        directory / "dns.kubeconfig",
+        json.dumps(
+            node_config.kubeconfig(
+                f"https://{address}:{plane.api_port}",
+                plane.ca.certificate,
+                identity.certificate,
+                identity.key,
+                cluster_dns.IDENTITY,
+            )
+        ),
+        0o600,
+    )
+    (port,) = _free_ports(1)
+    corefile = _write(directory / "Corefile", cluster_dns.corefile(address, port, kubeconfig))
+    cluster_dns.apply(client, cluster_dns.objects(plane.cluster_dns, address, port))
+    _launch(directory, "coredns", [str(binaries.path("coredns")), "-conf", str(corefile)])
+    _wait(
+        lambda: _listening(address, port),
+        60,
+        f"CoreDNS did not listen on {address}:{port}",
+        (directory, "coredns"),
+    )
+
+
+def _listening(address: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((address, port)) == 0
+
+
 def _pod_range(client: KubeClient, name: str) -> str | None:
     try:
         node = client.get(Node, name)
@@ -337,7 +375,10 @@ def start(
     """Start `count` real nodes and wait until each is Ready; returns their names."""
     check_machine(plane.sandbox)
     binaries = ensure_node_binaries(progress)
-    pause = oci.scratch_archive(binaries.path("pause"), node_config.PAUSE_IMAGE, ["/pause"])
+    archives = [
+        images.build_static(images.PAUSE, binaries.path("pause"), progress),
+        *images.build_all(progress).values(),
+    ]
     _set_sysctl("net.ipv4.ip_forward", "1")
     _set_sysctl("net.bridge.bridge-nf-call-iptables", "1")
     nodes = _layout(plane, count, zones)
@@ -345,9 +386,11 @@ def start(
         progress(f"starting real node {node.name}: containerd, then the kubelet")
         node.directory.mkdir(parents=True, exist_ok=True)
         _issue_identity(plane, node)
-        _start_containerd(binaries, node, pause)
+        _start_containerd(binaries, node, archives)
         _start_kubelet(binaries, plane, node)
     _start_kube_proxy(binaries, plane, nodes[0])
+    progress(f"starting the cluster DNS (CoreDNS) at {plane.cluster_dns}")
+    _start_cluster_dns(client, binaries, plane, nodes[0].address)
     routed = (plane.service_range, plane.cluster_cidr, f"{nodes[0].address}/32")
     for node in nodes:
         progress(f"waiting for {node.name} to register and get a pod range")

@@ -10,6 +10,7 @@ ETCD = "v3.6.16"
 KWOK = "v0.8.0"
 METRICS_SERVER = "v0.8.0"
 CONTAINERD = "v2.4.2"
+COREDNS = "v1.15.0"
 GO_MINIMUM = (1, 26)
 # Gateway API: its CRDs (config/crd/standard) come from the Go module, checked against
 # this go.sum hash (the checksum database vouches for it too).
@@ -88,6 +89,8 @@ NODE_COMPONENTS = (
             "-X github.com/containerd/containerd/v2/version.Package=campus.local/containerd",
         ),
     ),
+    # The real nodes' cluster DNS (`campus.sandbox.cluster_dns`).
+    Component("coredns", COREDNS, {"coredns": "github.com/coredns/coredns"}),
     # The pod sandbox ("pause") process of every real pod: campus's own few lines, since
     # the usual image (registry.k8s.io/pause) cannot be pulled here.
     Component("pause", "v1", {"pause": "campus.local/tools/pause"}),
