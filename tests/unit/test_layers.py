@@ -114,7 +114,7 @@ MAY_IMPORT = {
     "campus.harden": {"campus.fleet", "campus.render", "campus.kube", "campus.services"},
     "campus.lint": {"campus.harden", "campus.render", "campus.kube", "campus.services"},
     "campus.pipeline": {"campus.fleet", "campus.render", "campus.harden", "campus.deploy"}
-    | {"campus.kube", "campus.state"},
+    | {"campus.kube", "campus.state", "campus.sandbox"},
     "campus.kube": {"campus.fleet", "campus.sandbox"},
     "campus.deploy": {"campus.kube", "campus.fleet", "campus.state", "campus.services"},
     "campus.state": {"campus.kube"},
