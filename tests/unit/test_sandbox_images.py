@@ -66,7 +66,7 @@ def test_missing_tool_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 
 def test_catalogue() -> None:
-    assert set(SANDBOX_IMAGES) == {"redis", "mysql", "caddy", "openedx-standin"}
+    assert set(SANDBOX_IMAGES) == {"redis", "mysql", "openedx-standin"}
     for spec in SANDBOX_IMAGES.values():
         assert spec.name.startswith("campus.local/sandbox/")
         assert spec.description.endswith(".")
@@ -79,7 +79,16 @@ def test_catalogue() -> None:
     assert "stand-in" in standin.description and "not Open edX" in standin.description
     assert SANDBOX_IMAGES["redis"].user == "1000:1000"
     assert standin.user == "1000:1000"
-    assert SANDBOX_IMAGES["caddy"].cmd[0] == "caddy"
+    # Caddy is Tutor's own release, from its Go module: Debian's cannot read its Caddyfile.
+    assert images.CADDY.cmd[0] == "caddy" and images.CADDY.tag == "2.11.7"
+
+
+def test_placement_names_the_images_the_catalogue_builds() -> None:
+    from campus.sandbox import placement
+
+    built = {key: spec.reference for key, spec in SANDBOX_IMAGES.items()}
+    built["caddy"] = images.CADDY.reference
+    assert built == placement.IMAGES
 
 
 def fake(directory: Path, name: str, script: str) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 from campus.errors import CampusError
 from campus.sandbox.node_config import PAUSE_IMAGE
 from campus.sandbox.paths import cache_root
+from campus.sandbox.versions import CADDY as CADDY_VERSION
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -147,10 +148,15 @@ def build(spec: ImageSpec, progress: Callable[[str], None] = lambda message: Non
 
 
 def build_static(
-    spec: ImageSpec, binary: Path, progress: Callable[[str], None] = lambda message: None
+    spec: ImageSpec,
+    binary: Path,
+    path: str,
+    directories: tuple[str, ...] = (),
+    progress: Callable[[str], None] = lambda message: None,
 ) -> Path:
-    """An image of one static binary, at the path `spec.entrypoint` names, and nothing
-    else (no Debian packages): cached by the spec and the binary's content."""
+    """An image of one static binary at `path` and empty `directories` (mount points a
+    read-only root filesystem cannot make), nothing else: no Debian packages. Cached by
+    the spec and the binary's content."""
     digest = hashlib.sha256(binary.read_bytes()).hexdigest()[:8]
     target = image_path(spec).with_suffix(f".{digest}.tar")
     if target.exists():
@@ -164,7 +170,13 @@ def build_static(
         progress(f"packing {binary.name} as the image {spec.reference}")
         rootfs = staging / "rootfs.tar"
         with tarfile.open(rootfs, "w", format=tarfile.PAX_FORMAT) as tar:
-            entry = tar.gettarinfo(binary, arcname="." + spec.entrypoint[0])
+            for directory in ("/tmp", *directories):
+                folder = tarfile.TarInfo("." + directory.rstrip("/") + "/")
+                folder.type = tarfile.DIRTYPE
+                folder.mode = 0o1777 if directory == "/tmp" else 0o755
+                folder.mtime = SOURCE_DATE_EPOCH
+                tar.addfile(folder)
+            entry = tar.gettarinfo(binary, arcname="." + path)
             entry.uid = entry.gid = 0
             entry.uname = entry.gname = ""
             entry.mode = 0o755
@@ -577,21 +589,6 @@ SANDBOX_IMAGES: dict[str, ImageSpec] = {
             f"rm -rf {MYSQL_DATADIR} && mkdir -p {MYSQL_DATADIR} && chown 999:999 {MYSQL_DATADIR}",
         ),
     ),
-    "caddy": ImageSpec(
-        name="campus.local/sandbox/caddy",
-        tag=DEBIAN_SUITE,
-        packages=("caddy",),
-        description=(
-            "Debian's Caddy web server at /usr/bin/caddy, with the official caddy image's "
-            "command, directories and environment; runs as root as in Tutor."
-        ),
-        # The official image's defaults: Tutor's caddy Deployment gives no command or args.
-        cmd=("caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"),
-        workdir="/srv",
-        env=(("XDG_CONFIG_HOME", "/config"), ("XDG_DATA_HOME", "/data")),
-        ports=("80/tcp", "443/tcp", "443/udp", "2019/tcp"),
-        setup=("mkdir -p /config/caddy /data/caddy /srv",),
-    ),
     "openedx-standin": ImageSpec(
         name="campus.local/sandbox/openedx-standin",
         tag=DEBIAN_SUITE,
@@ -624,6 +621,24 @@ PAUSE = ImageSpec(
     description="The pod sandbox process of the campus sandbox's real nodes.",
     entrypoint=("/pause",),
 )
+
+
+# Tutor's Caddy release, from its Go module (`versions.CADDY`), laid out as the official
+# image is: /usr/bin/caddy, its command, XDG directories under /config and /data.
+CADDY = ImageSpec(
+    name="campus.local/sandbox/caddy",
+    tag=CADDY_VERSION.removeprefix("v"),
+    packages=(),
+    description=(
+        "Caddy built from its Go module at the release Tutor's image has, laid out as the "
+        "official caddy image; runs as root as in Tutor."
+    ),
+    cmd=("caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"),
+    workdir="/srv",
+    env=(("XDG_CONFIG_HOME", "/config"), ("XDG_DATA_HOME", "/data")),
+    ports=("80/tcp", "443/tcp", "443/udp", "2019/tcp"),
+)
+CADDY_DIRECTORIES = ("/etc/caddy", "/config", "/data", "/srv")
 
 
 def build_all(progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:

@@ -33,7 +33,7 @@ REQUEST_CAP = {"cpu": "10m", "memory": "32Mi"}
 IMAGES = {
     "mysql": "campus.local/sandbox/mariadb-standing-in-for-mysql:bookworm",
     "redis": "campus.local/sandbox/redis:bookworm",
-    "caddy": "campus.local/sandbox/caddy:bookworm",
+    "caddy": "campus.local/sandbox/caddy:2.11.7",
     STANDIN: "campus.local/sandbox/openedx-standin:bookworm",
 }
 PLACED = "campus.openedx.org/sandbox-placement"

@@ -376,7 +376,14 @@ def start(
     check_machine(plane.sandbox)
     binaries = ensure_node_binaries(progress)
     archives = [
-        images.build_static(images.PAUSE, binaries.path("pause"), progress),
+        images.build_static(images.PAUSE, binaries.path("pause"), "/pause", progress=progress),
+        images.build_static(
+            images.CADDY,
+            binaries.path("caddy"),
+            "/usr/bin/caddy",
+            images.CADDY_DIRECTORIES,
+            progress,
+        ),
         *images.build_all(progress).values(),
     ]
     _set_sysctl("net.ipv4.ip_forward", "1")

@@ -11,6 +11,8 @@ KWOK = "v0.8.0"
 METRICS_SERVER = "v0.8.0"
 CONTAINERD = "v2.4.2"
 COREDNS = "v1.15.0"
+# Tutor's own Caddy release (DOCKER_IMAGE_CADDY); Debian's 2.6 cannot read its Caddyfile.
+CADDY = "v2.11.7"
 GO_MINIMUM = (1, 26)
 # Gateway API: its CRDs (config/crd/standard) come from the Go module, checked against
 # this go.sum hash (the checksum database vouches for it too).
@@ -91,6 +93,7 @@ NODE_COMPONENTS = (
     ),
     # The real nodes' cluster DNS (`campus.sandbox.cluster_dns`).
     Component("coredns", COREDNS, {"coredns": "github.com/coredns/coredns"}),
+    Component("caddy", CADDY, {"caddy": "github.com/caddyserver/caddy/v2/cmd/caddy"}),
     # The pod sandbox ("pause") process of every real pod: campus's own few lines, since
     # the usual image (registry.k8s.io/pause) cannot be pulled here.
     Component("pause", "v1", {"pause": "campus.local/tools/pause"}),
