@@ -38,6 +38,7 @@ COMMANDS = {
     "access": ("access", "access"),
     "secrets": ("secrets", "secrets"),
     "toolchains": ("toolchains", "toolchains"),
+    "check": ("check", "check"),
 }
 
 

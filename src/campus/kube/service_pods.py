@@ -73,3 +73,21 @@ def refuse_simulated(client: Client, pods: list[ServicePod], what: str) -> None:
             f"{pods[0].name} runs on simulated node {pods[0].node}: sandbox pods have no "
             f"containers, so there is no {what}. `campus {what}` works on real clusters."
         )
+
+
+def on_real_nodes(client: Client, pods: list[KubeObject], what: str) -> list[KubeObject]:
+    """The pods whose node runs containers; none (a sandbox environment on KWOK's
+    simulated nodes) is refused with what to do instead."""
+    fake = {
+        node.metadata.name
+        for node in client.list(Node)
+        if node.metadata and (node.metadata.annotations or {}).get(KWOK_NODE) == "fake"
+    }
+    real = [p for p in pods if p.get("spec", {}).get("nodeName") not in fake]
+    if pods and not real:
+        raise CampusError(
+            f"every pod runs on a simulated node: no container runs, so there is no {what}. "
+            "In the sandbox, place the environment on real nodes (`cluster.real_nodes` in "
+            "the fleet file, `campus sandbox up --real-nodes 1`)."
+        )
+    return real

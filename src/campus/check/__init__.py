@@ -1,0 +1,1 @@
+"""`campus check`: real requests to an environment's public hosts and probe paths."""
