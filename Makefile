@@ -4,7 +4,18 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint checkov unit api integration bench clean
+.PHONY: demo test lint checkov unit api integration bench clean host-packages
+
+# What the sandbox's real nodes and images need from Debian (docs/sandbox.md, "Real
+# nodes"): installed once when missing; needs root, as real nodes do.
+HOST_PACKAGES := runc containernetworking-plugins iptables conntrack ipset mmdebstrap umoci
+host-packages:
+	@missing=$$(for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +41,7 @@ unit: $(STAMP)
 api: $(STAMP)
 	$(BIN)/pytest tests/api
 
-integration: $(STAMP)
+integration: $(STAMP) host-packages
 	$(BIN)/pytest -m integration tests/integration
 
 # Checkov's Kubernetes checks (CKV_K8S_*) over every rendered environment of the example
@@ -43,7 +54,7 @@ checkov: $(STAMP)
 	$(BIN)/campus render -f tests/fleets/plugins.yml -o $(CHECKOV_DIR)/plugins
 	$(BIN)/checkov -d $(CHECKOV_DIR) --framework kubernetes --compact --quiet --skip-download
 
-test: lint checkov
+test: lint checkov host-packages
 	$(BIN)/pytest tests
 
 # Every benchmark in turn (about 40 minutes); each prints the markdown table for bench/README.md.
