@@ -22,6 +22,8 @@ DEBIAN_PACKAGES = {
     "runc": "runc",
     "iptables": "iptables",
     "conntrack": "conntrack",
+    "ipset": "ipset",
+    "iptables-restore": "iptables",
     "bridge": "containernetworking-plugins",
     "host-local": "containernetworking-plugins",
     "loopback": "containernetworking-plugins",
@@ -70,7 +72,7 @@ def inspect(
         missing.append("bridge netfilter (kernel module br_netfilter): Services need it")
     if not runc.exists():
         missing.append(f"{runc} (Debian package runc)")
-    for program in ("iptables", "conntrack"):
+    for program in ("iptables", "iptables-restore", "conntrack", "ipset"):
         if shutil.which(program) is None:
             missing.append(f"{program} (Debian package {DEBIAN_PACKAGES[program]})")
     for plugin in ("bridge", "host-local", "loopback"):

@@ -31,7 +31,15 @@ from campus.kube.client import KubeClient
 from campus.kube.errors import NotFound
 from campus.kube.objects import is_ready
 from campus.labels import ZONE
-from campus.sandbox import cluster_dns, images, machine, node_config, node_pki, oci
+from campus.sandbox import (
+    cluster_dns,
+    images,
+    machine,
+    node_config,
+    node_pki,
+    oci,
+    policy_engine,
+)
 from campus.sandbox.build import Binaries, ensure_node_binaries, node_binaries_directory
 from campus.sandbox.node_config import REAL_NODE, RealNode
 from campus.sandbox.paths import state_root
@@ -350,6 +358,44 @@ def _start_cluster_dns(client: KubeClient, binaries: Binaries, plane: Plane, add
     )
 
 
+def _start_policy_engine(
+    client: KubeClient,
+    binaries: Binaries,
+    plane: Plane,
+    first: RealNode,
+    progress: Callable[[str], None],
+) -> None:
+    """One engine for the machine, like kube-proxy: every real node shares its address."""
+    directory = nodes_directory(plane.directory)
+    pki = directory / "pki"
+    identity = node_pki.issue(
+        plane.ca, node_pki.KeyPair(pki / "policy.crt", pki / "policy.key"), policy_engine.IDENTITY
+    )
+    kubeconfig = _write(
+        directory / "policy.kubeconfig",
+        json.dumps(
+            node_config.kubeconfig(
+                f"https://{first.address}:{plane.api_port}",
+                plane.ca.certificate,
+                identity.certificate,
+                identity.key,
+                policy_engine.IDENTITY,
+            )
+        ),
+        0o600,
+    )
+    policy_engine.apply_rbac(client)
+    policy_engine.start(
+        directory,
+        kubeconfig,
+        first.name,
+        plane.cluster_cidr,
+        binaries.path("kube-router"),
+        progress,
+        service_range=plane.service_range,
+    )
+
+
 def _listening(address: str, port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(1)
@@ -421,6 +467,8 @@ def start(
             f"real node {node.name} did not become Ready",
             (node.directory, "kubelet"),
         )
+    progress("starting the NetworkPolicy engine (kube-router's firewall)")
+    _start_policy_engine(client, binaries, plane, nodes[0], progress)
     return [node.name for node in nodes]
 
 
@@ -490,6 +538,9 @@ def stop(sandbox: str, sandbox_directory: Path, kube_proxy: Path | None) -> None
         return
     nodes = [path.name for path in directory.iterdir() if (path / "containerd.toml").exists()]
     processes = dict(_pids(directory))
+    # The rest is undone even if some of its rules stayed (they carry its own names).
+    with contextlib.suppress(CampusError):
+        policy_engine.stop(directory)
     for name in ("kube-proxy", "kubelet"):
         for owner, pid in list(_pids(directory)):
             if owner == name:

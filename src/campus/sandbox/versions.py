@@ -13,6 +13,9 @@ CONTAINERD = "v2.4.2"
 COREDNS = "v1.15.0"
 # Tutor's own Caddy release (DOCKER_IMAGE_CADDY); Debian's 2.6 cannot read its Caddyfile.
 CADDY = "v2.11.7"
+# The only release the Go proxy serves; its advisory (GHSA-phqm-jgc3-qf8g) is in the
+# service proxy, which the sandbox does not run (docs/sandbox.md).
+KUBE_ROUTER = "v2.1.0"
 GO_MINIMUM = (1, 26)
 # Gateway API: its CRDs (config/crd/standard) come from the Go module, checked against
 # this go.sum hash (the checksum database vouches for it too).
@@ -93,6 +96,17 @@ NODE_COMPONENTS = (
     ),
     # The real nodes' cluster DNS (`campus.sandbox.cluster_dns`).
     Component("coredns", COREDNS, {"coredns": "github.com/coredns/coredns"}),
+    # The real nodes' NetworkPolicy engine (`campus.sandbox.policy_engine`): kube-router's
+    # firewall only.
+    Component(
+        "kube-router",
+        KUBE_ROUTER,
+        {"kube-router": "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"},
+        (
+            f"-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version={KUBE_ROUTER}",
+            "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=campus",
+        ),
+    ),
     Component("caddy", CADDY, {"caddy": "github.com/caddyserver/caddy/v2/cmd/caddy"}),
     # The pod sandbox ("pause") process of every real pod: campus's own few lines, since
     # the usual image (registry.k8s.io/pause) cannot be pulled here.
