@@ -1,0 +1,150 @@
+"""Environments placed on the sandbox's real nodes (`cluster.real_nodes`): deployed
+hardened, they run as processes, answer through their routes and probes (`campus
+check`), run their init Jobs against a real database, and their NetworkPolicies keep
+the other environment out while their own pods get in."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lightkube import KubeConfig
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Pod
+
+from campus.cli.main import cli
+from campus.kube.client import KubeClient
+from campus.sandbox import cluster
+from campus.sandbox.build import ensure_binaries
+
+pytestmark = pytest.mark.integration
+
+FLEET = """\
+cluster:
+  sandbox: {sandbox}
+  real_nodes: [real-a, real-b]
+defaults:
+  plugins: []
+  size: small
+  ingress: {{mode: ingress}}
+environments:
+  real-a:
+    hosts: {{lms: learn.a.example.org, cms: studio.a.example.org}}
+  real-b:
+    hosts: {{lms: learn.b.example.org}}
+"""
+CONNECT = (
+    "import socket, sys\n"
+    "try:\n"
+    "    socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()\n"
+    "except OSError:\n"
+    "    sys.exit(3)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def fleet(real_sandbox: cluster.SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("real") / "fleet.yml"
+    path.write_text(FLEET.format(sandbox=real_sandbox.name))
+    result = CliRunner().invoke(cli, ["deploy", "-f", str(path), "--timeout", "300"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def client_of(info: cluster.SandboxInfo) -> KubeClient:
+    return KubeClient(KubeConfig.from_file(info.kubeconfig), field_manager="campus-test")
+
+
+def test_every_pod_of_a_placed_environment_runs_on_the_real_node(
+    fleet: Path, real_sandbox: cluster.SandboxInfo
+) -> None:
+    pods = list(client_of(real_sandbox).list(Pod, namespace="real-a"))
+    assert pods
+    assert {p.spec.nodeName for p in pods if p.spec} == {"real-0"}
+    running = [p for p in pods if p.status and p.status.phase == "Running"]
+    for pod in running:
+        assert pod.status and all(s.ready for s in pod.status.containerStatuses or [])
+
+
+def test_the_mysql_init_job_ran_its_real_command_against_mariadb(
+    fleet: Path, real_sandbox: cluster.SandboxInfo
+) -> None:
+    client = client_of(real_sandbox)
+    jobs = [
+        j
+        for j in client.list(Job, namespace="real-a")
+        if j.metadata and "mysql" in (j.metadata.name or "")
+    ]
+    assert jobs and all(j.status and j.status.succeeded == 1 for j in jobs)
+    kubectl = str(ensure_binaries().path("kubectl"))
+    name = jobs[0].metadata.name if jobs[0].metadata else ""
+    logs = subprocess.run(
+        [kubectl, f"--kubeconfig={real_sandbox.kubeconfig}", "-n", "real-a", "logs", f"job/{name}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "MySQL is up and running" in logs
+
+
+def test_check_answers_every_route_and_probe_and_says_what_stands_in(fleet: Path) -> None:
+    result = CliRunner().invoke(cli, ["check", "real-a", "-f", str(fleet), "-o", "json"])
+    assert result.exit_code == 0, result.output
+    answers = json.loads(result.stdout)
+    routes = {a["name"] for a in answers if a["kind"] == "route"}
+    assert {"learn.a.example.org/", "studio.a.example.org/"} <= routes
+    assert any(a["kind"] == "probe" for a in answers)
+    assert all(a["ok"] for a in answers)
+    # lms answers through the real Caddy, as the stand-in it is.
+    lms = next(a for a in answers if a["name"] == "learn.a.example.org/")
+    assert lms["standin"] and lms["status"] == 200
+
+
+def test_check_fails_when_a_route_does_not_answer(
+    fleet: Path, real_sandbox: cluster.SandboxInfo
+) -> None:
+    client = client_of(real_sandbox)
+    client.patch(Deployment, "caddy", {"spec": {"replicas": 0}}, namespace="real-b")
+    try:
+        deadline = time.monotonic() + 90
+        while list(
+            client.list(Pod, namespace="real-b", labels={"app.kubernetes.io/name": "caddy"})
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(1)
+        result = CliRunner().invoke(cli, ["check", "real-b", "-f", str(fleet), "-o", "json"])
+        assert result.exit_code == 1, result.output
+        routes = [a for a in json.loads(result.stdout) if a["kind"] == "route"]
+        assert routes and not any(a["ok"] for a in routes)
+    finally:
+        redeployed = CliRunner().invoke(cli, ["deploy", "-f", str(fleet), "real-b"])
+        assert redeployed.exit_code == 0, redeployed.output
+
+
+def _connects(info: cluster.SandboxInfo, namespace: str, host: str, port: int) -> bool:
+    kubectl = str(ensure_binaries().path("kubectl"))
+    result = subprocess.run(
+        [
+            kubectl, f"--kubeconfig={info.kubeconfig}", "-n", namespace, "exec", "deploy/lms",
+            "--", "python3", "-c", CONNECT, host, str(port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode in (0, 3), result.stderr
+    return result.returncode == 0
+
+
+def test_network_policies_keep_the_other_environment_out_of_mysql(
+    fleet: Path, real_sandbox: cluster.SandboxInfo
+) -> None:
+    # By name, through the cluster DNS and the Service: as Open edX reaches its database.
+    assert _connects(real_sandbox, "real-a", "mysql", 3306)
+    assert not _connects(real_sandbox, "real-b", "mysql.real-a", 3306)
+    assert _connects(real_sandbox, "real-b", "mysql", 3306)
