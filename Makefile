@@ -24,11 +24,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The sandbox first, so that lint already reads each environment's Tutor state from it.
-demo: $(STAMP)
-	$(BIN)/campus sandbox status >/dev/null 2>&1 || $(BIN)/campus sandbox up --nodes 6
+demo: $(STAMP) host-packages
+	$(BIN)/campus sandbox status >/dev/null 2>&1 || $(BIN)/campus sandbox up --nodes 6 --real-nodes 1
 	$(BIN)/campus lint -f examples/fleet.yml
 	$(BIN)/campus deploy -f examples/fleet.yml
 	$(BIN)/campus status -f examples/fleet.yml
+	$(BIN)/campus check acme-prod -f examples/fleet.yml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -37,6 +37,8 @@ from campus.sandbox.build import ensure_binaries
 
 NAME = "campus-bench-deploy"
 EXAMPLE = Path(__file__).parents[1] / "examples" / "fleet.yml"
+# The example places acme-prod on real nodes; these benches measure KWOK sandboxes.
+REAL_NODES = "  real_nodes: [acme-prod]"
 TUTOR = str(Path(sys.executable).with_name("tutor"))
 CLIENTS = {"python-httpx2/": "campus", "kubectl/": "tutor", "OpenAPI-Generator/": "tutor"}
 
@@ -270,7 +272,9 @@ def main() -> None:
             base = Path(scratch)
             fleet_file = base / "fleet.yml"
             fleet_file.write_text(
-                EXAMPLE.read_text().replace("sandbox: campus", f"sandbox: {NAME}")
+                EXAMPLE.read_text()
+                .replace(REAL_NODES, "")
+                .replace("sandbox: campus", f"sandbox: {NAME}")
             )
             environments = list(load(fleet_file).environments)
             config_save = sum(

@@ -33,6 +33,8 @@ from campus.sandbox.build import ensure_binaries
 from campus.status.collect import fleet_status
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "fleet.yml"
+# The example places acme-prod on real nodes; these benches measure KWOK sandboxes.
+REAL_NODES = "  real_nodes: [acme-prod]"
 CAMPUS = str(Path(sys.executable).with_name("campus"))
 NAME = "campus-bench-ops"
 
@@ -125,7 +127,9 @@ def drill_figures(directory: Path, nodes: int, runs: int) -> list[tuple[str, str
     cluster.down(NAME)
     cluster.up(NAME, nodes=nodes, node_cpu="8", node_memory="32Gi")
     path = directory / "example.yml"
-    path.write_text(EXAMPLE.read_text().replace("sandbox: campus", f"sandbox: {NAME}"))
+    path.write_text(
+        EXAMPLE.read_text().replace(REAL_NODES, "").replace("sandbox: campus", f"sandbox: {NAME}")
+    )
     fleet = load_fleet(path)
     client = cluster.client_for(NAME, timeout=30)
     deploy_fleet(client, deploy_requests(fleet), DeployOptions(phase_timeout=300), QuietProgress())

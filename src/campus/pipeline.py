@@ -59,6 +59,8 @@ class Built:
     rendered: RenderedEnvironment
     objects: list[KubeObject]
     init_jobs: list[KubeObject]
+    # In `cluster.real_nodes`: deployed onto the sandbox's real nodes (`request`).
+    on_real_nodes: bool = False
 
     @property
     def environment(self) -> Environment:
@@ -70,11 +72,18 @@ class Built:
         return {"source": self.rendered.state_source, "detail": self.rendered.state_detail}
 
     def request(self, fleet_digest: str) -> DeployRequest:
+        objects, init_jobs = self.objects, self.init_jobs
+        if self.on_real_nodes:
+            # Only what is applied to the sandbox: render, lint and Checkov see the objects
+            # a real cluster gets.
+            from campus.sandbox.placement import place
+
+            objects, init_jobs = place(objects), place(init_jobs)
         return DeployRequest(
             environment=self.environment.name,
             namespace=self.environment.namespace,
-            objects=self.objects,
-            init_jobs=self.init_jobs,
+            objects=objects,
+            init_jobs=init_jobs,
             tutor_version=self.rendered.tutor_version,
             plugin_versions=dict(self.rendered.plugin_versions),
             fleet_hash=fleet_digest,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from example_fleet import example_on_kwok
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod
@@ -34,7 +35,7 @@ OPTIONS = DeployOptions(phase_timeout=180)
 def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DeployRequest]:
     """The example fleet, rendered and hardened once for every test here."""
     fleet_copy = tmp_path_factory.mktemp("fleet") / "fleet.yml"
-    fleet_copy.write_text(EXAMPLE.read_text())
+    fleet_copy.write_text(example_on_kwok())
     fleet = load(fleet_copy)
     return {r.environment: r for r in deploy_requests(fleet)}
 
@@ -299,7 +300,7 @@ def test_destroy_keeps_data_unless_asked(kube: Client, scratch: DeployRequest) -
 
 def test_cli_rejects_unknown_environment(sandbox: Any, tmp_path: Path) -> None:
     fleet = tmp_path / "fleet.yml"
-    fleet.write_text(EXAMPLE.read_text())
+    fleet.write_text(example_on_kwok())
     result = CliRunner().invoke(
         cli, ["deploy", "nope", "-f", str(fleet), "--kubeconfig", str(sandbox.kubeconfig)]
     )
@@ -316,7 +317,7 @@ def test_cli_unreachable_api_server(tmp_path: Path) -> None:
         "users: [{name: x, user: {token: t}}]\n"
     )
     fleet = tmp_path / "fleet.yml"
-    fleet.write_text(EXAMPLE.read_text())
+    fleet.write_text(example_on_kwok())
     result = CliRunner().invoke(cli, ["deploy", "-f", str(fleet), "--kubeconfig", str(kubeconfig)])
     assert result.exit_code != 0
     assert "cannot reach the API server" in result.output

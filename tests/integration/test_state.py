@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from example_fleet import example_on_kwok
 from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import ReplicaSet
@@ -44,7 +45,7 @@ def clone(directory: Path, sandbox: cluster.SandboxInfo) -> Path:
     """A checkout of the repository holding the fleet file: the file, nothing else."""
     directory.mkdir()
     fleet = directory / "fleet.yml"
-    fleet.write_text(EXAMPLE.read_text().replace("sandbox: campus", f"sandbox: {sandbox.name}"))
+    fleet.write_text(example_on_kwok().replace("sandbox: campus", f"sandbox: {sandbox.name}"))
     return fleet
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from example_fleet import example_on_kwok
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment, ReplicaSet
 from lightkube.resources.batch_v1 import Job
@@ -45,7 +46,7 @@ OPTIONS = DeployOptions(phase_timeout=120)
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> DeployRequest:
     fleet_copy = tmp_path_factory.mktemp("upgrade") / "fleet.yml"
-    fleet_copy.write_text(EXAMPLE.read_text())
+    fleet_copy.write_text(example_on_kwok())
     [request] = deploy_requests(load(fleet_copy), ["acme-dev"])
     return request
 
