@@ -164,17 +164,8 @@ def _build(
     )
     if problems:
         raise locate(Path(fleet.source), problems)
-    built = [Built(r, *harden_all(r)) for r in rendered]
-    return [
-        _placed(fleet, b) if b.environment.name in fleet.cluster.real_nodes else b for b in built
-    ]
-
-
-def _placed(fleet: Fleet, built: Built) -> Built:
-    """An environment of `cluster.real_nodes`: its pods on the sandbox's real nodes."""
-    from campus.sandbox.placement import place
-
-    return Built(built.rendered, place(built.objects), place(built.init_jobs))
+    placed = set(fleet.cluster.real_nodes)
+    return [Built(r, *harden_all(r), r.environment.name in placed) for r in rendered]
 
 
 def deploy_requests(
