@@ -29,7 +29,7 @@ demo: $(STAMP) host-packages
 	$(BIN)/campus lint -f examples/fleet.yml
 	$(BIN)/campus deploy -f examples/fleet.yml
 	$(BIN)/campus status -f examples/fleet.yml
-	$(BIN)/campus check acme-prod -f examples/fleet.yml
+	$(BIN)/campus check acme-prod -f examples/fleet.yml --wait 60
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -367,4 +367,8 @@ def _rotation_request(
         stored.values["MYSQL_ROOT_PASSWORD"],
         built.rendered.tutor_state["MYSQL_ROOT_PASSWORD"],
     )
+    if built.on_real_nodes:  # runs against the real node's MariaDB, as the init Jobs do
+        from campus.sandbox.placement import place
+
+        [job] = place([job])
     return replace(request, objects=[*request.objects, secret], init_jobs=[job, *request.init_jobs])

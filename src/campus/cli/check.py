@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -16,8 +17,20 @@ from campus.cli.options import fleet_option, kubeconfig_option, output_option
 @kubeconfig_option
 @output_option()
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds each request may take.")
+@click.option(
+    "--wait",
+    default=0.0,
+    show_default=True,
+    help="Seconds to keep asking while any request fails (just after a deploy, kube-proxy "
+    "and the policy engine may not have synced the new pods yet).",
+)
 def check(
-    environment: str, fleet_file: Path, kubeconfig: str | None, output: str, timeout: float
+    environment: str,
+    fleet_file: Path,
+    kubeconfig: str | None,
+    output: str,
+    timeout: float,
+    wait: float,
 ) -> None:
     """Send a request to every public host and path of ENVIRONMENT (with its Host header,
     as a browser would) and to every HTTP probe of its pods; exit 1 on any failure."""
@@ -41,7 +54,11 @@ def check(
     targets = route_targets(ingresses, services) + probe_targets(pods)
     if not targets:
         raise CampusError(f"{environment}: nothing to ask (no Ingress rule, no HTTP probe)")
+    deadline = time.monotonic() + wait
     answers = ask_all(targets, timeout)
+    while not all(a.ok for a in answers) and time.monotonic() < deadline:
+        time.sleep(2)
+        answers = ask_all(targets, timeout)
     if output != "table":
         print_structured(
             [
