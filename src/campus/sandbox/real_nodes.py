@@ -478,7 +478,10 @@ def kube_proxy_binary() -> Path:
 
 
 def _pids(directory: Path) -> Iterable[tuple[str, int]]:
-    for pid_file in sorted(directory.glob(f"**/{PIDS}/*.pid")):
+    # The machine's processes and each node's, never a recursive walk: containerd's
+    # snapshot tree is large and changes under a walk while containerd still runs.
+    pid_files = [*directory.glob(f"{PIDS}/*.pid"), *directory.glob(f"*/{PIDS}/*.pid")]
+    for pid_file in sorted(pid_files):
         with contextlib.suppress(ValueError, OSError):
             yield pid_file.stem, int(pid_file.read_text().strip())
 
