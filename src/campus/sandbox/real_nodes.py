@@ -294,27 +294,27 @@ def _start_kubelet(binaries: Binaries, plane: Plane, node: RealNode) -> None:
     )
 
 
-def _start_kube_proxy(binaries: Binaries, plane: Plane, first: RealNode) -> None:
+def _machine_kubeconfig(plane: Plane, address: str, name: str, user: str) -> Path:
+    """A kubeconfig of the machine's own processes (kube-proxy, CoreDNS, the policy
+    engine), each as `user`, a client certificate signed by the sandbox CA."""
     directory = nodes_directory(plane.directory)
     pki = directory / "pki"
     identity = node_pki.issue(
-        plane.ca,
-        node_pki.KeyPair(pki / "kube-proxy.crt", pki / "kube-proxy.key"),
-        "system:kube-proxy",
+        plane.ca, node_pki.KeyPair(pki / f"{name}.crt", pki / f"{name}.key"), user
     )
-    config_file = _write(
-        directory / "kube-proxy.kubeconfig",
-        json.dumps(
-            node_config.kubeconfig(
-                f"https://{first.address}:{plane.api_port}",
-                plane.ca.certificate,
-                identity.certificate,
-                identity.key,
-                "system:kube-proxy",
-            )
-        ),
-        0o600,
+    config = node_config.kubeconfig(
+        f"https://{address}:{plane.api_port}",
+        plane.ca.certificate,
+        identity.certificate,
+        identity.key,
+        user,
     )
+    return _write(directory / f"{name}.kubeconfig", json.dumps(config), 0o600)
+
+
+def _start_kube_proxy(binaries: Binaries, plane: Plane, first: RealNode) -> None:
+    directory = nodes_directory(plane.directory)
+    config_file = _machine_kubeconfig(plane, first.address, "kube-proxy", "system:kube-proxy")
     metrics, healthz = _free_ports(2)
     proxy_config = node_config.kube_proxy_config(
         config_file, first.name, plane.cluster_cidr, metrics, healthz
@@ -329,23 +329,7 @@ def _start_kube_proxy(binaries: Binaries, plane: Plane, first: RealNode) -> None
 
 def _start_cluster_dns(client: KubeClient, binaries: Binaries, plane: Plane, address: str) -> None:
     directory = nodes_directory(plane.directory)
-    pki = directory / "pki"
-    identity = node_pki.issue(
-        plane.ca, node_pki.KeyPair(pki / "dns.crt", pki / "dns.key"), cluster_dns.IDENTITY
-    )
-    kubeconfig = _write(
-        directory / "dns.kubeconfig",
-        json.dumps(
-            node_config.kubeconfig(
-                f"https://{address}:{plane.api_port}",
-                plane.ca.certificate,
-                identity.certificate,
-                identity.key,
-                cluster_dns.IDENTITY,
-            )
-        ),
-        0o600,
-    )
+    kubeconfig = _machine_kubeconfig(plane, address, "dns", cluster_dns.IDENTITY)
     (port,) = _free_ports(1)
     corefile = _write(directory / "Corefile", cluster_dns.corefile(address, port, kubeconfig))
     cluster_dns.apply(client, cluster_dns.objects(plane.cluster_dns, address, port))
@@ -367,23 +351,7 @@ def _start_policy_engine(
 ) -> None:
     """One engine for the machine, like kube-proxy: every real node shares its address."""
     directory = nodes_directory(plane.directory)
-    pki = directory / "pki"
-    identity = node_pki.issue(
-        plane.ca, node_pki.KeyPair(pki / "policy.crt", pki / "policy.key"), policy_engine.IDENTITY
-    )
-    kubeconfig = _write(
-        directory / "policy.kubeconfig",
-        json.dumps(
-            node_config.kubeconfig(
-                f"https://{first.address}:{plane.api_port}",
-                plane.ca.certificate,
-                identity.certificate,
-                identity.key,
-                policy_engine.IDENTITY,
-            )
-        ),
-        0o600,
-    )
+    kubeconfig = _machine_kubeconfig(plane, first.address, "policy", policy_engine.IDENTITY)
     policy_engine.apply_rbac(client)
     policy_engine.start(
         directory,
