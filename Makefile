@@ -7,8 +7,9 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint checkov unit api integration bench clean host-packages
 
 # What the sandbox's real nodes and images need from Debian (docs/sandbox.md, "Real
-# nodes"): installed once when missing; needs root, as real nodes do.
-HOST_PACKAGES := runc containernetworking-plugins iptables conntrack ipset mmdebstrap umoci
+# nodes"), and the browser the maintenance-page test renders with: installed once when
+# missing; needs root, as real nodes do.
+HOST_PACKAGES := runc containernetworking-plugins iptables conntrack ipset mmdebstrap umoci chromium
 host-packages:
 	@missing=$$(for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -46,13 +47,14 @@ integration: $(STAMP) host-packages
 	$(BIN)/pytest -m integration tests/integration
 
 # Checkov's Kubernetes checks (CKV_K8S_*) over every rendered environment of the example
-# fleet and of the plugin matrix: every finding is fixed or waived with a reason on the
-# object (docs/hardening.md, "Peer linter").
+# fleet, of the plugin matrix and of the backups' fleet: every finding is fixed or waived
+# with a reason on the object (docs/hardening.md, "Peer linter").
 CHECKOV_DIR := build/checkov
 checkov: $(STAMP)
 	rm -rf $(CHECKOV_DIR)
 	$(BIN)/campus render -f examples/fleet.yml -o $(CHECKOV_DIR)/example
 	$(BIN)/campus render -f tests/fleets/plugins.yml -o $(CHECKOV_DIR)/plugins
+	$(BIN)/campus render -f tests/fleets/backups.yml -o $(CHECKOV_DIR)/backups
 	$(BIN)/checkov -d $(CHECKOV_DIR) --framework kubernetes --compact --quiet --skip-download
 
 test: lint checkov host-packages

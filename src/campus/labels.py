@@ -46,6 +46,12 @@ UNFINISHED = "campus.openedx.org/unfinished-deploy"
 UNRECORDED = "campus.openedx.org/unrecorded-objects"
 # On the RBAC objects of `campus access`.
 ACCESS_LABEL = "campus.openedx.org/access"
+# On the pods of a service that talks to the Kubernetes API (`campus.harden.api_access`):
+# the one label NetworkPolicy admits to the API server by, which pods KubeSpawner starts
+# (carrying the hub's own app.kubernetes.io/name) never get.
+API_ACCESS = "campus.openedx.org/api-access"
+# On a NetworkPolicy for a destination the fleet file declares: its `reason`.
+EGRESS_REASON = "campus.openedx.org/egress-reason"
 # The Secret holding an environment's Tutor state (its generated IDs, passwords and keys).
 TUTOR_STATE = "campus.openedx.org/tutor-state"
 

@@ -16,11 +16,13 @@ from pathlib import Path
 
 from lightkube import Client
 
+from campus.deploy import maintenance
 from campus.deploy.model import DeployOptions, DeployRequest, DeployResult, Progress
 from campus.errors import CampusError, ClusterError
-from campus.fleet.model import Environment, Fleet
+from campus.fleet.model import Cluster, Environment, Fleet
 from campus.kube.objects import KubeObject
 from campus.render.model import RenderedEnvironment
+from campus.sandbox.placement import MachineServices
 from campus.state.model import ClusterCopies, TutorState
 
 # How long a render waits for a cluster it only hopes to find.
@@ -47,6 +49,41 @@ def connect_fleet(fleet_file: Path, kubeconfig: str | None) -> tuple[Fleet, Clie
     return fleet, connect(fleet.cluster, kubeconfig)
 
 
+# The fleet file a command reads, when none is named, if the current folder has one.
+FLEET_FILE = Path("fleet.yml")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a command that reads the deployed fleet works from."""
+
+    fleet: Fleet | None  # None: no fleet file; the cluster's environments are all there are
+    cluster: Cluster
+    client: Client
+    where: str  # which cluster, for messages: "sandbox campus", "context prod"
+    kubeconfig: str | None = None  # as given (None: $KUBECONFIG, ~/.kube/config or the sandbox's)
+
+
+def connect_known(
+    fleet_file: Path | None, kubeconfig: str | None, context: str | None = None
+) -> Reading:
+    """For the commands that read what is deployed (status, history, logs, exec, secrets
+    list): the fleet file named, else ./fleet.yml if there is one, else none (what the
+    cluster holds is all there is); its cluster, or `context`, or the one at hand."""
+    from campus.kube.connect import cluster_at_hand, connect, kubeconfig_for
+
+    path = fleet_file or (FLEET_FILE if FLEET_FILE.is_file() else None)
+    fleet = load(path) if path else None
+    if context:
+        cluster = Cluster(context=context)
+    elif fleet is not None:
+        cluster = fleet.cluster
+    else:
+        cluster = cluster_at_hand(kubeconfig)
+    client = connect(cluster, kubeconfig)
+    return Reading(fleet, cluster, client, kubeconfig_for(cluster, kubeconfig)[1], kubeconfig)
+
+
 def fleet_hash(fleet: Fleet) -> str:
     """What a revision records of the fleet file it came from: a digest of its bytes."""
     return hashlib.sha256(Path(fleet.source).read_bytes()).hexdigest()
@@ -61,6 +98,9 @@ class Built:
     init_jobs: list[KubeObject]
     # In `cluster.real_nodes`: deployed onto the sandbox's real nodes (`request`).
     on_real_nodes: bool = False
+    # Where those nodes' pods find the sandbox's cluster DNS and API server (None: the
+    # sandbox runs no real nodes now).
+    machine: MachineServices | None = None
 
     @property
     def environment(self) -> Environment:
@@ -73,12 +113,15 @@ class Built:
 
     def request(self, fleet_digest: str) -> DeployRequest:
         objects, init_jobs = self.objects, self.init_jobs
+        page = maintenance.objects(self.environment.namespace, objects)
         if self.on_real_nodes:
             # Only what is applied to the sandbox: render, lint and Checkov see the objects
             # a real cluster gets.
-            from campus.sandbox.placement import place
+            from campus.sandbox.placement import machine_policies, place
 
-            objects, init_jobs = place(objects), place(init_jobs)
+            objects, init_jobs, page = place(objects), place(init_jobs), place(page)
+            if self.machine is not None:
+                objects = objects + machine_policies(self.environment.namespace, self.machine)
         return DeployRequest(
             environment=self.environment.name,
             namespace=self.environment.namespace,
@@ -92,6 +135,8 @@ class Built:
             ),
             state_origin=self.rendered.state_origin,
             plugins=tuple(self.environment.plugins),
+            maintenance_page=page,
+            backup_store=backup.store.secret if (backup := self.environment.backup) else "",
         )
 
 
@@ -147,10 +192,14 @@ def _build(
     jobs: int | None = None,
     check_services: bool = True,
 ) -> list[Built]:
-    from campus.fleet.checks import production_without_replicas, unknown_services
+    from campus.fleet.checks import (
+        api_server_unknown,
+        production_without_replicas,
+        unknown_services,
+    )
     from campus.fleet.load import locate
     from campus.harden import harden_all
-    from campus.harden.rule import serving
+    from campus.harden.rule import catalogue, serving
     from campus.render import render_fleet
 
     rendered = render_fleet(fleet, [e.name for e in selected], jobs=jobs, cluster=copies)
@@ -162,10 +211,20 @@ def _build(
     problems += production_without_replicas(
         fleet, {r.environment.name: serving(r) for r in rendered}
     )
+    needing = {
+        r.environment.name: sorted(n for n, s in catalogue(r).services.items() if s.needs_api)
+        for r in rendered
+    }
+    problems += api_server_unknown(fleet, needing)
     if problems:
         raise locate(Path(fleet.source), problems)
     placed = set(fleet.cluster.real_nodes)
-    return [Built(r, *harden_all(r), r.environment.name in placed) for r in rendered]
+    machine = None
+    if fleet.cluster.sandbox and placed & {r.environment.name for r in rendered}:
+        from campus.sandbox.real_nodes import machine_services
+
+        machine = machine_services(fleet.cluster.sandbox)
+    return [Built(r, *harden_all(r), r.environment.name in placed, machine) for r in rendered]
 
 
 def deploy_requests(

@@ -9,10 +9,12 @@ import pytest
 from fakeapi import SERVER, FakeApi, refusal, unreachable
 from lightkube.resources.apps_v1 import Deployment
 
+from campus.errors import ClusterError
 from campus.fleet.model import Cluster
 from campus.kube.client import KubeClient
-from campus.kube.connect import connect, fresh_client
+from campus.kube.connect import cluster_at_hand, connect, fresh_client
 from campus.kube.errors import Forbidden, NotFound, Refused, Unauthorized, Unreachable
+from campus.sandbox import kubeconfig_path
 
 PROBE = "/api/v1/namespaces/default"
 CLUSTER = Cluster(context="fake")
@@ -71,3 +73,27 @@ def test_the_connected_client_and_its_fresh_clients_translate_errors(
             each.get(Deployment, "web", namespace="acme")
     with pytest.raises(NotFound):
         fresh_client(client).get(Deployment, "lms", namespace="acme")
+
+
+def test_without_a_fleet_file_the_cluster_is_picked_as_kubectl_picks_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--context, else a kubeconfig's current context; with no kubeconfig at all, the
+    sandbox `campus` when it runs; else an error saying what to give."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    with pytest.raises(ClusterError, match="no fleet file here"):
+        cluster_at_hand()
+    assert cluster_at_hand(context="prod") == Cluster(context="prod")
+    assert cluster_at_hand(kubeconfig="some/kubeconfig") == Cluster()
+    sandbox = kubeconfig_path("campus")
+    sandbox.parent.mkdir(parents=True)
+    sandbox.write_text("{}")
+    assert cluster_at_hand() == Cluster(sandbox="campus")
+    home = tmp_path / "home" / ".kube" / "config"
+    home.parent.mkdir(parents=True)
+    home.write_text("{}")
+    assert cluster_at_hand() == Cluster()  # a kubeconfig at hand comes first, as for kubectl
+    monkeypatch.setenv("KUBECONFIG", str(home))
+    assert cluster_at_hand() == Cluster()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from fakeapi import FakeApi, listing, metadata_listing, obj, refusal, unreachable
 
@@ -36,6 +37,7 @@ CLUSTER_WIDE = {
     "hpas": "/apis/autoscaling/v2/horizontalpodautoscalers",
     "jobs": "/apis/batch/v1/jobs",
     "revisions": "/api/v1/secrets",
+    "cronjobs": "/apis/batch/v1/cronjobs",
 }
 
 
@@ -160,3 +162,83 @@ def test_revisions_are_read_as_metadata_only(api: FakeApi, environments: list[En
     assert (prod.revision, prod.deployed_at) == (3, "2026-01-02T03:04:05+00:00")
     assert prod.release == "tutor 21.0.9, mfe 21.0.3"
     assert (dev.revision, dev.release) == (1, "tutor 21.0.9, mfe 21.0.1")
+
+
+def test_the_backup_cronjobs_are_read_once_by_their_label(
+    api: FakeApi, environments: list[Environment]
+) -> None:
+    selectors = []
+
+    def cronjobs(request: httpx2.Request) -> httpx2.Response:
+        selectors.append(request.url.params.get("labelSelector"))
+        cronjob = obj(
+            "batch/v1",
+            "CronJob",
+            "campus-backup",
+            "acme-prod",
+            spec={
+                "schedule": "0 3 * * *",
+                "jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}},
+            },
+            status={"lastSuccessfulTime": "2026-01-02T03:04:05Z"},
+        )
+        return listing("CronJobList", [cronjob])(request)
+
+    api.on("GET", CLUSTER_WIDE["cronjobs"], cronjobs)
+    statuses = {s.name: s for s in fleet_status(api.client(), environments)}
+    backup = statuses["acme-prod"].backup
+    assert backup is not None and backup.last_success == "2026-01-02T03:04:05Z"
+    assert statuses["acme-dev"].backup is None
+    assert selectors == ["app.kubernetes.io/name=campus-backup"]
+
+
+def namespace(name: str, environment: str) -> dict[str, Any]:
+    found = obj("v1", "Namespace", name, "")
+    del found["metadata"]["namespace"]
+    found["metadata"]["labels"] = {ENVIRONMENT: environment}
+    return found
+
+
+def test_without_a_fleet_file_the_environments_are_the_labelled_namespaces(api: FakeApi) -> None:
+    from campus.status.discover import deployed_environments
+    from campus.status.model import DeployedEnvironment
+
+    namespaces = [namespace("acme-prod", "acme-prod"), namespace("beta", "beta-dev")]
+    selectors = []
+
+    def labelled(request: httpx2.Request) -> httpx2.Response:
+        selectors.append(request.url.params.get("labelSelector"))
+        return metadata_listing(namespaces)(request)
+
+    api.on("GET", "/api/v1/namespaces", labelled)
+    secrets = [revision("acme-prod", n) for n in (1, 3, 2)]
+    api.on("GET", CLUSTER_WIDE["revisions"], metadata_listing(secrets))
+    assert deployed_environments(api.client()) == [
+        DeployedEnvironment("acme-prod", "acme-prod", 3),
+        DeployedEnvironment("beta-dev", "beta", None),
+    ]
+    assert selectors == [ENVIRONMENT]  # only the namespaces campus labelled
+
+
+def test_credentials_that_may_not_list_namespaces_are_told_to_name_the_fleet_file(
+    api: FakeApi,
+) -> None:
+    from campus.status.discover import NotDiscoverable, deployed_environments
+
+    api.on("GET", "/api/v1/namespaces", refusal(403, "namespaces is forbidden"))
+    with pytest.raises(NotDiscoverable, match="name the fleet file with -f"):
+        deployed_environments(api.client())
+
+
+def test_an_environment_is_located_by_name_or_refused_with_those_deployed(api: FakeApi) -> None:
+    from campus.errors import CampusError
+    from campus.status.discover import locate
+
+    api.on("GET", "/api/v1/namespaces", metadata_listing([namespace("beta", "beta-dev")]))
+    assert locate(api.client(), None, "beta-dev", "context fake") == ("beta-dev", "beta")
+    assert api.requested("GET", CLUSTER_WIDE["revisions"]) == 0  # a name needs no revision
+    with pytest.raises(CampusError) as raised:
+        locate(api.client(), None, "nope", "context fake")
+    assert (
+        str(raised.value) == "no environment nope in the cluster (context fake); deployed: beta-dev"
+    )

@@ -74,7 +74,11 @@ def test_the_real_node_joins_with_its_own_identity_and_a_pod_range(
     node = client_of(real_sandbox).get(Node, "real-0")
     assert node.metadata and node.spec and node.status and node.status.nodeInfo
     assert (node.metadata.labels or {})[REAL_NODE] == "true"
-    assert [(t.key, t.effect) for t in node.spec.taints or []] == [(REAL_NODE, "NoSchedule")]
+    # The node controller's own taints (not-ready, right after Ready) may linger a moment;
+    # campus's taint is the one that must be there, and nothing else of campus's.
+    taints = {(t.key, t.effect) for t in node.spec.taints or []}
+    assert (REAL_NODE, "NoSchedule") in taints
+    assert all(key == REAL_NODE or key.startswith("node.kubernetes.io/") for key, _ in taints)
     assert node.status.nodeInfo.containerRuntimeVersion == "containerd://2.4.2"
     assert node.status.nodeInfo.kubeletVersion == "v1.36.3"
     # The controller-manager gave it a range inside the cluster's, apart from the KWOK

@@ -108,3 +108,45 @@ def test_a_pod_that_cannot_schedule_is_a_problem_with_the_schedulers_reason(
         assert "degraded" in output
     finally:
         kube.delete(Pod, "stranded", namespace="ops-dev", grace_period=0)
+
+
+def test_status_and_history_work_from_a_kubeconfig_alone(
+    ops_fleet: Path, ops_sandbox: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a folder without a fleet file, as `kubectl` or `helm list`: the environments are
+    the namespaces campus labelled, read with the kubeconfig."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = ["--kubeconfig", str(cluster.kubeconfig_path(ops_sandbox))]
+
+    def run(*arguments: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, [*arguments, *config])
+        return result.exit_code, result.output
+
+    code, output = run("status", "-o", "json")
+    assert code == 0, output
+    found = {e["name"]: e for e in json.loads(output)["environments"]}
+    # Every labelled namespace of the shared sandbox: other tests deploy there too.
+    assert {"ops-prod", "ops-dev"} <= set(found)
+    environments = {name: found[name] for name in ("ops-prod", "ops-dev")}
+    assert all(e["deployed"] and e["revision"] >= 1 for e in environments.values())
+    code, output = run("status", "-o", "wide")
+    assert code == 0 and "ops-prod" in output and "RELEASE" in output, output
+    code, output = run("status", "-n", "ops-dev", "-o", "yaml")
+    assert code == 0 and "name: ops-dev" in output and "ops-prod" not in output, output
+    code, output = run("history", "ops-prod", "-o", "json")
+    assert code == 0, output
+    assert json.loads(output)["revisions"][-1]["revision"] >= 1
+    code, output = run("history", "nope")
+    assert code == 1 and "no environment nope in the cluster" in output and "ops-dev" in output
+
+    # ./fleet.yml is read when there is one: what it plans but the cluster lacks shows.
+    planned = ops_fleet.read_text() + "  ops-next:\n    hosts: {lms: learn.next.ops.example.org}\n"
+    (elsewhere / "fleet.yml").write_text(planned)
+    code, output = run("status", "-o", "json")
+    assert code == 0, output
+    deployed = {e["name"]: e["deployed"] for e in json.loads(output)["environments"]}
+    assert deployed == {"ops-prod": True, "ops-dev": True, "ops-next": False}
+    code, output = run("status")
+    assert code == 0 and "not deployed" in output, output

@@ -27,6 +27,8 @@ GROUPS = [
     "sandbox",
     "logs",
     "exec",
+    "backup",
+    "backups",
 ]
 
 
@@ -48,7 +50,13 @@ def test_an_operator_error_prints_one_line_and_exits_1(tmp_path: Path) -> None:
     """Errors from any command go through the one handler in `main`: no traceback."""
     fleet = tmp_path / "fleet.yml"
     fleet.write_text("environments:\n  acme: {hosts: {lms: learn.acme.org}}\n")
-    for arguments in (["history", "nope"], ["lint", "nope"], ["drill", "node-failure"]):
+    for arguments in (
+        ["history", "nope"],
+        ["lint", "nope"],
+        ["drill", "node-failure"],
+        ["backup", "nope"],
+        ["backups", "nope"],
+    ):
         result = CliRunner().invoke(cli, [*arguments, "-f", str(fleet)])
         assert result.exit_code == 1, result.output
         assert result.output.startswith("Error: "), result.output
@@ -116,14 +124,34 @@ def test_lint_and_plan_say_which_tutor_state_each_environment_used(
 
 
 def test_a_tutor_state_origin_every_environment_shares_is_said_once() -> None:
-    from campus.output.state import state_lines
+    from campus.output.state import StateOrigin, state_lines
 
     reason = "new (first install: no cluster at hand: connection refused)"
-    assert state_lines([("a", reason), ("b", reason), ("c", reason)]) == [
-        f"Tutor state of all 3 environments: {reason}"
-    ]
-    assert state_lines([("a", reason), ("b", "cluster (no local cache)")]) == [
+    a, b, c = (StateOrigin(name, reason) for name in "abc")
+    assert state_lines([a, b, c]) == [f"Tutor state of all 3 environments: {reason}"]
+    assert state_lines([a, StateOrigin("b", "cluster (no local cache)")]) == [
         f"a: Tutor state: {reason}",
         "b: Tutor state: cluster (no local cache)",
     ]
-    assert state_lines([("a", reason)]) == [f"a: Tutor state: {reason}"]
+    assert state_lines([a]) == [f"a: Tutor state: {reason}"]
+
+
+def test_a_cluster_that_does_not_answer_is_said_once_for_the_fleet() -> None:
+    """Some environments cached, some new: the reason the cluster was not asked is the
+    same for all, said once, and each says only where its state came from."""
+    from campus.output.state import StateOrigin, state_lines
+
+    unasked = "no cluster at hand: cannot reach the API server: [Errno 111] Connection refused"
+    origins = [
+        StateOrigin("a", f"local cache ({unasked})", unasked, "local cache"),
+        StateOrigin("b", f"new (first install: {unasked})", unasked, "new (first install)"),
+        StateOrigin("c", f"new (first install: {unasked})", unasked, "new (first install)"),
+    ]
+    lines = state_lines(origins)
+    assert lines == [
+        f"Tutor state of all 3 environments: {unasked}",
+        "a: Tutor state: local cache",
+        "b: Tutor state: new (first install)",
+        "c: Tutor state: new (first install)",
+    ]
+    assert sum(unasked in line for line in lines) == 1

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from campus.fleet.backup import BackupSpec, resolved
 from campus.harden import RULES, harden_all
 from campus.kube.resources import memory_bytes
 from campus.lint import SCHEMA_VERSION, lint, schema_violations
@@ -32,8 +33,10 @@ def test_tutor_output_breaks_each_rule_and_hardening_fixes_it(
     rule: Any, rendered_example: dict[str, RenderedEnvironment]
 ) -> None:
     production = rendered_example["acme-prod"]
+    if rule.name == "backup":  # a rule for environments that ask for backups
+        production = with_backups(production)
     assert rule.check(production, raw(production)), f"{rule.name}: raw Tutor output should fail"
-    for rendered in rendered_example.values():
+    for rendered in [*rendered_example.values(), with_backups(production)]:
         assert rule.check(rendered, hardened(rendered)) == []
 
 
@@ -60,6 +63,13 @@ def test_no_secret_value_appears_outside_a_secret(
 def with_environment(rendered: RenderedEnvironment, **update: Any) -> RenderedEnvironment:
     """The rendered environment with some of its fleet settings changed."""
     return dataclasses.replace(rendered, environment=rendered.environment.model_copy(update=update))
+
+
+def with_backups(rendered: RenderedEnvironment) -> RenderedEnvironment:
+    """The environment backed up to an in-cluster store (docs/backups.md)."""
+    store = {"repository": "s3:http://s3.store.svc:7070/campus", "secret": "store/keys"}
+    spec = BackupSpec.model_validate({"store": {**store, "namespace": "store"}})
+    return with_environment(rendered, backup=resolved(spec))
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -488,3 +498,18 @@ def test_redis_starts_with_maxmemory_at_half_its_limit(
         "redis-server",
         "/openedx/redis/config/redis.conf",
     ]
+
+
+def test_init_jobs_are_sized_for_a_django_migrate_at_every_size(
+    rendered_example: dict[str, RenderedEnvironment],
+) -> None:
+    """A migrate imports the whole platform, as a Celery child does (512Mi), and renders
+    the state of every model for each migration it plans: 2Gi whatever the size."""
+    for rendered in rendered_example.values():
+        _, jobs = harden_all(rendered)
+        assert jobs
+        for job in jobs:
+            for container in job["spec"]["template"]["spec"]["containers"]:
+                resources = container["resources"]
+                assert resources["limits"]["memory"] == "2Gi", job["metadata"]["name"]
+                assert memory_bytes(resources["requests"]["memory"]) >= memory_bytes("512Mi")

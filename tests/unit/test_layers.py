@@ -16,7 +16,10 @@ PURE = (
     "campus.errors",
     "campus.labels",
     "campus.plain_yaml",
+    "campus.fleet.addresses",
+    "campus.fleet.backup",
     "campus.fleet.checks",
+    "campus.fleet.cron",
     "campus.fleet.errors",
     "campus.fleet.inherit",
     "campus.fleet.model",
@@ -62,6 +65,15 @@ PURE = (
     "campus.sandbox.nodes",
     "campus.services",
     "campus.toolchain.spec",
+    "campus.backup.cadence",
+    "campus.backup.jobs",
+    "campus.backup.restic",
+    "campus.backup.schedule",
+    "campus.backup.store",
+    "campus.restore.counts",
+    "campus.restore.jobs",
+    "campus.restore.plan",
+    "campus.restore.scratch",
 )
 # Libraries that reach outside the process (or run code that does).
 IO_LIBRARIES = ("httpx2", "tutor", "subprocess", "socket", "threading", "concurrent")
@@ -112,15 +124,18 @@ MAY_IMPORT = {
     "campus.services": {"campus.fleet", "campus.kube"},
     "campus.render": {"campus.fleet", "campus.kube", "campus.state", "campus.toolchain"},
     "campus.toolchain": {"campus.fleet"},
-    "campus.harden": {"campus.fleet", "campus.render", "campus.kube", "campus.services"},
+    "campus.harden": {"campus.fleet", "campus.render", "campus.kube", "campus.services"}
+    | {"campus.backup"},
     "campus.lint": {"campus.harden", "campus.render", "campus.kube", "campus.services"},
     "campus.pipeline": {"campus.fleet", "campus.render", "campus.harden", "campus.deploy"}
     | {"campus.kube", "campus.state", "campus.sandbox"},
     "campus.kube": {"campus.fleet", "campus.sandbox"},
-    "campus.deploy": {"campus.kube", "campus.fleet", "campus.state", "campus.services"},
+    "campus.deploy": {"campus.kube", "campus.fleet", "campus.state", "campus.services"}
+    | {"campus.backup"},
     "campus.state": {"campus.kube"},
     "campus.access": {"campus.fleet", "campus.kube"},
-    "campus.status": {"campus.kube", "campus.deploy", "campus.fleet", "campus.services"},
+    "campus.status": {"campus.kube", "campus.deploy", "campus.fleet", "campus.services"}
+    | {"campus.backup"},
     "campus.scale": {"campus.pipeline", "campus.harden", "campus.fleet", "campus.deploy"}
     | {"campus.kube", "campus.render"},
     "campus.promote": {"campus.scale", "campus.fleet", "campus.deploy", "campus.kube"},
@@ -129,6 +144,8 @@ MAY_IMPORT = {
     | {"campus.sandbox", "campus.services"},
     "campus.sandbox": {"campus.kube", "campus.fleet"},
     "campus.check": {"campus.kube"},
+    "campus.backup": {"campus.fleet", "campus.kube"},
+    "campus.restore": {"campus.backup", "campus.deploy", "campus.kube", "campus.services"},
 }
 
 

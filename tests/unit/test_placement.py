@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from campus.harden.flows import Network, address, pod
+from campus.labels import API_ACCESS
+from campus.sandbox import cluster_dns, real_nodes
 from campus.sandbox.node_config import REAL_NODE
-from campus.sandbox.placement import IMAGE_STOOD_IN, IMAGES, place, sandbox_image_key
+from campus.sandbox.paths import kubeconfig_path, state_dir
+from campus.sandbox.placement import (
+    IMAGE_STOOD_IN,
+    IMAGES,
+    MachineServices,
+    machine_policies,
+    place,
+    sandbox_image_key,
+)
 
 
 def deployment(image: str, **pod: Any) -> dict[str, Any]:
@@ -85,3 +99,27 @@ def test_claimed_volumes_are_given_to_the_pods_user_first() -> None:
     }
     [container] = placed["spec"]["template"]["spec"]["containers"]
     assert container["image"] == IMAGES["mysql"] and "env" not in container
+
+
+def test_the_sandbox_admits_its_dns_and_api_server_on_the_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both run on the machine, not in pods: the policies admit its address, on their ports."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    nodes = real_nodes.nodes_directory(state_dir("campus"))
+    nodes.mkdir(parents=True)
+    (nodes / "Corefile").write_text(cluster_dns.corefile("192.168.1.20", 41053, Path("/k")))
+    server = "https://127.0.0.1:38443"
+    kubeconfig_path("campus").write_text(f"clusters:\n- cluster:\n    server: {server}\n")
+    machine = real_nodes.machine_services("campus")
+    assert machine == MachineServices("192.168.1.20", 41053, 38443)
+    assert real_nodes.machine_services("another") is None  # no real nodes there
+    deny = {"kind": "NetworkPolicy", "metadata": {"name": "d", "namespace": "real-a"}}
+    deny["spec"] = {"podSelector": {}, "policyTypes": ["Egress"]}
+    network = Network.of([deny, *machine_policies("real-a", machine)])
+    lms, hub = pod("real-a", {"app": "lms"}), pod("real-a", {API_ACCESS: "true"})
+    there = address("192.168.1.20")
+    assert network.allows(lms, there, 41053, "UDP") and network.allows(lms, there, 41053, "TCP")
+    assert not network.allows(lms, there, 38443) and network.allows(hub, there, 38443)
+    assert not network.allows(hub, there, 10250)  # a kubelet's port
+    assert not network.allows(lms, address("192.168.1.21"), 41053, "UDP")

@@ -66,7 +66,13 @@ def test_missing_tool_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 
 def test_catalogue() -> None:
-    assert set(SANDBOX_IMAGES) == {"redis", "mysql", "openedx-standin"}
+    assert set(SANDBOX_IMAGES) == {
+        "redis",
+        "mysql",
+        "openedx-standin",
+        "nginx-unprivileged",
+        "restic",
+    }
     for spec in SANDBOX_IMAGES.values():
         assert spec.name.startswith("campus.local/sandbox/")
         assert spec.description.endswith(".")
@@ -79,6 +85,12 @@ def test_catalogue() -> None:
     assert "stand-in" in standin.description and "not Open edX" in standin.description
     assert SANDBOX_IMAGES["redis"].user == "1000:1000"
     assert standin.user == "1000:1000"
+    # The maintenance page's server, as the nginx-unprivileged image runs it.
+    nginx = SANDBOX_IMAGES["nginx-unprivileged"]
+    assert nginx.user == "101:101" and "pid /tmp/nginx.pid;" in images.NGINX_CONFIG
+    # Debian's /var/log/nginx is root's: its log files link to stdout and stderr, as upstream.
+    assert "ln -sf /dev/stderr /var/log/nginx/error.log" in " ".join(nginx.setup)
+    assert images.TRAEFIK.entrypoint == ("/usr/local/bin/traefik",)
     # Caddy is Tutor's own release, from its Go module: Debian's cannot read its Caddyfile.
     assert images.CADDY.cmd[0] == "caddy" and images.CADDY.tag == "2.11.7"
 

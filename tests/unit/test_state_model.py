@@ -70,6 +70,10 @@ def test_without_a_cluster_the_cache_or_a_first_install_says_so() -> None:
     assert new.origin is Origin.NEW and not new.seed
     first = settled(None, stored=None)
     assert first.origin is Origin.NEW and "deploy stores it" in first.describe()
+    # Why the cluster was not asked is the whole command's: said once, apart.
+    assert (cache.unasked, new.unasked, first.unasked) == ("no cluster at hand: down",) * 2 + ("",)
+    assert (cache.describe_alone(), new.describe_alone()) == ("local cache", "new (first install)")
+    assert first.describe_alone() == first.describe()
 
 
 def test_a_deploy_stores_new_state_adds_new_settings_and_refuses_other_values() -> None:

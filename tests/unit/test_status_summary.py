@@ -136,5 +136,78 @@ def test_the_hpa_column_says_in_words_what_is_not_measured_yet() -> None:
         ServiceStatus("caddy", ready=1, desired=1),
     ]
     cell = _hpa_cell(EnvironmentStatus("acme-prod", "acme-prod", services=services))
-    assert cell == "lms 3 of 3-8, cms not measured yet, 2-4"
+    assert cell == "lms 3 of 3-8, cms 2-4 (no count yet)"
     assert "?" not in cell
+
+
+def fleet_of(*names: str) -> list[Any]:
+    """The fleet's environments as the merge reads them: name and namespace."""
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(name=name, namespace=name) for name in names]
+
+
+def test_without_a_fleet_file_the_environments_are_what_the_cluster_holds() -> None:
+    from campus.status.model import DeployedEnvironment, KnownEnvironment, known_environments
+
+    deployed = [DeployedEnvironment("b", "b", 2), DeployedEnvironment("a", "ns-a", None)]
+    assert known_environments(None, deployed) == [
+        KnownEnvironment("a", "ns-a", planned=False, deployed=True),
+        KnownEnvironment("b", "b", planned=False, deployed=True),
+    ]
+    assert known_environments(None, []) == []
+
+
+def test_a_fleet_file_scopes_the_view_and_adds_what_is_planned_but_not_deployed() -> None:
+    from campus.status.model import DeployedEnvironment, known_environments
+
+    deployed = [DeployedEnvironment("a", "a", 1), DeployedEnvironment("other", "other", 1)]
+    known = known_environments(fleet_of("c", "a"), deployed)
+    assert [(k.name, k.planned, k.deployed) for k in known] == [
+        ("c", True, False),
+        ("a", True, True),
+    ]
+    # The same name in another namespace is another environment (a fleet's namespace moved).
+    moved = known_environments(fleet_of("a"), [DeployedEnvironment("a", "elsewhere")])
+    assert [k.deployed for k in moved] == [False]
+
+
+def test_credentials_that_may_not_list_namespaces_leave_deployment_unknown() -> None:
+    from campus.status.model import known_environments
+
+    assert [k.deployed for k in known_environments(fleet_of("a", "b"), None)] == [None, None]
+
+
+def test_a_planned_environment_not_deployed_reads_as_such() -> None:
+    from rich.console import Console
+
+    from campus.output.status import status_document, status_view
+    from campus.status.model import EnvironmentStatus
+
+    planned = EnvironmentStatus("acme-new", "acme-new", deployed=False)
+    [document] = status_document([planned])["environments"]
+    assert (document["deployed"], document["healthy"]) == (False, False)
+    console = Console(width=200, record=True)
+    console.print(status_view([planned]))
+    [row] = [line for line in console.export_text().splitlines() if "acme-new" in line]
+    assert "not deployed" in row and "degraded" not in row
+
+
+def test_environments_are_selected_by_name_and_namespace_or_refused_naming_the_source() -> None:
+    import pytest
+
+    from campus.errors import CampusError
+    from campus.status.model import KnownEnvironment, select_known
+
+    known = [KnownEnvironment(n, f"ns-{n}", planned=False, deployed=True) for n in ("a", "b")]
+    where = "the cluster (context prod)"
+    assert select_known(known, (), None, where) == known
+    assert [k.name for k in select_known(known, ("b",), None, where)] == ["b"]
+    assert [k.name for k in select_known(known, (), "ns-a", where)] == ["a"]
+    assert select_known([], (), None, where) == []
+    with pytest.raises(
+        CampusError, match=r"no environment c in the cluster \(context prod\); known: a, b"
+    ):
+        select_known(known, ("c", "a"), None, where)
+    with pytest.raises(CampusError, match=r"no environment of the cluster .* in namespace ns-c"):
+        select_known(known, (), "ns-c", where)

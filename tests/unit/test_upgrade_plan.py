@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from campus.deploy import maintenance
@@ -188,3 +190,62 @@ def test_the_maintenance_page_is_hardened() -> None:
     assert security["readOnlyRootFilesystem"] and security["runAsNonRoot"]
     assert security["capabilities"] == {"drop": ["ALL"]}
     assert container["resources"]["limits"] and container["readinessProbe"]
+
+
+def test_the_maintenance_page_runs_one_nginx_worker_whatever_the_node() -> None:
+    """The image's nginx.conf says `worker_processes auto`: one worker per CPU of the node,
+    64 on a 64-CPU node, past the page's 32Mi limit."""
+    objects = maintenance.objects("ns", [])
+    config = next(o for o in objects if o["kind"] == "ConfigMap")
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/nginx/nginx.conf"]
+    text = config["data"][mount["subPath"]]
+    assert re.search(r"^worker_processes 1;$", text, re.MULTILINE)
+    assert "include /etc/nginx/conf.d/*.conf;" in text and "pid /tmp/nginx.pid;" in text
+    assert container["resources"]["limits"]["memory"] == "32Mi"
+
+
+# The directives by which nginx opens a file or directory for writing, and the values that
+# open nothing on the root filesystem: nginx's own stderr, the container's stdout and stderr.
+_WRITES = ("pid", "error_log", "access_log", *(f"{m}_temp_path" for m in (
+    "client_body", "proxy", "fastcgi", "uwsgi", "scgi",
+)))  # fmt: skip
+_STREAMS = ("stderr", "/dev/stdout", "/dev/stderr", "off")
+
+
+def test_the_maintenance_page_writes_only_to_its_writable_volume() -> None:
+    """The root is read-only and the image may be Debian's nginx, whose /var/log/nginx is a
+    directory of root's (only the upstream image links its log files to stdout and stderr):
+    a log there made nginx exit at start, the pod never Ready on the real node."""
+    objects = maintenance.objects("ns", [])
+    config = next(o for o in objects if o["kind"] == "ConfigMap")
+    pod = next(o for o in objects if o["kind"] == "Deployment")["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"]
+    empty = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+    writable = [m["mountPath"] for m in container["volumeMounts"] if m["name"] in empty]
+    assert writable == ["/tmp"]
+    written = [
+        (name, match.group(1), match.group(2))
+        for name, text in config["data"].items()
+        if name.endswith(".conf")
+        for match in re.finditer(
+            rf"(?:^|[{{;]) *({'|'.join(_WRITES)}) +([^ ;]+)", text, re.MULTILINE
+        )
+    ]
+    # Every one said in nginx.conf, none left to the image's compiled-in default.
+    assert {directive for name, directive, _ in written if name == "nginx.conf"} == set(_WRITES)
+    for name, directive, path in written:
+        inside = any(path.startswith(folder.rstrip("/") + "/") for folder in writable)
+        assert path in _STREAMS or inside, f"{name}: {directive} {path} on the read-only root"
+
+
+def test_the_maintenance_page_answers_with_retry_after() -> None:
+    """`error_page 503` answers from the page's own location, with only that location's
+    headers: Retry-After has to be said there as well."""
+    config = next(o for o in maintenance.objects("ns", []) if o["kind"] == "ConfigMap")
+    server = config["data"]["default.conf"]
+    assert "error_page 503 /index.html;" in server
+    page = re.search(r"location = /index\.html \{([^}]*)\}", server)
+    assert page and "add_header Retry-After 600 always;" in page.group(1)

@@ -10,6 +10,10 @@ Three kinds of identity, each a ServiceAccount in namespace `campus-system`:
 - `<client>-readonly`: reads workloads, pods, their logs and events in one client's
   namespaces; never Secrets (they hold passwords).
 
+An identity that deploys (the deployer, an operator) may also read the backup store's
+Secret of each environment it deploys (`backup.store.secret`, outside the environment's
+namespace; a deploy copies it in): `get` on that Secret by name, in its namespace alone.
+
 A client is the part of an environment's name before its first `-`: `acme-dev` and
 `acme-prod` belong to client `acme`.
 """
@@ -44,8 +48,10 @@ _CHANGE = [
         ],
         _ALL,
     ),
-    ("", ["pods"], [*_READ, "delete"]),
+    # create: RBAC lets the deployer grant a service's Role (api-access) only what it holds.
+    ("", ["pods"], [*_READ, "create", "delete"]),
     ("", ["pods/log", "events"], _READ),
+    ("rbac.authorization.k8s.io", ["roles", "rolebindings"], _ALL),
     ("apps", ["deployments", "statefulsets"], _ALL),
     ("apps", ["replicasets"], _READ),
     ("apps", ["deployments/scale"], ["get", "update", "patch"]),
@@ -148,6 +154,41 @@ def _binding(kind: str, name: str, role: str, account: str, namespace: str | Non
     }
 
 
+def _store_secrets(fleet: Fleet, identity: Identity) -> dict[str, list[str]]:
+    """Store namespace -> the names of the store Secrets the identity's deploys copy."""
+    found: dict[str, set[str]] = {}
+    if identity.role == "campus:read":
+        return {}
+    for environment in fleet.environments:
+        if environment.backup and environment.namespace in identity.namespaces:
+            store = environment.backup.store
+            found.setdefault(store.secret_namespace, set()).add(store.secret_name)
+    return {namespace: sorted(names) for namespace, names in sorted(found.items())}
+
+
+def _store_access(fleet: Fleet, identity: Identity) -> list[KubeObject]:
+    objects: list[KubeObject] = []
+    name = f"campus:{identity.name}:backup-store"
+    for namespace, secrets in _store_secrets(fleet, identity).items():
+        role = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _metadata(name, namespace),
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["secrets"],
+                    "resourceNames": secrets,
+                    "verbs": ["get"],
+                }
+            ],
+        }
+        binding = _binding("RoleBinding", name, name, identity.name, namespace)
+        binding["roleRef"]["kind"] = "Role"
+        objects += [role, binding]
+    return objects
+
+
 def _namespace_rules(identity: Identity) -> KubeObject:
     """Cluster-scoped: the deployer reads nodes and namespaces; the deployer and operators
     may patch their own Namespace objects (a deploy applies them), readers only read them."""
@@ -207,4 +248,5 @@ def rbac_objects(fleet: Fleet) -> list[KubeObject]:
                     namespace,
                 )
             )
+        objects += _store_access(fleet, identity)
     return objects

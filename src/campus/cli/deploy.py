@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from campus.cli.deploying import show_deploy
-from campus.cli.options import fleet_option, kubeconfig_option, output_option, timeout_option
+from campus.cli.options import (
+    fleet_option,
+    kubeconfig_option,
+    output_option,
+    reads_deployed,
+    timeout_option,
+)
 from campus.deploy.model import DeployOptions
 from campus.output.tables import print_diff, print_history
+
+if TYPE_CHECKING:
+    from campus.pipeline import Reading
 
 
 @click.command()
@@ -43,14 +53,14 @@ def deploy(
 ) -> None:
     """Deploy environments in health-gated phases (all of them by default)."""
     from campus.deploy.engine import deploy_fleet
-    from campus.output.state import state_lines
+    from campus.output.state import StateOrigin, state_lines
     from campus.pipeline import connect_fleet, deploy_requests
 
     if all_ and environments:
         raise click.UsageError("give environment names or --all, not both")
     fleet, client = connect_fleet(fleet_file, kubeconfig)
     requests = deploy_requests(fleet, environments, client)
-    for line in state_lines([(r.environment, r.state_origin) for r in requests]):
+    for line in state_lines([StateOrigin(r.environment, r.state_origin) for r in requests]):
         click.echo(line, err=True)
     options = DeployOptions(
         dry_run=dry_run,
@@ -84,17 +94,16 @@ def diff(environment: str, fleet_file: Path, kubeconfig: str | None) -> None:
 
 @click.command()
 @click.argument("environment")
-@fleet_option
-@kubeconfig_option
+@reads_deployed()
 @output_option()
-def history(environment: str, fleet_file: Path, kubeconfig: str | None, output: str) -> None:
-    """List the recorded revisions of ENVIRONMENT, newest last."""
+def history(environment: str, reading: Reading, output: str) -> None:
+    """List the recorded revisions of ENVIRONMENT, newest last. Needs no fleet file: the
+    cluster holds the revisions."""
     from campus.deploy.history import list_revisions
-    from campus.pipeline import connect_fleet
+    from campus.status.discover import locate
 
-    fleet, client = connect_fleet(fleet_file, kubeconfig)
-    env = fleet.environment(environment)
-    print_history(environment, list_revisions(client, env.namespace, env.name), output)
+    name, namespace = locate(reading.client, reading.fleet, environment, reading.where)
+    print_history(environment, list_revisions(reading.client, namespace, name), output)
 
 
 @click.command()

@@ -6,12 +6,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from campus.cli.options import fleet_option, output_option
+from campus.cli.options import fleet_option, output_option, reads_deployed
 from campus.output.tables import console, print_structured
+
+if TYPE_CHECKING:
+    from campus.pipeline import Reading
 
 FC = TypeVar("FC", bound=Callable[..., object])
 
@@ -229,3 +232,46 @@ def control_plane(
         environments=list(fleet.environments),
     )
     _finish(report, output, picture, f"control-plane restart: {component}")
+
+
+@drill.command("restore")
+@click.argument("environment")
+@reads_deployed()
+@output_option()
+@click.option(
+    "--report",
+    "picture",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the drill as FILE.html: its stages on one time axis, every count.",
+)
+@click.option("--timeout", default=1800.0, show_default=True, help="Seconds each stage may take.")
+@click.option("--keep", is_flag=True, help="Leave the scratch namespace for inspection.")
+def restore(
+    environment: str,
+    reading: Reading,
+    output: str,
+    picture: Path | None,
+    timeout: float,
+    keep: bool,
+) -> None:
+    """Restore ENVIRONMENT's latest snapshot into a scratch namespace and check it: every
+    table's rows and every collection's documents counted on both sides, RTO and RPO
+    measured, the namespace deleted. Only reads the environment. Exits non-zero on any
+    difference or failure. Works on real clusters too: it needs room for a copy of the
+    environment's databases."""
+    from campus.output.restore_drill import restore_drill_html, restore_drill_view
+    from campus.restore.drill import run_restore_drill
+    from campus.status.discover import locate
+
+    name, namespace = locate(reading.client, reading.fleet, environment, reading.where)
+    report = run_restore_drill(reading.client, name, namespace, _progress, timeout, keep)
+    if picture is not None:
+        picture.write_text(restore_drill_html(report))
+        _progress(f"report written to {picture}")
+    if output == "table":
+        console().print(restore_drill_view(report))
+    else:
+        print_structured(report.to_dict(), output)
+    if not report.passed:
+        sys.exit(1)

@@ -19,14 +19,14 @@ def lint(environments: tuple[str, ...], fleet_file: Path, output: str) -> None:
     state each was rendered from (the cluster's, the local cache, or new)."""
     from campus.lint import lint as check
     from campus.lint import notes
-    from campus.output.state import shared_line, shared_origin
+    from campus.output.state import of_rendered, state_report
     from campus.output.tables import print_structured
     from campus.pipeline import build, load
 
     failed = False
     report = []
     builts = build(load(fleet_file), environments)
-    shared = shared_origin([b.rendered.state_origin for b in builts])
+    shared, each = state_report([of_rendered(b.environment.name, b.rendered) for b in builts])
     for built in builts:
         objects = built.objects + built.init_jobs
         violations = check(built.rendered, objects)
@@ -52,12 +52,12 @@ def lint(environments: tuple[str, ...], fleet_file: Path, output: str) -> None:
             click.echo(f"{name}: ok ({len(objects)} objects, every rule holds)")
         if built.rendered.toolchain:
             click.echo(f"  release: {built.rendered.toolchain}")
-        if shared is None:
-            click.echo(f"  Tutor state: {built.rendered.state_origin}")
+        if each[name]:
+            click.echo(f"  Tutor state: {each[name]}")
         for note in notes(built.rendered):
             click.echo(f"  note: {note}")
     if shared is not None and output == "table":
-        click.echo(shared_line(len(builts), shared))
+        click.echo(shared)
     if output != "table":
         print_structured({"environments": report}, output)
     if failed:

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from campus.cli.options import fleet_file_option, fleet_option, kubeconfig_option
+from campus.cli.options import reads_deployed
 
-# As with kubectl, `-f` follows the logs here; the fleet file is `--file`.
-file_option = fleet_file_option("--file")
+if TYPE_CHECKING:
+    from campus.pipeline import Reading
 
 
 @click.command()
 @click.argument("environment")
 @click.argument("service")
-@file_option
-@kubeconfig_option
+@reads_deployed("--file")  # as with kubectl, `-f` follows the logs here
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming new lines.")
 @click.option("--tail", default=100, show_default=True, help="Lines from the end of each pod.")
 @click.option("--since", default=None, type=int, help="Only lines newer than this many seconds.")
 def logs(
     environment: str,
     service: str,
-    fleet_file: Path,
-    kubeconfig: str | None,
+    reading: Reading,
     follow: bool,
     tail: int,
     since: int | None,
@@ -33,14 +31,14 @@ def logs(
     """Logs of every pod of SERVICE in ENVIRONMENT, each line prefixed with its pod."""
     from campus.kube.pod_access import merged_logs
     from campus.kube.service_pods import refuse_simulated, service_pods
-    from campus.pipeline import connect_fleet
+    from campus.status.discover import locate
 
-    fleet, client = connect_fleet(fleet_file, kubeconfig)
-    env = fleet.environment(environment)
-    pods = service_pods(client, env, service)
+    client = reading.client
+    name, namespace = locate(client, reading.fleet, environment, reading.where)
+    pods = service_pods(client, name, namespace, service)
     refuse_simulated(client, pods, "logs")
     try:
-        for line in merged_logs(client, env.namespace, pods, follow=follow, tail=tail, since=since):
+        for line in merged_logs(client, namespace, pods, follow=follow, tail=tail, since=since):
             click.echo(line)
     except KeyboardInterrupt:
         pass
@@ -50,8 +48,7 @@ def logs(
 @click.argument("environment")
 @click.argument("service")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@fleet_option
-@kubeconfig_option
+@reads_deployed()
 @click.option(
     "-t/-T",
     "--tty/--no-tty",
@@ -62,8 +59,7 @@ def exec_(
     environment: str,
     service: str,
     command: tuple[str, ...],
-    fleet_file: Path,
-    kubeconfig: str | None,
+    reading: Reading,
     tty: bool | None,
 ) -> None:
     """Run COMMAND in a ready pod of SERVICE: campus exec acme-prod lms -- ./manage.py lms shell
@@ -74,12 +70,12 @@ def exec_(
     protocol to keep: with one, campus hands the terminal to `kubectl exec -it`."""
     from campus.kube.pod_access import exec_in_terminal, run_command
     from campus.kube.service_pods import refuse_simulated, service_pods
-    from campus.pipeline import connect_fleet
+    from campus.status.discover import locate
 
     interactive = sys.stdin.isatty() if tty is None else tty
-    fleet, client = connect_fleet(fleet_file, kubeconfig)
-    env = fleet.environment(environment)
-    pods = service_pods(client, env, service)
+    client = reading.client
+    name, namespace = locate(client, reading.fleet, environment, reading.where)
+    pods = service_pods(client, name, namespace, service)
     refuse_simulated(client, pods, "exec")
     pod = pods[0]
     if interactive:
@@ -87,8 +83,8 @@ def exec_(
         def announce(command_line: str) -> None:
             click.echo(command_line, err=True)
 
-        exec_in_terminal(fleet.cluster, kubeconfig, env.namespace, pod, command, announce)
+        exec_in_terminal(reading.cluster, reading.kubeconfig, namespace, pod, command, announce)
     code = run_command(
-        client, env.namespace, pod, command, sys.stdin.buffer, sys.stdout.buffer, sys.stderr.buffer
+        client, namespace, pod, command, sys.stdin.buffer, sys.stdout.buffer, sys.stderr.buffer
     )
     sys.exit(code)

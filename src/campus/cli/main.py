@@ -39,6 +39,9 @@ COMMANDS = {
     "secrets": ("secrets", "secrets"),
     "toolchains": ("toolchains", "toolchains"),
     "check": ("check", "check"),
+    "backup": ("backup", "backup"),
+    "backups": ("backup", "backups"),
+    "restore": ("restore", "restore"),
 }
 
 

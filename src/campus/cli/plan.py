@@ -110,7 +110,7 @@ def plan(
     manifests' requests, spread constraints and autoscaling, against one server per service."""
     from campus.output.plan import plan_document, print_plan, print_verification
     from campus.output.progress import LiveProgress
-    from campus.output.state import state_lines
+    from campus.output.state import of_rendered, state_lines
     from campus.output.tables import print_structured
     from campus.pipeline import build, fleet_hash, load
     from campus.plan.planner import plan_fleet
@@ -128,8 +128,7 @@ def plan(
     )
     if output == "table":
         print_plan(fleet_plan)
-        named = [(each.environment.name, each.rendered.state_origin) for each in built]
-        for line in state_lines(named):
+        for line in state_lines([of_rendered(b.environment.name, b.rendered) for b in built]):
             click.echo(line)
     verification = None
     if verify:

@@ -35,7 +35,7 @@ def render(
     Each renders from its Tutor state in the local cache; one the cache lacks is read from
     the fleet's cluster when it answers, else generated (a first install)."""
     from campus.output.manifests import write_environment, write_stream
-    from campus.output.state import shared_line, shared_origin
+    from campus.output.state import of_rendered, state_report
     from campus.pipeline import build, load
 
     if output != "-":
@@ -47,12 +47,12 @@ def render(
                 param_hint="'-o'",
             )
     builts = build(load(fleet_file), environments, jobs=jobs, offline=offline)
-    shared = shared_origin([b.rendered.state_origin for b in builts])
+    shared, each = state_report([of_rendered(b.environment.name, b.rendered) for b in builts])
     if shared is not None:
-        click.echo(shared_line(len(builts), shared), err=True)
+        click.echo(shared, err=True)
     for built in builts:
         name = built.environment.name
-        state = "" if shared else f"Tutor state: {built.rendered.state_origin}"
+        state = f"Tutor state: {each[name]}" if each[name] else ""
         if built.rendered.toolchain:
             state += f"{'; ' if state else ''}release {built.rendered.toolchain}"
         if output == "-":

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from campus.cli import options
 from campus.cli.deploying import show_deploy
 from campus.cli.options import fleet_option, kubeconfig_option, output_option, timeout_option
 from campus.deploy.model import DeployOptions
+
+if TYPE_CHECKING:
+    from campus.pipeline import Reading
 
 
 @click.group()
@@ -20,21 +25,19 @@ def secrets() -> None:
 
 @secrets.command(name="list")
 @click.argument("environment")
-@fleet_option
-@kubeconfig_option
+@options.reads_deployed()  # works from a kubeconfig alone
 @output_option()
-def list_(environment: str, fleet_file: Path, kubeconfig: str | None, output: str) -> None:
+def list_(environment: str, reading: Reading, output: str) -> None:
     """Each setting of ENVIRONMENT's Tutor state: how long it has held its value, and
     whether `campus secrets rotate` changes it."""
     from campus.errors import CampusError
     from campus.output.state import print_secret_ages
-    from campus.pipeline import connect_fleet
     from campus.state.rotation import ages
     from campus.state.store import read_state
+    from campus.status.discover import locate
 
-    fleet, client = connect_fleet(fleet_file, kubeconfig)
-    env = fleet.environment(environment)
-    stored = read_state(client, env.namespace, env.name)
+    name, namespace = locate(reading.client, reading.fleet, environment, reading.where)
+    stored = read_state(reading.client, namespace, name)
     if stored is None:
         raise CampusError(f"{environment}: the cluster holds no Tutor state yet: deploy it first")
     print_secret_ages(environment, ages(stored, datetime.now(UTC)), output)

@@ -11,7 +11,7 @@ from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.types import PatchType
 
-from campus.deploy import history
+from campus.deploy import backup_store, history, maintenance
 from campus.deploy.changes import counts
 from campus.deploy.diff import planned_upgrade, what_would_change
 from campus.deploy.drift import apply_needed
@@ -69,6 +69,7 @@ def _deploy(
     say = _say(progress, env)
     if options.dry_run:  # prepares the objects itself, and applies nothing
         say("dry run", f"asking the API server what would change in {namespace}")
+        backup_store.wanted_copy(client, request)  # refuses a missing store Secret
         _dry_run(client, request, result)
         _dry_run_upgrade(client, request, options, result)
         return
@@ -80,6 +81,9 @@ def _deploy(
         say("foundation", f"namespace {namespace}")
         apply_object(client, namespace_object)
         result.applied.append(key_of(namespace_object))
+    # Before anything of the environment changes: backups without their store's keys stop
+    # the deploy here, with the Secret to create.
+    store_copy = backup_store.wanted_copy(client, request)
 
     def waiting_for_lock(holder: str) -> None:
         say("lock", f"waiting for another deploy to finish ({holder})")
@@ -103,6 +107,7 @@ def _deploy(
         lease.intend({k for k in current_keys - kept_keys if k.kind != "Namespace"})
         say("inventory", f"reading what namespace {namespace} holds")
         existing = list_namespace(client, namespace, sorted(kinds), {ENVIRONMENT: env})
+        backup_store.keep_copy(client, request, store_copy, existing, say, options.prune)
 
         missing = gateway_before(client, objects, namespace, say)
         if missing:
@@ -317,7 +322,10 @@ def _upgrade(
     )
     if plan is None:
         return None
-    upgrade = Upgrade(client, plan, objects, init_jobs, request.environment, request.namespace, say)
+    page = request.maintenance_page or maintenance.objects(request.namespace, objects)
+    upgrade = Upgrade(
+        client, plan, objects, init_jobs, page, request.environment, request.namespace, say
+    )
     upgrade.say_plan()
     return upgrade
 

@@ -4,6 +4,9 @@ switched to it (the rendered routes themselves restore traffic). Pure.
 
 The page is served by unprivileged nginx (port 8080, read-only root, no capabilities, a
 memory-backed /tmp), answering 503 with `Retry-After` so crawlers and clients come back.
+Its own nginx.conf replaces the image's, whose `worker_processes auto` forks one worker
+per CPU of the node (a few MiB each: 64 of them on a 64-CPU node pass the 32Mi limit):
+one worker answers a static 503 far faster than any site's traffic needs.
 """
 
 from __future__ import annotations
@@ -19,13 +22,38 @@ IMAGE = "docker.io/nginxinc/nginx-unprivileged:1.27.3-alpine"
 PORT = 8080
 _LABELS = {NAME: MAINTENANCE, COMPONENT: "maintenance"}
 
+# The image's nginx.conf with one worker: its pid and temporary files under /tmp (the root
+# is read-only), its logs straight to stderr and stdout. Not to /var/log/nginx: only the
+# upstream image links its files there to stdout and stderr; in Debian's nginx (the
+# sandbox's image) it is a directory of root's, on the read-only root, and nginx exits at
+# start on `open() "/var/log/nginx/error.log" failed (30: Read-only file system)`.
+_NGINX_MAIN = """worker_processes 1;
+pid /tmp/nginx.pid;
+error_log stderr notice;
+events { worker_connections 1024; }
+http {
+    client_body_temp_path /tmp/client_temp;
+    proxy_temp_path /tmp/proxy_temp;
+    fastcgi_temp_path /tmp/fastcgi_temp;
+    uwsgi_temp_path /tmp/uwsgi_temp;
+    scgi_temp_path /tmp/scgi_temp;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log /dev/stdout;
+    sendfile on;
+    keepalive_timeout 65;
+    include /etc/nginx/conf.d/*.conf;
+}
+"""
+# `error_page` answers from the /index.html location, which sends only its own headers:
+# Retry-After goes on there too, or the 503 page goes out without it.
 _NGINX = f"""server {{
     listen {PORT} default_server;
     root /usr/share/campus;
     location = /healthz {{ access_log off; return 200 "ok\\n"; }}
     location / {{ add_header Retry-After 600 always; return 503; }}
     error_page 503 /index.html;
-    location = /index.html {{ internal; }}
+    location = /index.html {{ internal; add_header Retry-After 600 always; }}
 }}
 """
 _PAGE = """<!doctype html>
@@ -43,7 +71,7 @@ def objects(namespace: str, rendered: list[KubeObject]) -> list[KubeObject]:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": MAINTENANCE, **meta},
-        "data": {"default.conf": _NGINX, "index.html": _PAGE},
+        "data": {"nginx.conf": _NGINX_MAIN, "default.conf": _NGINX, "index.html": _PAGE},
     }
     probe = {"httpGet": {"path": "/healthz", "port": PORT}, "periodSeconds": 5}
     container: dict[str, Any] = {
@@ -64,6 +92,7 @@ def objects(namespace: str, rendered: list[KubeObject]) -> list[KubeObject]:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/nginx/nginx.conf", "subPath": "nginx.conf"},
             {
                 "name": "config",
                 "mountPath": "/etc/nginx/conf.d/default.conf",

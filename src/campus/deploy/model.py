@@ -55,6 +55,12 @@ class DeployRequest:
     state_origin: str = ""  # which Tutor state it was rendered from, said before deploying
     # Tutor plugins enabled: some upgrade steps run only with a plugin (mfe, forum).
     plugins: tuple[str, ...] = ()
+    # The maintenance page's objects as this cluster runs them (placed on the sandbox's
+    # real nodes with the environment); empty: `maintenance.objects` of `objects`.
+    maintenance_page: list[KubeObject] = field(default_factory=list)
+    # NAMESPACE/NAME of the backup store's Secret (`backup.store.secret`), copied into the
+    # namespace for the backup CronJob's pods; "" when the environment has no backups.
+    backup_store: str = ""
 
 
 @dataclass

@@ -38,6 +38,8 @@ def revision_request(revision: Revision, environment: Environment) -> DeployRequ
         tutor_version=revision.tutor_version,
         plugin_versions=dict(revision.plugin_versions),
         fleet_hash=revision.fleet_hash,
+        # The store's keys as the fleet names them now, for a revision with backups.
+        backup_store=environment.backup.store.secret if environment.backup else "",
     )
 
 

@@ -61,11 +61,13 @@ class Upgrade:
         plan: UpgradePlan,
         objects: list[KubeObject],
         init_jobs: list[KubeObject],
+        maintenance_page: list[KubeObject],
         environment: str,
         namespace: str,
         say: Say,
     ) -> None:
         self.client, self.plan, self.objects = client, plan, objects
+        self.maintenance_page = maintenance_page
         self.init_jobs, self.environment, self.namespace = init_jobs, environment, namespace
         self.say = say
         self.trail = Trail()
@@ -88,7 +90,7 @@ class Upgrade:
             return
         self.say("maintenance", "starting the maintenance page")
         generation = 1
-        for obj in maintenance.objects(self.namespace, self.objects):
+        for obj in self.maintenance_page:
             applied = apply_object(self.client, owned(obj, self.environment, self.namespace))
             if obj["kind"] == "Deployment":
                 generation = applied.result["metadata"].get("generation", 1)
@@ -106,7 +108,7 @@ class Upgrade:
             self.say("maintenance", f"routing {key_of(route)} back")
             apply_object(self.client, route)
         self.trail.maintenance = "restored"
-        for obj in maintenance.objects(self.namespace, self.objects):
+        for obj in self.maintenance_page:
             delete_object(self.client, key_of(owned(obj, self.environment, self.namespace)))
 
     def data_steps(self, wait_rollout: WaitRollout, run_job: RunJob) -> None:

@@ -13,9 +13,13 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import campus.fleet.backup as backup
+from campus.fleet.addresses import is_any, is_metadata, metadata_within, network
 from campus.fleet.inherit import resolve_environment
 from campus.fleet.model import (
     HOSTNAME,
+    Cluster,
+    Egress,
     EnvironmentSpec,
     Fleet,
     FleetFile,
@@ -127,6 +131,60 @@ def _valid_instance_id(value: object) -> bool:
     return len(label) <= LABEL_VALUE_MAX and bool(LABEL_VALUE.fullmatch(label))
 
 
+def _too_wide(cidr: str) -> str | None:
+    """Why a CIDR of the fleet file would open more than a destination: every address, or
+    a cloud metadata endpoint among them."""
+    parsed = network(cidr)  # the model has checked it parses
+    if is_metadata(parsed):
+        return f"{cidr} is a cloud metadata endpoint, which no environment may reach"
+    if is_any(parsed):
+        return f"{cidr} is every IPv{parsed.version} address"
+    covered = metadata_within(parsed)
+    if covered:
+        return f"{cidr} covers the cloud metadata endpoint {covered[0].split('/')[0]}"
+    return None
+
+
+def _egress_problems(where: Location, egress: dict[str, Egress | None]) -> list[Finding]:
+    problems: list[Finding] = []
+    for name, destination in egress.items():
+        if destination is None:
+            continue
+        at: Location = [*where, "egress", name]
+        wide = _too_wide(destination.cidr)
+        if wide and (not destination.allow_any or is_metadata(network(destination.cidr))):
+            fix = (
+                "it hands out the nodes' credentials"
+                if is_metadata(network(destination.cidr))
+                else "name the destination's own CIDR, or set allow_any: true with a reason "
+                "(the cloud metadata endpoints stay excepted)"
+            )
+            problems.append(([*at, "cidr"], f"{wide}: {fix}"))
+        if destination.allow_any and not (destination.reason or "").strip():
+            problems.append(
+                (
+                    [*at, "allow_any"],
+                    "allow_any needs a reason: say why every pod of the environment may reach "
+                    f"{destination.cidr}",
+                )
+            )
+    return problems
+
+
+def _cluster_problems(cluster: Cluster) -> list[Finding]:
+    """The API server's and DNS servers' CIDRs locate hosts: never every address, nor a
+    metadata endpoint."""
+    problems: list[Finding] = []
+    for field in ("api_server_cidrs", "dns_cidrs"):
+        for index, cidr in enumerate(getattr(cluster, field)):
+            wide = _too_wide(cidr)
+            if wide:
+                problems.append(
+                    (["cluster", field, index], f"{wide}: give the servers' own addresses")
+                )
+    return problems
+
+
 def _namespace_problems(fleet_file: FleetFile) -> list[Finding]:
     problems: list[Finding] = []
     resolved = {
@@ -225,13 +283,70 @@ def _replica_problems(name: str, defaults: Settings, spec: EnvironmentSpec) -> l
     return problems
 
 
+def _backup_where(name: str, spec: EnvironmentSpec, path: tuple[str, ...], *more: str) -> Location:
+    """The line that sets a backup key for environment `name`: its own, else `defaults`'."""
+    node: object = spec.backup
+    for part in path:
+        node = getattr(node, part, None)
+    if node is not None:
+        return ["environments", name, "backup", *path, *more]
+    return ["defaults", "backup", *path, *more]
+
+
+def _backup_problems(fleet_file: FleetFile) -> list[Finding]:
+    """Each environment's backup once inherited: complete, keeping some snapshot, its
+    store's Secret outside every environment's namespace (the encryption key must outlive
+    the namespace it protects)."""
+    found: dict[tuple[str, ...], Finding] = {}
+    namespaces = {n: s.namespace or n for n, s in fleet_file.environments.items()}
+    for name, spec in fleet_file.environments.items():
+        section = backup.merged(fleet_file.defaults.backup, spec.backup)
+        if section is None or section.enabled is False:
+            continue
+        problems: list[Finding] = []
+        lacking = backup.missing(section)
+        if lacking:
+            where = _backup_where(name, spec, ())
+            problems.append(
+                (where, f"backups of {name} need {', '.join(lacking)} (docs/backups.md)")
+            )
+        resolved = backup.resolved(section)
+        if resolved and not any(resolved.keep.model_dump().values()):
+            problems.append(
+                (
+                    _backup_where(name, spec, ("keep",)),
+                    "keeps no snapshot: set at least one of hourly, daily, weekly, monthly",
+                )
+            )
+        secret = section.store.secret if section.store else None
+        owner = next(
+            (n for n, ns in namespaces.items() if secret and ns == secret.split("/")[0]), ""
+        )
+        if owner:
+            problems.append(
+                (
+                    _backup_where(name, spec, ("store", "secret")),
+                    f"the store's Secret {secret} is in {owner}'s namespace: keep it outside "
+                    "every environment's, so that the encryption key outlives them",
+                )
+            )
+        for where, message in problems:
+            found.setdefault(tuple(map(str, where)), (where, message))
+    return list(found.values())
+
+
 def cross_checks(fleet_file: FleetFile) -> list[Finding]:
     """Problems across keys: namespaces (Kubernetes' own, the ingress controller's, one
     per environment), hosts (derived ones included, one environment each), Tutor settings
-    campus owns or that are secrets, the settings' size, replicas within autoscaling."""
+    campus owns or that are secrets, the settings' size, replicas within autoscaling,
+    egress CIDRs that would open every address or a cloud metadata endpoint; backups once
+    inherited."""
     problems = _namespace_problems(fleet_file) + _host_problems(fleet_file)
+    problems += _cluster_problems(fleet_file.cluster)
+    problems += _backup_problems(fleet_file)
     for where, environment, settings in _sections(fleet_file):
         problems += _tutor_problems(where, environment, settings.tutor or {})
+        problems += _egress_problems(where, settings.egress or {})
     for name, spec in fleet_file.environments.items():
         problems += _replica_problems(name, fleet_file.defaults, spec)
     for index, name in enumerate(fleet_file.cluster.real_nodes):
@@ -326,6 +441,26 @@ def production_without_replicas(fleet: Fleet, serving: Mapping[str, set[str]]) -
             )
             found.setdefault(tuple(map(str, where)), (where, message))
     return list(found.values())
+
+
+def api_server_unknown(fleet: Fleet, needing: Mapping[str, list[str]]) -> list[Finding]:
+    """Environments running a service that talks to the Kubernetes API (`needing`:
+    environment -> those services, the catalogue's `needs_api`) on a cluster whose API
+    server the fleet file does not locate: their NetworkPolicies would deny the way there.
+    A sandbox needs none: KWOK's nodes run no pod, and its real nodes are given the API
+    server's address at deploy (`campus.sandbox.placement`)."""
+    if fleet.cluster.api_server_cidrs or fleet.cluster.sandbox:
+        return []
+    found = [f"{', '.join(services)} of {name}" for name, services in needing.items() if services]
+    if not found:
+        return []
+    message = (
+        f"{'; '.join(found)} talk to the Kubernetes API (their catalogue entry's needs_api), "
+        "and NetworkPolicy admits them only to the API server's addresses: set "
+        "cluster.api_server_cidrs to its endpoints (kubectl get endpointslices -n default "
+        "-l kubernetes.io/service-name=kubernetes)"
+    )
+    return [(["cluster", "api_server_cidrs"], message)]
 
 
 Profile = Callable[[str, SizeName, ServiceResources | None], dict[str, dict[str, str]]]

@@ -1,15 +1,21 @@
 """Inheritance: defaults -> environment, the environment winning. Pure.
 
-Mappings (tutor, replicas, autoscaling, resources, services, release plugin pins and
-distributions) merge key by key; lists (plugins) are replaced whole, so an environment can
-drop a plugin the defaults enable; ingress and release merge field by field.
+Mappings (tutor, replicas, autoscaling, resources, services, egress, release plugin pins
+and distributions) merge key by key, and an egress name set to null drops the defaults'
+destination; lists (plugins) are replaced whole, so an environment can drop a plugin the
+defaults enable; ingress, release and backup merge field by field (backup's `keep` count
+by count, see `campus.fleet.backup.merged`). What the cluster says of its API server and
+DNS is copied into every environment, whose NetworkPolicies need it.
 """
 
 from __future__ import annotations
 
 from typing import TypeVar
 
+import campus.fleet.backup as backup
 from campus.fleet.model import (
+    Cluster,
+    Egress,
     Environment,
     EnvironmentSpec,
     Fleet,
@@ -26,6 +32,7 @@ DEFAULT_INGRESS_MODE: IngressMode = "caddy"  # Tutor's own path, until the fleet
 DEFAULT_INGRESS_CLASS = "nginx"
 DEFAULT_INGRESS_NAMESPACE = "ingress-nginx"
 DEFAULT_GATEWAY = "campus/campus"  # gateway mode: NAMESPACE/NAME of the shared Gateway
+DEFAULT_CONTROLLER_PORTS = (80, 443)  # ingress-nginx's HTTP and HTTPS container ports
 
 V = TypeVar("V")
 
@@ -52,7 +59,18 @@ def _release(defaults: Release | None, override: Release | None) -> Release | No
     return Release(tutor=tutor, plugins=plugins or None, distributions=distributions or None)
 
 
-def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) -> Environment:
+def _egress(
+    defaults: dict[str, Egress | None] | None, override: dict[str, Egress | None] | None
+) -> dict[str, Egress]:
+    return {
+        name: egress for name, egress in _merged(defaults, override).items() if egress is not None
+    }
+
+
+def resolve_environment(
+    name: str, defaults: Settings, spec: EnvironmentSpec, cluster: Cluster | None = None
+) -> Environment:
+    cluster = cluster or Cluster()
     ingress = _ingress(defaults.ingress, spec.ingress)
     mode = ingress.mode or DEFAULT_INGRESS_MODE
     gateway = ingress.gateway or DEFAULT_GATEWAY
@@ -81,9 +99,15 @@ def resolve_environment(name: str, defaults: Settings, spec: EnvironmentSpec) ->
         ingress_controller_namespace=ingress.controller_namespace or controller_default,
         tls=ingress.tls,
         ingress_from_cidrs=tuple(ingress.from_cidrs or ()),
+        ingress_controller_ports=tuple(ingress.controller_ports or DEFAULT_CONTROLLER_PORTS),
         gateway=gateway,
         services=_merged(defaults.services, spec.services),
         release=_release(defaults.release, spec.release),
+        egress=_egress(defaults.egress, spec.egress),
+        api_server_cidrs=cluster.api_server_cidrs,
+        api_server_ports=cluster.api_server_ports,
+        dns_cidrs=cluster.dns_cidrs,
+        backup=backup.resolved(backup.merged(defaults.backup, spec.backup)),
     )
 
 
@@ -93,7 +117,7 @@ def resolve(fleet_file: FleetFile, source: str) -> Fleet:
         cluster=fleet_file.cluster,
         defaults=fleet_file.defaults,
         environments=tuple(
-            resolve_environment(name, fleet_file.defaults, spec)
+            resolve_environment(name, fleet_file.defaults, spec, fleet_file.cluster)
             for name, spec in fleet_file.environments.items()
         ),
     )

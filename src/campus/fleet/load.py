@@ -18,6 +18,7 @@ from ruamel.yaml.events import (
     AliasEvent,
     CollectionEndEvent,
     CollectionStartEvent,
+    MappingStartEvent,
     ScalarEvent,
 )
 
@@ -76,9 +77,31 @@ def _check_structure(path: Path, text: str) -> None:
     # Per open collection: its anchor and how many values it holds so far (expanded).
     open_collections: list[tuple[str | None, int]] = [(None, 0)]
     anchored: dict[str, int] = {}
+    # Per open collection: whether it is a mapping, and how many nodes it holds directly
+    # (in a mapping, an even count means the next node is a key).
+    children: list[tuple[bool, int]] = [(False, 0)]
+    collection_anchors: set[str] = set()
     for event in YAML(typ="rt").parse(text):
         mark = event.start_mark
         here = (mark.line + 1, mark.column + 1)
+        if isinstance(event, (CollectionStartEvent, ScalarEvent, AliasEvent)):
+            is_mapping, count = children[-1]
+            is_key = is_mapping and count % 2 == 0
+            children[-1] = (is_mapping, count + 1)
+            if is_key and (
+                isinstance(event, CollectionStartEvent)
+                or (isinstance(event, AliasEvent) and event.anchor in collection_anchors)
+            ):
+                # A list or mapping as a key cannot be built (Python cannot hash it), and
+                # no key of a fleet file is anything but a name.
+                problem = "a mapping key must be a plain value, not a list or mapping"
+                raise FleetFileError(path, [Problem(*here, "", problem)])
+        if isinstance(event, CollectionStartEvent):
+            children.append((isinstance(event, MappingStartEvent), 0))
+            if event.anchor is not None:
+                collection_anchors.add(event.anchor)
+        elif isinstance(event, CollectionEndEvent):
+            children.pop()
         tag = getattr(event, "tag", None)
         if tag is not None and str(tag) not in CORE_TAGS and str(tag) != "!":
             shown = str(tag).replace("tag:yaml.org,2002:", "!!")

@@ -11,9 +11,11 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from campus.errors import CampusError
+from campus.fleet.addresses import network
+from campus.fleet.backup import Backup, BackupSpec
 from campus.fleet.quantity import parse_cpu, parse_memory, parse_memory_input
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -29,6 +31,10 @@ DNS1123_SUBDOMAIN = re.compile(
 INT32_MAX = 2**31 - 1
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 PositiveCount = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Protocol = Literal["TCP", "UDP", "SCTP"]
+# A CIDR as written, refused when malformed or with host bits set (`addresses.network`).
+Cidr = Annotated[str, AfterValidator(lambda value: str(network(value)))]
 
 SizeName = Literal["small", "medium", "large"]
 IngressMode = Literal["caddy", "ingress", "gateway"]
@@ -175,6 +181,10 @@ class Ingress(Strict):
     # Node CIDRs of an ingress controller (or data plane) on hostNetwork: its traffic comes
     # from the node's address, not from a pod of controller_namespace.
     from_cidrs: list[str] | None = None
+    # The ports the ingress controller's pods (or, on hostNetwork, the nodes of
+    # `from_cidrs`) serve the public sites on, as the pods see them after kube-proxy: the
+    # environment's pods may call their own public hosts there, nothing else of it.
+    controller_ports: list[Port] | None = None
     tls: Tls | None = None
 
     _class = field_validator("class_name")(_check_subdomain)
@@ -192,13 +202,22 @@ class Ingress(Strict):
 
 
 class Cluster(Strict):
-    """Which cluster the fleet runs on: a kubeconfig context, or the local sandbox."""
+    """Which cluster the fleet runs on: a kubeconfig context, or the local sandbox; and
+    where on it the pods find what runs outside the pod network."""
 
     context: str | None = None
     sandbox: str | None = None
     # Environments whose pods run on the sandbox's real nodes (`sandbox up --real-nodes`):
     # real data services and Caddy, stand-ins for the Open edX images.
     real_nodes: tuple[str, ...] = ()
+    # The API server's endpoint addresses (the `kubernetes` Service's EndpointSlice) and
+    # ports: a pod's packets to the Service's address reach NetworkPolicy after kube-proxy
+    # rewrote them to these, so only an ipBlock of them admits a service that needs the API.
+    api_server_cidrs: tuple[Cidr, ...] = ()
+    api_server_ports: Annotated[tuple[Port, ...], Field(min_length=1)] = (443, 6443)
+    # DNS servers on the nodes' network rather than in pods: NodeLocal DNSCache's address
+    # (169.254.20.10) and the kube-dns Service address it answers on.
+    dns_cidrs: tuple[Cidr, ...] = ()
 
     @model_validator(mode="after")
     def _one_target(self) -> Cluster:
@@ -251,6 +270,21 @@ class Release(Strict):
         return value
 
 
+class Egress(Strict):
+    """A destination outside the cluster that every pod of the environment may reach: an
+    external database, an SMTP relay, object storage. Everything else outside the
+    environment's namespace is denied (`campus.harden.egress`)."""
+
+    cidr: Cidr
+    ports: Annotated[list[Port], Field(min_length=1)]
+    protocol: Protocol = "TCP"
+    # A CIDR covering a cloud metadata address, or every address (0.0.0.0/0, ::/0), is
+    # refused unless this says it is meant, with a reason; the metadata addresses stay
+    # excepted either way.
+    allow_any: bool = False
+    reason: str | None = None
+
+
 class Settings(Strict):
     """What `defaults` and each environment may set; every field is optional so that
     inheritance can tell "not set" from "set"."""
@@ -265,6 +299,19 @@ class Settings(Strict):
     ingress: Ingress | None = None
     services: dict[str, ServiceOverride] | None = None
     release: Release | None = None
+    # Name -> destination; in an environment, a name set to null drops the defaults' one.
+    egress: dict[str, Egress | None] | None = None
+
+    @field_validator("egress")
+    @classmethod
+    def _egress_names(
+        cls, value: dict[str, Egress | None] | None
+    ) -> dict[str, Egress | None] | None:
+        for name in value or {}:
+            _check_label(name)  # part of its NetworkPolicy's name
+        return value
+
+    backup: BackupSpec | None = None  # restic snapshots to an S3 store (docs/backups.md)
 
     @field_validator("tutor")
     @classmethod
@@ -348,10 +395,17 @@ class Environment(Strict):
     ingress_controller_namespace: str
     tls: Tls | None
     ingress_from_cidrs: tuple[str, ...] = ()
+    ingress_controller_ports: tuple[int, ...] = (80, 443)
     gateway: str = "campus/campus"
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
     # Pinned releases after inheritance; None: the Tutor installed beside campus.
     release: Release | None = None
+    egress: dict[str, Egress] = Field(default_factory=dict)
+    # The cluster's, for the environment's NetworkPolicies (see `Cluster`).
+    api_server_cidrs: tuple[str, ...] = ()
+    api_server_ports: tuple[int, ...] = (443, 6443)
+    dns_cidrs: tuple[str, ...] = ()
+    backup: Backup | None = None  # None: no backups
 
 
 class Fleet(Strict):

@@ -19,13 +19,23 @@ CAMPUS_OWNED = {
 
 # Settings whose value is a secret: Tutor's passwords, keys and tokens say so in their names
 # (MYSQL_ROOT_PASSWORD, OPENEDX_SECRET_KEY, JWT_RSA_PRIVATE_KEY, MEILISEARCH_MASTER_KEY,
-# SMTP_PASSWORD, ...). Not every `_KEY` is one: an OAuth2 or LTI client key and an access
-# key ID name a client ("discovery", "openedx"), and are written in plain sight.
-SECRET_SETTING = re.compile(r"PASSWORD|SECRET|PRIVATE_KEY|TOKEN|API_KEY|MASTER_KEY")
+# SMTP_PASSWORD, JUPYTER_HUB_CRYPT_KEY, ...). Any name ending in `_KEY` is key material
+# (a crypt, signing, encryption or API key) unless the word before names a client: an
+# OAuth2 or LTI client key and an access key ID name a client ("discovery", "openedx") and
+# are written in plain sight (`*_OAUTH2_KEY`, `*_CLIENT_KEY`, `*_ACCESS_KEY`, and the
+# `_KEY_SSO`, `_KEY_DEV` variants). What only identifies a key (`_KEY_ID`, `_KEY_UID`,
+# `_KEY_NAME`) is not secret either; MEILISEARCH_API_KEY_UID names the API key Meilisearch
+# derives from its master key, useless without it.
+SECRET_SETTING = re.compile(r"PASSWORD|PASSPHRASE|SECRET|TOKEN|PRIVATE_KEY")
+_NAMES_A_CLIENT = ("OAUTH2", "CLIENT", "CONSUMER", "ACCESS", "PUBLIC")
 
 
 def is_secret_setting(name: str) -> bool:
-    return bool(SECRET_SETTING.search(name))
+    name = name.upper()
+    if SECRET_SETTING.search(name):
+        return True
+    words = name.split("_")
+    return len(words) >= 2 and words[-1] == "KEY" and words[-2] not in _NAMES_A_CLIENT
 
 
 # Hosts Tutor derives from LMS_HOST unless set: setting -> (plugin needed or None, prefix).

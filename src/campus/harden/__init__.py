@@ -9,11 +9,15 @@ from __future__ import annotations
 import copy
 
 from campus.harden import (
+    api_access,
     availability,
+    backup,
     data,
+    egress,
     entry,
     facts,
     isolation,
+    logs,
     ownership,
     peer,
     probes,
@@ -26,18 +30,25 @@ from campus.render.model import RenderedEnvironment
 
 # Order matters: secrets first (later rules copy pod specs into new objects), resources
 # before availability and isolation (the quota sums requests), facts after availability
-# (it records what availability decided), peer after every rule that
-# shapes pods (its waivers follow what they did), ownership last (it labels what the
-# others added).
+# (it records what availability decided), backup after the secrets rule (it reads where the
+# MySQL password went) and before the rules that shape every pod, which shape its pods too
+# (it sizes them itself, so after resources), egress after api_access (it admits the pods
+# api_access labels to the API server), peer after every rule that shapes pods (its
+# waivers follow what they did; api_access decides which pods mount a token), ownership
+# last (it labels what the others added).
 RULES: tuple[Rule, ...] = (
     secrets.RULE,
     resources.RULE,
+    logs.RULE,
     probes.RULE,
     availability.RULE,
     entry.RULE,
     data.RULE,
     facts.RULE,
+    backup.RULE,
     isolation.RULE,
+    api_access.RULE,
+    egress.RULE,
     peer.RULE,
     ownership.RULE,
 )

@@ -1,11 +1,12 @@
 """Rule: environments sharing a cluster cannot reach or starve each other.
 
-Per namespace: deny all ingress by default, allow traffic within the namespace and from
-the ingress controller's namespace to the entry pods (and, with TLS from cert-manager, to
-its HTTP-01 solver pods on port 8089); a ResourceQuota sized from the
-environment's own requests (at full autoscaling, plus a rolling-update surge and an init
-Job); a LimitRange that gives any container without resources sane defaults; and pods that
-run without privilege escalation and with the runtime's default seccomp profile.
+Per namespace: deny all ingress by default (egress: `campus.harden.egress`), allow traffic
+within the namespace and from the ingress controller's namespace to the entry pods (and,
+with TLS from cert-manager, to its HTTP-01 solver pods on port 8089); a ResourceQuota
+sized from the environment's own requests (at full autoscaling, plus a rolling-update
+surge and an init Job); a LimitRange that gives any container without resources sane
+defaults; and pods that run without privilege escalation and with the runtime's default
+seccomp profile.
 
 Every capability is dropped but those the service's image needs, which its catalogue entry
 names (`Service.capabilities`), never a service's name: Caddy's official image, and the

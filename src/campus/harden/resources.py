@@ -7,8 +7,9 @@ one runaway log or temporary file can fill the node's disk (the kubelet then evi
 of every environment there). With an ephemeral-storage limit the kubelet evicts that pod
 alone. Values come from the environment's size profile, CPU and memory overridable per
 service, and follow a service's own memory setting: a JVM's heap raises its memory request
-and limit, Redis starts with maxmemory at half its limit (`campus.harden.sizing` says
-why); lint refuses a limit that leaves no room above either.
+and limit, Redis starts with maxmemory at half its limit, a Celery worker forks the
+children its limit holds (`campus.harden.sizing` says why); lint refuses a limit that
+leaves no room above a heap or maxmemory, and a worker that forks one child per CPU.
 """
 
 from __future__ import annotations
@@ -16,16 +17,27 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from campus.harden.rule import Rule, Violation, catalogue, pod_spec, service_of, violation
+from campus.harden.rule import (
+    JOB_KINDS,
+    Rule,
+    Violation,
+    catalogue,
+    pod_spec,
+    service_of,
+    violation,
+)
 from campus.harden.sizing import (
     JAVA_LIMIT,
     JAVA_REQUEST,
     REDIS_LIMIT,
     cap_redis_maxmemory,
+    celery_concurrency,
+    forks_per_cpu,
     java_heap,
     mebibytes,
     redis_maxmemory,
     resources_for,
+    set_celery_concurrency,
 )
 from campus.kube.objects import KubeObject
 from campus.kube.resources import memory_bytes
@@ -42,7 +54,7 @@ def apply(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Kube
         spec = pod_spec(obj)
         if spec is None:
             continue
-        entry = services.get(service_of(obj)) if obj["kind"] != "Job" else JOB
+        entry = JOB if obj["kind"] in JOB_KINDS else services.get(service_of(obj))
         wanted = resources_for(entry, environment.size, environment.resources.get(entry.name))
         for container in list(spec.get("containers") or []) + list(
             spec.get("initContainers") or []
@@ -64,7 +76,8 @@ def _follow_memory_setting(
     service: Service, spec: dict[str, Any], container: dict[str, Any], objects: list[KubeObject]
 ) -> None:
     """A JVM's heap raises its request and limit; Redis's maxmemory is capped at half its
-    limit (a lower one stays)."""
+    limit (a lower one stays); a Celery worker forks what its limit holds (a concurrency
+    already set stays)."""
     resources = container["resources"]
     heap = java_heap(service, container)
     if heap:
@@ -75,6 +88,9 @@ def _follow_memory_setting(
         configured = redis_maxmemory(spec, container, objects)
         if not configured or configured > budget:
             cap_redis_maxmemory(container, budget)
+    if service.celery_child_memory and forks_per_cpu(service, container):
+        limit = resources["limits"]["memory"]
+        set_celery_concurrency(container, celery_concurrency(limit, service.celery_child_memory))
 
 
 def _memory_setting_violations(
@@ -115,6 +131,17 @@ def _memory_setting_violations(
                     "memory-setting",
                 )
             )
+    if forks_per_cpu(service, container):
+        found.append(
+            violation(
+                NAME,
+                obj,
+                f"container {name}: Celery worker without --concurrency forks one child per "
+                f"CPU of the node, about {service.celery_child_memory} each, against its "
+                f"{mebibytes(limit)} limit",
+                "memory-setting",
+            )
+        )
     return found
 
 
@@ -123,7 +150,7 @@ def check(rendered: RenderedEnvironment, objects: list[KubeObject]) -> list[Viol
     services = catalogue(rendered)
     for obj in objects:
         spec = pod_spec(obj)
-        entry = services.get(service_of(obj)) if obj["kind"] != "Job" else JOB
+        entry = JOB if obj["kind"] in JOB_KINDS else services.get(service_of(obj))
         for container in list((spec or {}).get("containers") or []) + list(
             (spec or {}).get("initContainers") or []
         ):

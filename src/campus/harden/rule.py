@@ -46,11 +46,25 @@ def violation(rule: str, obj: KubeObject, message: str, check: str = "") -> Viol
     )
 
 
+# Workloads whose pods run to completion: sized as init Jobs are, and never probed.
+JOB_KINDS = ("Job", "CronJob")
+
+
 def pod_spec(obj: KubeObject) -> dict[str, Any] | None:
     if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
         spec: dict[str, Any] = obj["spec"]["template"]["spec"]
         return spec
+    if obj["kind"] == "CronJob":  # campus's backups, a plugin's periodic task
+        cron: dict[str, Any] = obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        return cron
     return None
+
+
+def pod_labels(obj: KubeObject) -> dict[str, str]:
+    """The labels of a workload's or Job's pods, as its template gives them."""
+    template = (obj.get("spec") or {}).get("template") or {}
+    labels: dict[str, str] = (template.get("metadata") or {}).get("labels") or {}
+    return labels
 
 
 def service_of(obj: KubeObject) -> str:

@@ -21,6 +21,16 @@ above, or the kernel kills the process before it ever reaches it:
   on redis-server's command line, which overrides the file), keeping a lower
   maxmemory that an operator's `redis-conf` patch sets.
 
+A third sets how many processes share the limit: a Celery worker forks one child per CPU
+of the node unless told its concurrency, and Tutor's worker command
+(`LMS_WORKER_COMMAND`, `CMS_WORKER_COMMAND`) tells none: 16 children of about 512 MiB
+each on a 16-CPU node, against a 1.5-3 GiB limit, and the kernel kills one in the middle
+of a task. campus adds `--concurrency` to the command, the children that fit in the
+limit with room for the parent (which holds about as much as a child): the limit divided
+by the catalogue's `celery_child_memory`, less one, at least one (2, 3 and 5 for 1.5, 2
+and 3 GiB). A concurrency a plugin's command or the fleet's sets already (`--concurrency`,
+`-c`, `--autoscale`) stays.
+
 Pure.
 """
 
@@ -33,7 +43,7 @@ from typing import Any
 
 from campus.fleet.model import ServiceResources, SizeName
 from campus.kube.objects import KubeObject
-from campus.kube.resources import MIB
+from campus.kube.resources import MIB, memory_bytes
 from campus.services import Service
 from campus.services.catalogue import defaults
 
@@ -165,6 +175,42 @@ def redis_maxmemory(
             if word == "--maxmemory":
                 value = redis_bytes(rest[index + 1])
     return value
+
+
+def is_celery_worker(container: Container) -> bool:
+    words = _command_line(container)
+    return "celery" in words and "worker" in words
+
+
+def celery_concurrency_set(container: Container) -> bool:
+    """Whether the worker's command line already says how many children it forks
+    (`--concurrency`, `-c`, `--autoscale`)."""
+    for word in _command_line(container):
+        if word.partition("=")[0] in ("--concurrency", "--autoscale"):
+            return True
+        if word.startswith("-c") and not word.startswith("--"):
+            return True
+    return False
+
+
+def forks_per_cpu(service: Service, container: Container) -> bool:
+    """Whether the container is the service's Celery worker with no concurrency set."""
+    return bool(
+        service.celery_child_memory
+        and is_celery_worker(container)
+        and not celery_concurrency_set(container)
+    )
+
+
+def celery_concurrency(memory_limit: str, child_memory: str) -> int:
+    """The children that fit in the limit beside the parent."""
+    return max(1, int(memory_bytes(memory_limit) // memory_bytes(child_memory)) - 1)
+
+
+def set_celery_concurrency(container: Container, concurrency: int) -> None:
+    """Append `--concurrency` to the worker's command line (its args, else its command)."""
+    field = "args" if "celery" in [str(w) for w in container.get("args") or []] else "command"
+    container[field] = [*(container.get(field) or []), f"--concurrency={concurrency}"]
 
 
 def cap_redis_maxmemory(container: Container, maxmemory: int) -> None:

@@ -46,6 +46,26 @@ def kubeconfig_for(cluster: Cluster, kubeconfig: str | None = None) -> tuple[Kub
         raise ClusterError(f"cannot load a kubeconfig: {error}") from None
 
 
+def cluster_at_hand(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
+    """The cluster to read when no fleet file names one, as kubectl picks it: `context`, or
+    the kubeconfig's current context (`kubeconfig`, $KUBECONFIG, ~/.kube/config); with no
+    kubeconfig at all, the campus sandbox when it runs (campus never adds its context to
+    ~/.kube/config, so a first run has only the sandbox's)."""
+    if context or kubeconfig or os.environ.get("KUBECONFIG"):
+        return Cluster(context=context)
+    if (Path.home() / ".kube" / "config").is_file():
+        return Cluster()
+    from campus.sandbox import DEFAULT_NAME, kubeconfig_path
+
+    if kubeconfig_path(DEFAULT_NAME).is_file():
+        return Cluster(sandbox=DEFAULT_NAME)
+    raise ClusterError(
+        "no fleet file here (./fleet.yml), no kubeconfig ($KUBECONFIG, ~/.kube/config) and "
+        "no sandbox running: name the fleet file with -f or a kubeconfig with --kubeconfig, "
+        "or start the sandbox (`campus sandbox up`)"
+    )
+
+
 def connect(
     cluster: Cluster,
     kubeconfig: str | None = None,

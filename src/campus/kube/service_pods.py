@@ -9,7 +9,6 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node, Pod
 
 from campus.errors import CampusError
-from campus.fleet.model import Environment
 from campus.kube.errors import ApiFailure
 from campus.kube.objects import KubeObject, is_ready
 from campus.labels import JOB_NAME, KWOK_NODE, NAME
@@ -40,9 +39,10 @@ def pick_pods(pods: list[KubeObject], service: str) -> list[ServicePod]:
     return sorted(found, key=lambda p: (not p.ready, p.name))
 
 
-def service_pods(client: Client, environment: Environment, service: str) -> list[ServicePod]:
-    """Pods of `service`, or an error naming the services the environment has."""
-    namespace = environment.namespace
+def service_pods(
+    client: Client, environment: str, namespace: str, service: str
+) -> list[ServicePod]:
+    """Pods of `service` of `environment`, or an error naming the services it has."""
     try:
         services = sorted(
             d.metadata.name
@@ -51,7 +51,7 @@ def service_pods(client: Client, environment: Environment, service: str) -> list
         )
         if service not in services:
             known = ", ".join(services) or "none: deploy it first"
-            raise CampusError(f"{environment.name} has no service {service!r}; services: {known}")
+            raise CampusError(f"{environment} has no service {service!r}; services: {known}")
         pods = pick_pods(
             [p.to_dict() for p in client.list(Pod, namespace=namespace, labels={NAME: service})],
             service,
@@ -59,7 +59,7 @@ def service_pods(client: Client, environment: Environment, service: str) -> list
     except ApiFailure as error:
         raise error.saying(f"cannot read {namespace}: {error.reason}") from None
     if not pods:
-        raise CampusError(f"{environment.name}/{service} has no running pod")
+        raise CampusError(f"{environment}/{service} has no running pod")
     return pods
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.table import Table
 
 from campus.output.tables import console, print_structured
+from campus.render.model import RenderedEnvironment
 from campus.state.rotation import SecretAge
 
 
@@ -32,20 +34,41 @@ def print_secret_ages(environment: str, found: Sequence[SecretAge], output: str)
     console().print(table)
 
 
-def shared_origin(origins: Sequence[str]) -> str | None:
-    """The one Tutor state origin every environment of a command shares (say, no cluster at
-    hand), so that it is said once rather than once per environment; None when they differ
-    or there is one environment."""
-    return origins[0] if len(origins) > 1 and len(set(origins)) == 1 else None
+@dataclass(frozen=True)
+class StateOrigin:
+    """Which Tutor state an environment was rendered from, as a command says it."""
+
+    environment: str
+    origin: str  # "new (first install: no cluster at hand: ...)"
+    unasked: str = ""  # why the cluster was not asked; "" when it was
+    alone: str = ""  # `origin` less `unasked`: "new (first install)"
 
 
-def shared_line(count: int, origin: str) -> str:
-    return f"Tutor state of all {count} environments: {origin}"
+def of_rendered(name: str, rendered: RenderedEnvironment) -> StateOrigin:
+    return StateOrigin(name, rendered.state_origin, rendered.state_unasked, rendered.state_alone)
 
 
-def state_lines(named: Sequence[tuple[str, str]]) -> list[str]:
-    """`name: Tutor state: origin` a line each, or one line for an origin all share."""
-    shared = shared_origin([origin for _, origin in named])
-    if shared is not None:
-        return [shared_line(len(named), shared)]
-    return [f"{name}: Tutor state: {origin}" for name, origin in named]
+def state_report(origins: Sequence[StateOrigin]) -> tuple[str | None, dict[str, str]]:
+    """What to say of the Tutor state each environment rendered from: one line for the
+    whole command (None: none), and what is left to say of each environment ("": nothing).
+    What every environment shares is said once: the whole origin, or why the cluster was
+    not asked (it did not answer, say), then each origin without it."""
+    if len(origins) > 1:
+        count = len(origins)
+        if len({o.origin for o in origins}) == 1:
+            return f"Tutor state of all {count} environments: {origins[0].origin}", {
+                o.environment: "" for o in origins
+            }
+        reasons = {o.unasked for o in origins}
+        if len(reasons) == 1 and "" not in reasons:
+            line = f"Tutor state of all {count} environments: {reasons.pop()}"
+            return line, {o.environment: o.alone for o in origins}
+    return None, {o.environment: o.origin for o in origins}
+
+
+def state_lines(origins: Sequence[StateOrigin]) -> list[str]:
+    """The line for the whole command, if any, then `name: Tutor state: origin` for what is
+    left to say of each environment."""
+    shared, each = state_report(origins)
+    named = [f"{name}: Tutor state: {origin}" for name, origin in each.items() if origin]
+    return ([shared] if shared else []) + named

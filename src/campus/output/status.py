@@ -26,32 +26,56 @@ def status_document(statuses: Sequence[EnvironmentStatus]) -> dict[str, Any]:
 
 
 def _services_cell(status: EnvironmentStatus) -> str:
+    if not status.deployed:
+        return "-"
     ready = sum(1 for s in status.services if s.ready >= s.desired)
     return f"{ready}/{len(status.services)}"
 
 
 def _hpa_cell(status: EnvironmentStatus) -> str:
-    """`lms 3 of 3-8`; an autoscaler that has not yet reported a count (just created, or
-    no metrics yet) says so in words rather than a question mark."""
+    """`lms 3 of 3-8`: replicas now, of the autoscaler's range. One that has not yet
+    reported a count (just created, or no CPU metrics yet) gives its range and says why
+    the count is missing, `cms 2-4 (no count yet)`, in words rather than a question mark."""
     cells = []
     for s in status.services:
         if s.hpa_max is None:
             continue
-        current = "not measured yet," if s.hpa_current is None else f"{s.hpa_current} of"
-        cells.append(f"{s.name} {current} {s.hpa_min}-{s.hpa_max}")
+        if s.hpa_current is None:
+            cells.append(f"{s.name} {s.hpa_min}-{s.hpa_max} (no count yet)")
+        else:
+            cells.append(f"{s.name} {s.hpa_current} of {s.hpa_min}-{s.hpa_max}")
     return ", ".join(cells) or "-"
+
+
+def _backup_cell(status: EnvironmentStatus, now: datetime) -> Text:
+    """`3h ago`, red when late or when the newest run failed; `never` before the first
+    success; `-` when the environment has no backups."""
+    backup = status.backup
+    if backup is None:
+        return Text("-", style="dim")
+    text = f"{age(backup.last_success, now)} ago" if backup.last_success else "never"
+    if backup.last_run_failed:
+        text += " (last run failed)"
+    return Text(text, style="red" if backup.late or backup.last_run_failed else "")
 
 
 def status_view(statuses: Sequence[EnvironmentStatus], wide: bool = False) -> RenderableType:
     now = datetime.now(UTC)
     fleet = Table(title="fleet", title_justify="left", box=None, pad_edge=False)
-    columns = ["ENVIRONMENT", "NAMESPACE", "HEALTH", "SERVICES", "HPA", "REVISION", "PROBLEMS"]
+    columns = ["ENVIRONMENT", "NAMESPACE", "HEALTH", "SERVICES", "HPA", "REVISION", "BACKUP"]
+    columns.append("PROBLEMS")
     if wide:
         columns.insert(6, "RELEASE")
     for column in columns:
         fleet.add_column(column, overflow="fold")
     for status in statuses:
-        health = Text("ok", style="green") if status.healthy else Text("degraded", style="red")
+        health = (
+            Text("not deployed", style="dim")
+            if not status.deployed
+            else Text("ok", style="green")
+            if status.healthy
+            else Text("degraded", style="red")
+        )
         revision = (
             f"{status.revision} ({age(status.deployed_at, now)} ago)" if status.revision else "-"
         )
@@ -62,6 +86,7 @@ def status_view(statuses: Sequence[EnvironmentStatus], wide: bool = False) -> Re
             _services_cell(status),
             _hpa_cell(status),
             revision,
+            _backup_cell(status, now) if status.deployed else Text("-", style="dim"),
             "; ".join(status.problems[:3]) + (" …" if len(status.problems) > 3 else "") or "-",
         ]
         if wide:

@@ -43,3 +43,6 @@ class RenderedEnvironment:
     state_origin: str = ""  # "cluster (matches the local cache)": source and why
     state_source: str = ""  # "cluster", "local cache" or "new"
     state_detail: str = ""  # "matches the local cache"
+    # Why the cluster was not asked ("" when it was), and state_origin less it.
+    state_unasked: str = ""
+    state_alone: str = ""

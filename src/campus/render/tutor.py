@@ -285,6 +285,8 @@ def render_environment(
         toolchain=release.description if release else "",
         state_source=settled.origin.value,
         state_detail=settled.note,
+        state_unasked=settled.unasked,
+        state_alone=settled.describe_alone(),
     )
 
 

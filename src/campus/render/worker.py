@@ -20,6 +20,7 @@ from typing import Any
 
 from campus.atomic import write_atomically
 from campus.fleet.tutor_settings import is_secret_setting
+from campus.render.patches import PATCHES
 from campus.state.model import NOT_STATE
 
 
@@ -221,6 +222,17 @@ def _kustomize_inputs(renderer: Any, targets: list[tuple[str, str]]) -> dict[str
     return files
 
 
+def _add_patches(tutor_plugins: Any) -> None:
+    """campus's own patches (`campus.render.patches`), after the plugins' in each patch."""
+    from tutor.hooks.catalog import Filters
+
+    for name, content in PATCHES:
+        Filters.ENV_PATCHES.add_item((name, content))
+    cached = getattr(tutor_plugins, "_env_patches", None)  # Tutor's cache of every patch
+    if cached is not None and hasattr(cached, "cache_clear"):
+        cached.cache_clear()
+
+
 def render(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("saveEnv"):
         return _render(request)  # the path before, as it was
@@ -262,6 +274,7 @@ def _render(request: dict[str, Any]) -> dict[str, Any]:
     user[tutor_config.PLUGINS_CONFIG_KEY] = list(wanted)
     save_config(root, user)
     Actions.PROJECT_ROOT_READY.do(root)  # loads exactly the plugins listed
+    _add_patches(plugins)
 
     config = tutor_config.load_minimal(root)  # generates unique values on first run
     config.update(request["settings"])

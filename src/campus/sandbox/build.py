@@ -4,6 +4,7 @@ keyed by what went into them."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from campus.errors import CampusError
 from campus.sandbox.paths import cache_root
@@ -38,6 +40,8 @@ def cache_key(tools_dir: Path = TOOLS_DIR, components: tuple[Component, ...] = C
     for component in components:
         digest.update(f"{component.module_dir}={component.version};".encode())
         digest.update(" ".join(component.version_flags).encode())
+        if component.source_module:
+            digest.update(f"{component.source_module}@{component.source_sum};".encode())
         for name in ("go.mod", "go.sum"):
             file = tools_dir / component.module_dir / name
             digest.update(file.read_bytes() if file.exists() else b"")
@@ -80,6 +84,29 @@ def go_environment(cache: Path) -> dict[str, str]:
     }
 
 
+def download_module(module: str, version: str, checksum: str) -> Path:
+    """A pinned module's source, downloaded once into the sandbox's Go module cache and
+    checked against the go.sum hash pinned for it."""
+    cache = cache_root()
+    result = subprocess.run(
+        [find_go(), "mod", "download", "-json", f"{module}@{version}"],
+        env={**go_environment(cache), "GOFLAGS": ""},
+        capture_output=True,
+        text=True,
+        cwd=cache,
+    )
+    try:
+        info: dict[str, Any] = json.loads(result.stdout)
+    except ValueError:
+        message = result.stderr.strip()
+        raise BuildError(f"cannot download {module}@{version}: {message}") from None
+    if result.returncode != 0 or info.get("Error"):
+        raise BuildError(f"cannot download {module}@{version}: {info.get('Error')}")
+    if info.get("Sum") != checksum:
+        raise BuildError(f"{module}@{version} has checksum {info.get('Sum')}, pinned {checksum}")
+    return Path(info["Dir"])
+
+
 def _build_one(
     go: str,
     component: Component,
@@ -94,7 +121,7 @@ def _build_one(
     flags = " ".join(("-s", "-w", *component.version_flags))
     result = subprocess.run(
         [go, "build", "-trimpath", "-ldflags", flags, "-o", str(target), package],
-        cwd=TOOLS_DIR / component.module_dir,
+        cwd=_module_directory(component),
         env=go_environment(cache),
         capture_output=True,
         text=True,
@@ -103,6 +130,14 @@ def _build_one(
         tail = "\n".join(result.stderr.strip().splitlines()[-15:])
         raise BuildError(f"building {binary} failed:\n{tail}")
     progress(f"built {binary} in {time.monotonic() - started:.0f}s")
+
+
+def _module_directory(component: Component) -> Path:
+    # A module whose go.mod has replace directives is built in its own source, since a
+    # module requiring it would not get them (Traefik).
+    if component.source_module:
+        return download_module(component.source_module, component.version, component.source_sum)
+    return TOOLS_DIR / component.module_dir
 
 
 def ensure_binaries(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import ipaddress
 import json
 import os
 import shutil
@@ -38,6 +39,7 @@ from campus.sandbox import gateway, network
 from campus.sandbox import nodes as node_specs
 from campus.sandbox import real_nodes as real
 from campus.sandbox.build import Binaries, ensure_binaries
+from campus.sandbox.node_config import CLUSTER_DOMAIN
 from campus.sandbox.paths import kubeconfig_path, state_dir, state_root
 from campus.sandbox.versions import KUBERNETES
 
@@ -112,6 +114,12 @@ def _kwokctl_config(
         # A node's name is not in any DNS here: reach its kubelet at its address.
         {"key": "kubelet-preferred-address-types", "value": "InternalIP,Hostname"},
     ]
+    # Pods on real nodes reach the API server at the `kubernetes` Service's address (the
+    # first of the range) by its in-cluster names: its certificate must name them, as
+    # kubeadm's does (kwokctl's names only the machine's own addresses).
+    first = [str(ipaddress.ip_network(service_range)[1])] if service_range else []
+    in_cluster = [*first, "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+    in_cluster.append(f"kubernetes.default.svc.{CLUSTER_DOMAIN}")
     pod_ranges = [
         {"key": "allocate-node-cidrs", "value": "true"},
         {"key": "cluster-cidr", "value": network.CLUSTER_POD_RANGE},
@@ -133,6 +141,7 @@ def _kwokctl_config(
             "metricsServerManifests": [str(MANIFESTS / "metrics-server")],
             "cacheDir": str(directory / "cache"),
             "disableQPSLimits": True,
+            **({"kubeApiserverCertSANs": in_cluster} if real_nodes else {}),
         },
         "componentsPatches": [
             {

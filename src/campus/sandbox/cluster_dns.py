@@ -12,16 +12,14 @@ traffic has nowhere to go outside the machine.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from lightkube.codecs import from_dict
-
-from campus.kube.client import KubeClient
 from campus.kube.objects import KubeObject
+from campus.sandbox import sandbox_objects
 from campus.sandbox.node_config import CLUSTER_DOMAIN
 
 IDENTITY = "system:campus-sandbox-dns"
-FIELD_MANAGER = "campus-sandbox"
 
 
 def corefile(address: str, port: int, kubeconfig: Path) -> str:
@@ -46,40 +44,23 @@ def corefile(address: str, port: int, kubeconfig: Path) -> str:
 """
 
 
+def endpoint(corefile_text: str) -> tuple[str, int] | None:
+    """The address and port CoreDNS listens on, in a Corefile `corefile` wrote."""
+    bound = re.search(r"^\s*bind (\S+)$", corefile_text, re.MULTILINE)
+    port = re.search(rf"^{re.escape(CLUSTER_DOMAIN)}:(\d+) ", corefile_text, re.MULTILINE)
+    return (bound.group(1), int(port.group(1))) if bound and port else None
+
+
 def objects(cluster_dns: str, address: str, port: int) -> list[KubeObject]:
-    labels = {"k8s-app": "kube-dns", "app.kubernetes.io/managed-by": "campus-sandbox"}
+    labels = {"k8s-app": "kube-dns", **sandbox_objects.LABELS}
     ports = [{"name": "dns", "protocol": "UDP"}, {"name": "dns-tcp", "protocol": "TCP"}]
+    watch = ["list", "watch"]
+    read = [
+        {"apiGroups": [""], "resources": ["services", "namespaces", "pods"], "verbs": watch},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": watch},
+    ]
     return [
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": IDENTITY, "labels": labels},
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["services", "namespaces", "pods"],
-                    "verbs": ["list", "watch"],
-                },
-                {
-                    "apiGroups": ["discovery.k8s.io"],
-                    "resources": ["endpointslices"],
-                    "verbs": ["list", "watch"],
-                },
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": IDENTITY, "labels": labels},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": IDENTITY,
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": IDENTITY}
-            ],
-        },
+        *sandbox_objects.cluster_role(IDENTITY, read, sandbox_objects.user(IDENTITY), labels),
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -102,8 +83,3 @@ def objects(cluster_dns: str, address: str, port: int) -> list[KubeObject]:
             "ports": [{**p, "port": port} for p in ports],
         },
     ]
-
-
-def apply(client: KubeClient, manifests: list[KubeObject]) -> None:
-    for manifest in manifests:
-        client.apply(from_dict(manifest), field_manager=FIELD_MANAGER, force=True)

@@ -5,8 +5,6 @@ stored and validated, never served)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +16,7 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from ruamel.yaml import YAML
 
 from campus.kube.objects import conditions_of
-from campus.sandbox.build import BuildError, find_go, go_environment
-from campus.sandbox.paths import cache_root
+from campus.sandbox.build import BuildError, download_module
 from campus.sandbox.versions import GATEWAY_API, GATEWAY_API_SUM
 
 MODULE = "sigs.k8s.io/gateway-api"
@@ -29,27 +26,8 @@ FIELD_MANAGER = "campus-sandbox"
 
 def module_directory(progress: Callable[[str], None] = lambda message: None) -> Path:
     """The pinned module's source, downloaded once into the sandbox's Go module cache."""
-    cache = cache_root()
     progress(f"fetching the Gateway API CRDs ({MODULE} {GATEWAY_API})")
-    result = subprocess.run(
-        [find_go(), "mod", "download", "-json", f"{MODULE}@{GATEWAY_API}"],
-        env={**go_environment(cache), "GOFLAGS": ""},
-        capture_output=True,
-        text=True,
-        cwd=cache,
-    )
-    try:
-        info: dict[str, Any] = json.loads(result.stdout)
-    except ValueError:
-        message = result.stderr.strip()
-        raise BuildError(f"cannot download {MODULE}@{GATEWAY_API}: {message}") from None
-    if result.returncode != 0 or info.get("Error"):
-        raise BuildError(f"cannot download {MODULE}@{GATEWAY_API}: {info.get('Error')}")
-    if info.get("Sum") != GATEWAY_API_SUM:
-        raise BuildError(
-            f"{MODULE}@{GATEWAY_API} has checksum {info.get('Sum')}, pinned {GATEWAY_API_SUM}"
-        )
-    return Path(info["Dir"])
+    return download_module(MODULE, GATEWAY_API, GATEWAY_API_SUM)
 
 
 def crds(directory: Path) -> list[dict[str, Any]]:

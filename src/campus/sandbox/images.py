@@ -27,6 +27,8 @@ from campus.errors import CampusError
 from campus.sandbox.node_config import PAUSE_IMAGE
 from campus.sandbox.paths import cache_root
 from campus.sandbox.versions import CADDY as CADDY_VERSION
+from campus.sandbox.versions import TRAEFIK as TRAEFIK_VERSION
+from campus.sandbox.versions import VERSITYGW as VERSITYGW_VERSION
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -550,6 +552,24 @@ while True:
     threading.Thread(target=answer, args=(connection, address), daemon=True).start()
 '''
 
+NGINX_CONFIG = """\
+worker_processes 1;
+pid /tmp/nginx.pid;
+error_log /dev/stderr notice;
+events { worker_connections 256; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log /dev/stdout;
+    client_body_temp_path /tmp/client_temp;
+    proxy_temp_path /tmp/proxy_temp;
+    fastcgi_temp_path /tmp/fastcgi_temp;
+    uwsgi_temp_path /tmp/uwsgi_temp;
+    scgi_temp_path /tmp/scgi_temp;
+    include /etc/nginx/conf.d/*.conf;
+}
+"""
+
 SANDBOX_IMAGES: dict[str, ImageSpec] = {
     "redis": ImageSpec(
         name="campus.local/sandbox/redis",
@@ -588,6 +608,38 @@ SANDBOX_IMAGES: dict[str, ImageSpec] = {
             # entrypoint initialises the volume with the pod's root password.
             f"rm -rf {MYSQL_DATADIR} && mkdir -p {MYSQL_DATADIR} && chown 999:999 {MYSQL_DATADIR}",
         ),
+    ),
+    # The maintenance page (`campus.deploy.maintenance`): Debian's nginx laid out as the
+    # nginx-unprivileged image is (UID 101, pid and temporary files under /tmp, the
+    # server blocks of /etc/nginx/conf.d only, its log files links to stdout and stderr:
+    # Debian's /var/log/nginx is root's, and the root filesystem is read-only).
+    "nginx-unprivileged": ImageSpec(
+        name="campus.local/sandbox/nginx-unprivileged",
+        tag=DEBIAN_SUITE,
+        packages=("nginx-light",),
+        description=(
+            "Debian's nginx run as UID 101 as the nginx-unprivileged image is: the sandbox's "
+            "maintenance page server."
+        ),
+        cmd=("nginx", "-g", "daemon off;"),
+        user="101:101",
+        ports=("8080/tcp",),
+        files=(("/etc/nginx/nginx.conf", NGINX_CONFIG, 0o644),),
+        setup=(
+            _renumber("www-data", 101),
+            "rm -rf /etc/nginx/sites-enabled /var/www/html && mkdir -p /etc/nginx/conf.d",
+            "ln -sf /dev/stdout /var/log/nginx/access.log"
+            " && ln -sf /dev/stderr /var/log/nginx/error.log",
+        ),
+    ),
+    # Backups (docs/backups.md): Debian's restic (0.14: repository format 2, compression),
+    # run with a shell as the official restic image is; the backup pod sets its own user.
+    "restic": ImageSpec(
+        name="campus.local/sandbox/restic",
+        tag=DEBIAN_SUITE,
+        packages=("restic", "ca-certificates"),
+        description="Debian's restic: the sandbox's backup client.",
+        entrypoint=("/usr/bin/restic",),
     ),
     "openedx-standin": ImageSpec(
         name="campus.local/sandbox/openedx-standin",
@@ -639,6 +691,26 @@ CADDY = ImageSpec(
     ports=("80/tcp", "443/tcp", "443/udp", "2019/tcp"),
 )
 CADDY_DIRECTORIES = ("/etc/caddy", "/config", "/data", "/srv")
+
+# The real nodes' ingress controller (`versions.TRAEFIK`), laid out as the official image.
+TRAEFIK = ImageSpec(
+    name="campus.local/sandbox/traefik",
+    tag=TRAEFIK_VERSION.removeprefix("v"),
+    packages=(),
+    description="Traefik built from its Go module: the sandbox's ingress controller.",
+    entrypoint=("/usr/local/bin/traefik",),
+    ports=("8000/tcp", "9000/tcp"),
+)
+
+# The backup store (`campus.sandbox.object_store`), from its Go module (`versions.VERSITYGW`).
+VERSITYGW = ImageSpec(
+    name="campus.local/sandbox/versitygw",
+    tag=VERSITYGW_VERSION.removeprefix("v"),
+    packages=(),
+    description="versitygw built from its Go module: the sandbox's S3 store for backups.",
+    entrypoint=("/usr/local/bin/versitygw",),
+    ports=("7070/tcp",),
+)
 
 
 def build_all(progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:

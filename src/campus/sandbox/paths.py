@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+DEFAULT_NAME = "campus"  # the sandbox `campus sandbox up` starts unless told another name
+
 
 def cache_root() -> Path:
     """Go module and build caches and built binaries: shared by every sandbox, kept across

@@ -11,22 +11,38 @@ is what the real nodes are there to prove. Three things change, each marked on t
 requests are capped (the machine's two cores hold a whole environment), a spread that
 would leave replicas pending on one node is relaxed, and a Job on the stand-in reports
 the command the real image would have run instead of running it.
+
+And two NetworkPolicies are added (`machine_policies`): the sandbox runs its cluster DNS
+and its API server on the machine itself, not in pods, each on a port of its own, where
+kube-proxy sends the pods' packets to the kube-dns and kubernetes Services; the
+environment's egress policies admit the cluster DNS pods of a real cluster and the fleet's
+`cluster.api_server_cidrs`, neither of which is there. These admit the machine's address
+on exactly those two ports: DNS for every pod, the API server for the pods labelled for it
+(`campus.harden.api_access`).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lightkube.utils.quantity import parse_quantity
 
 from campus.kube.objects import KubeObject
+from campus.labels import API_ACCESS
 from campus.sandbox.node_config import REAL_NODE
 
 STANDIN = "openedx-standin"
 # The repository name of Tutor's images -> the sandbox image of the same software.
-SAME_SOFTWARE = {"mysql": "mysql", "redis": "redis", "caddy": "caddy"}
+SAME_SOFTWARE = {
+    "mysql": "mysql",
+    "redis": "redis",
+    "caddy": "caddy",
+    "nginx-unprivileged": "nginx-unprivileged",  # campus's maintenance page
+    "restic": "restic",  # backups
+}
 # What each real pod requests at most: the machine, not a cloud node, holds them all.
 REQUEST_CAP = {"cpu": "10m", "memory": "32Mi"}
 # The sandbox images (`campus.sandbox.images.SANDBOX_IMAGES`, a unit test keeps them equal).
@@ -34,6 +50,8 @@ IMAGES = {
     "mysql": "campus.local/sandbox/mariadb-standing-in-for-mysql:bookworm",
     "redis": "campus.local/sandbox/redis:bookworm",
     "caddy": "campus.local/sandbox/caddy:2.11.7",
+    "nginx-unprivileged": "campus.local/sandbox/nginx-unprivileged:bookworm",
+    "restic": "campus.local/sandbox/restic:bookworm",
     STANDIN: "campus.local/sandbox/openedx-standin:bookworm",
 }
 PLACED = "campus.openedx.org/sandbox-placement"
@@ -176,3 +194,39 @@ def place(objects: list[KubeObject], images: Mapping[str, str] = IMAGES) -> list
         _place_pod(target, images, is_job=obj["kind"] in ("Job", "CronJob"))
         placed.append(changed)
     return placed
+
+
+@dataclass(frozen=True)
+class MachineServices:
+    """What the sandbox's real nodes run on the machine, outside the pod network, that
+    their pods reach: the cluster DNS (CoreDNS) and the API server, at the machine's
+    address, each on its own port."""
+
+    address: str
+    dns_port: int
+    api_port: int
+
+
+def _egress(namespace: str, name: str, pods: dict[str, Any], rule: KubeObject) -> KubeObject:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "annotations": {PLACED: "real-node"}},
+        "spec": {"podSelector": pods, "policyTypes": ["Egress"], "egress": [rule]},
+    }
+
+
+def machine_policies(namespace: str, machine: MachineServices) -> list[KubeObject]:
+    """The environment's way to the sandbox's cluster DNS and API server (see above)."""
+    to = [{"ipBlock": {"cidr": f"{machine.address}/32"}}]
+    dns = [{"protocol": protocol, "port": machine.dns_port} for protocol in ("UDP", "TCP")]
+    api = [{"protocol": "TCP", "port": machine.api_port}]
+    return [
+        _egress(namespace, "sandbox-egress-dns", {}, {"to": to, "ports": dns}),
+        _egress(
+            namespace,
+            "sandbox-egress-kubernetes-api",
+            {"matchLabels": {API_ACCESS: "true"}},
+            {"to": to, "ports": api},
+        ),
+    ]

@@ -35,14 +35,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightkube.codecs import from_dict
-
 from campus.errors import CampusError
 from campus.kube.client import KubeClient
 from campus.kube.objects import KubeObject
+from campus.sandbox import sandbox_objects
 
 IDENTITY = "system:campus-sandbox-policy"
-FIELD_MANAGER = "campus-sandbox"
 NAME = "kube-router"
 PIDS = "pids"
 LOG = f"{NAME}.log"
@@ -65,50 +63,21 @@ class PolicyEngineError(CampusError):
 
 def rbac() -> list[KubeObject]:
     """The least a firewall-only kube-router needs: it only reads."""
-    labels = {"app.kubernetes.io/managed-by": "campus-sandbox"}
     read = ["get", "list", "watch"]
-    return [
+    rules = [
         {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": IDENTITY, "labels": labels},
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["pods", "namespaces", "nodes", "services", "endpoints"],
-                    "verbs": read,
-                },
-                {
-                    "apiGroups": ["networking.k8s.io"],
-                    "resources": ["networkpolicies"],
-                    "verbs": read,
-                },
-                {
-                    "apiGroups": ["discovery.k8s.io"],
-                    "resources": ["endpointslices"],
-                    "verbs": read,
-                },
-            ],
+            "apiGroups": [""],
+            "resources": ["pods", "namespaces", "nodes", "services", "endpoints"],
+            "verbs": read,
         },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": IDENTITY, "labels": labels},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": IDENTITY,
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": IDENTITY}
-            ],
-        },
+        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": read},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
     ]
+    return sandbox_objects.cluster_role(IDENTITY, rules, sandbox_objects.user(IDENTITY))
 
 
 def apply_rbac(client: KubeClient) -> None:
-    for manifest in rbac():
-        client.apply(from_dict(manifest), field_manager=FIELD_MANAGER, force=True)
+    sandbox_objects.apply(client, rbac())
 
 
 def flags(

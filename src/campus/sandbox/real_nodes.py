@@ -20,11 +20,16 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from lightkube.resources.core_v1 import Node
+from lightkube.codecs import from_dict
+from lightkube.resources.core_v1 import Node, Pod, Secret
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from campus.errors import CampusError
 from campus.kube.client import KubeClient
@@ -34,15 +39,19 @@ from campus.labels import ZONE
 from campus.sandbox import (
     cluster_dns,
     images,
+    ingress_controller,
     machine,
     node_config,
     node_pki,
+    object_store,
     oci,
     policy_engine,
+    sandbox_objects,
 )
 from campus.sandbox.build import Binaries, ensure_node_binaries, node_binaries_directory
 from campus.sandbox.node_config import REAL_NODE, RealNode
-from campus.sandbox.paths import state_root
+from campus.sandbox.paths import kubeconfig_path, state_dir, state_root
+from campus.sandbox.placement import MachineServices
 
 __all__ = ["REAL_NODE", "Plane", "RealNodeError", "check_machine", "start", "stop"]
 
@@ -77,6 +86,22 @@ class Plane:
     def cluster_dns(self) -> str:
         # The tenth address of the Service range, where kubeadm puts kube-dns.
         return str(ipaddress.ip_network(self.service_range)[10])
+
+
+def machine_services(sandbox: str) -> MachineServices | None:
+    """Where the sandbox's pods find its cluster DNS and API server on this machine (the
+    address CoreDNS binds, as every real node's; the API server's port), or None when it
+    runs no real nodes."""
+    corefile = nodes_directory(state_dir(sandbox)) / "Corefile"
+    try:
+        found = cluster_dns.endpoint(corefile.read_text())
+        server = YAML(typ="safe").load(kubeconfig_path(sandbox).read_text())
+        api_port = urllib.parse.urlsplit(server["clusters"][0]["cluster"]["server"]).port
+    except (OSError, LookupError, TypeError, ValueError, YAMLError):
+        return None
+    if found is None or api_port is None:
+        return None
+    return MachineServices(found[0], found[1], api_port)
 
 
 def real_node_names(count: int) -> list[str]:
@@ -332,7 +357,7 @@ def _start_cluster_dns(client: KubeClient, binaries: Binaries, plane: Plane, add
     kubeconfig = _machine_kubeconfig(plane, address, "dns", cluster_dns.IDENTITY)
     (port,) = _free_ports(1)
     corefile = _write(directory / "Corefile", cluster_dns.corefile(address, port, kubeconfig))
-    cluster_dns.apply(client, cluster_dns.objects(plane.cluster_dns, address, port))
+    sandbox_objects.apply(client, cluster_dns.objects(plane.cluster_dns, address, port))
     _launch(directory, "coredns", [str(binaries.path("coredns")), "-conf", str(corefile)])
     _wait(
         lambda: _listening(address, port),
@@ -398,6 +423,15 @@ def start(
             images.CADDY_DIRECTORIES,
             progress,
         ),
+        images.build_static(
+            images.TRAEFIK, binaries.path("traefik"), "/usr/local/bin/traefik", progress=progress
+        ),
+        images.build_static(
+            images.VERSITYGW,
+            binaries.path("versitygw"),
+            "/usr/local/bin/versitygw",
+            progress=progress,
+        ),
         *images.build_all(progress).values(),
     ]
     _set_sysctl("net.ipv4.ip_forward", "1")
@@ -437,7 +471,52 @@ def start(
         )
     progress("starting the NetworkPolicy engine (kube-router's firewall)")
     _start_policy_engine(client, binaries, plane, nodes[0], progress)
+    entry = ingress_controller.address(plane.service_range)
+    progress(f"starting the ingress controller (Traefik) at {entry}")
+    sandbox_objects.apply(client, ingress_controller.objects(plane.service_range))
+    progress(f"starting the backup store (versitygw, S3) at {object_store.endpoint()}")
+    _start_object_store(client, plane, nodes[0])
+    _wait_running(client, ingress_controller.NAMESPACE, ingress_controller.NAME, timeout)
+    _wait_running(client, object_store.NAMESPACE, object_store.NAME, timeout)
     return [node.name for node in nodes]
+
+
+def _start_object_store(client: KubeClient, plane: Plane, node: RealNode) -> None:
+    storage = node.directory / "object-store"
+    for folder in (storage / "buckets" / object_store.BUCKET, storage / "meta"):
+        folder.mkdir(parents=True, exist_ok=True)
+    for folder in (storage, *storage.rglob("*")):
+        os.chown(folder, object_store.USER, object_store.USER)
+    manifests = object_store.objects(plane.service_range, storage)
+    sandbox_objects.apply(client, manifests[:1])
+    try:
+        client.get(Secret, object_store.SECRET, namespace=object_store.NAMESPACE)
+    except NotFound:
+        # Created once: a new encryption key would make every earlier snapshot unreadable.
+        client.create(from_dict(object_store.secret(object_store.secret_data())))
+    sandbox_objects.apply(client, manifests[1:])
+
+
+def _wait_running(client: KubeClient, namespace: str, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        pods = list(client.list(Pod, namespace=namespace, labels={"app.kubernetes.io/name": name}))
+        if any(is_ready(pod.to_dict()) for pod in pods):
+            return
+        if time.monotonic() > deadline:
+            states = "; ".join(_pod_state(pod.to_dict()) for pod in pods) or "no pod"
+            raise RealNodeError(f"{namespace}/{name} is not Ready: {states}")
+        time.sleep(0.5)
+
+
+def _pod_state(pod: dict[str, Any]) -> str:
+    status = pod.get("status", {})
+    waiting = [
+        f"{c['name']}: {' '.join(c['state']['waiting'].get(k, '') for k in ('reason', 'message'))}"
+        for c in status.get("containerStatuses", [])
+        if "waiting" in c.get("state", {})
+    ]
+    return f"{pod['metadata']['name']} {status.get('phase', '')} {' '.join(waiting)}".strip()
 
 
 def kube_proxy_binary() -> Path:
@@ -469,11 +548,16 @@ def _kill(pid: int, wait: float = 10) -> None:
 def _cgroup_processes(root: str) -> set[int]:
     base = Path("/sys/fs/cgroup") / "pids" / root.lstrip("/")
     found: set[int] = set()
-    if base.exists():
-        for procs in base.rglob("cgroup.procs"):
-            with contextlib.suppress(OSError, ValueError):
-                found.update(int(line) for line in procs.read_text().split())
+    for directory in _cgroup_tree(base):
+        with contextlib.suppress(OSError, ValueError):
+            found.update(int(line) for line in (directory / "cgroup.procs").read_text().split())
     return found
+
+
+def _cgroup_tree(base: Path) -> list[Path]:
+    """A cgroup and every cgroup below it, deepest first. os.walk skips what vanishes
+    under it: the kubelet removes pods' cgroups while a node stops."""
+    return [Path(folder) for folder, _, _ in os.walk(base, topdown=False)]
 
 
 def _remove_cgroups(root: str) -> None:
@@ -483,12 +567,9 @@ def _remove_cgroups(root: str) -> None:
         if not target.is_dir():
             continue
         # Deepest first: a cgroup is removed with rmdir, once it has no children.
-        for directory in sorted(target.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-            if directory.is_dir():
-                with contextlib.suppress(OSError):
-                    directory.rmdir()
-        with contextlib.suppress(OSError):
-            target.rmdir()
+        for directory in _cgroup_tree(target):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
 
 
 def _unmount_under(directory: Path) -> None:

@@ -16,6 +16,13 @@ CADDY = "v2.11.7"
 # The only release the Go proxy serves; its advisory (GHSA-phqm-jgc3-qf8g) is in the
 # service proxy, which the sandbox does not run (docs/sandbox.md).
 KUBE_ROUTER = "v2.1.0"
+# The real nodes' ingress controller. The newest release the Go proxy serves whose
+# dependencies it serves too (3.7's DNS providers for ACME are not all there).
+TRAEFIK = "v3.6.12"
+TRAEFIK_SUM = "h1:6pe4s7aaDTQs+AsF7KP3sM/xnq7zOVvibRQe5tw9eFo="
+# The sandbox's S3-compatible store for backups (`campus.sandbox.object_store`): an S3
+# gateway over a plain directory, one small binary.
+VERSITYGW = "v1.8.0"
 GO_MINIMUM = (1, 26)
 # Gateway API: its CRDs (config/crd/standard) come from the Go module, checked against
 # this go.sum hash (the checksum database vouches for it too).
@@ -31,6 +38,10 @@ class Component:
     version: str
     packages: dict[str, str]  # binary name -> Go package
     version_flags: tuple[str, ...] = ()
+    # Built in this module's own source (its go.mod, go.sum and replace directives), checked
+    # against this go.sum hash, instead of from a tools/ module that requires it.
+    source_module: str = ""
+    source_sum: str = ""
 
 
 def _kubernetes_flags() -> tuple[str, ...]:
@@ -108,6 +119,22 @@ NODE_COMPONENTS = (
         ),
     ),
     Component("caddy", CADDY, {"caddy": "github.com/caddyserver/caddy/v2/cmd/caddy"}),
+    # The real nodes' ingress controller (`campus.sandbox.ingress_controller`).
+    Component(
+        "traefik",
+        TRAEFIK,
+        {"traefik": "./cmd/traefik"},
+        (f"-X github.com/traefik/traefik/v3/pkg/version.Version={TRAEFIK}",),
+        source_module="github.com/traefik/traefik/v3",
+        source_sum=TRAEFIK_SUM,
+    ),
+    # The backup store (`campus.sandbox.object_store`).
+    Component(
+        "versitygw",
+        VERSITYGW,
+        {"versitygw": "github.com/versity/versitygw/cmd/versitygw"},
+        (f"-X main.Version={VERSITYGW}", "-X main.Build=campus"),
+    ),
     # The pod sandbox ("pause") process of every real pod: campus's own few lines, since
     # the usual image (registry.k8s.io/pause) cannot be pulled here.
     Component("pause", "v1", {"pause": "campus.local/tools/pause"}),

@@ -17,8 +17,10 @@ A plugin's service that is missing here is classified from what Tutor renders
 from __future__ import annotations
 
 from campus.services.model import (
-    GENERIC_SIZING,
+    ApiAccess,
     Kind,
+    LogVolume,
+    Outbound,
     Phase,
     Profiles,
     Scratch,
@@ -55,6 +57,46 @@ _ELASTICSEARCH = profiles(
     ("100m", "1536Mi", "2Gi"), ("200m", "1536Mi", "2Gi"), ("500m", "1536Mi", "2Gi")
 )
 
+# Tutor's smtp service (exim-relay) delivers each mail itself, to the recipient domain's
+# mail server (MX) on port 25; a relay of the operator's instead (SMTP_HOST, RUN_SMTP:
+# false) is a destination the fleet file declares under `egress`.
+_MAIL_DELIVERY = (Outbound((25,), "delivers mail to the recipients' mail servers (MX)"),)
+# Caddy in `caddy` mode obtains its certificates itself: ACME (Let's Encrypt) over HTTPS,
+# and the CA's OCSP responses it staples over HTTP.
+_ACME = (
+    Outbound((80, 443), "obtains its TLS certificates (ACME, OCSP)", when_terminating_tls=True),
+)
+# tutor-ecommerce's payment processors (PayPal, Stripe, CyberSource) are APIs on the
+# internet.
+_PAYMENTS = (Outbound((443,), "calls its payment processors' APIs"),)
+
+# tutor-jupyter's hub starts each learner's notebook server as a pod (KubeSpawner), watches
+# it and its events, and deletes it when it stops; with a storage class configured it also
+# claims a volume per learner (z2jh's hub Role: these rules). Tutor's own Role grants
+# secrets and services as well, which KubeSpawner needs only with internal_ssl or
+# services_enabled, neither of which tutor-jupyter sets: reading every Secret of the
+# environment (its database passwords) would come with the token.
+_KUBESPAWNER = (
+    ApiAccess(("pods", "persistentvolumeclaims"), ("get", "list", "watch", "create", "delete")),
+    ApiAccess(("events",), ("get", "list", "watch")),
+)
+
+# Tutor's settings (common_all.py) add WatchedFileHandlers writing every record to all.log
+# and tracking events to tracking.log in LOG_DIR, /openedx/data/logs, which nothing
+# rotates; its console handler gets the same records. In the writable layer they count
+# against the ephemeral-storage limit until the kubelet evicts the pod, every replica of a
+# production Deployment at about the same age, and an eviction ignores the PDB. campus's
+# settings patch (`campus.render.patches`) stops the files; a volume of its own bounds
+# what still writes there apart from the /tmp scratch space, and its eviction names it.
+_OPENEDX_LOGS = LogVolume("/openedx/data/logs", "512Mi")
+
+# What one Celery child of Open edX holds: the whole platform imported (as one uWSGI
+# worker, 0.5-1 GiB once warm, less the request cache and templates a web worker warms),
+# about 512 MiB; Tutor's `--max-tasks-per-child=100` recycles a child before a leak takes
+# it much higher. Celery forks one child per CPU of the node by default (Tutor sets no
+# concurrency), 16 on a 16-CPU node against a 1.5-3 GiB limit.
+_CELERY_CHILD = "512Mi"
+
 
 def _data(
     name: str,
@@ -86,15 +128,23 @@ def _openedx(name: str, sizing: Profiles, host_setting: str) -> Service:
         sizing=sizing,
         django=True,
         host_setting=host_setting,
+        log_volume=_OPENEDX_LOGS,
         autoscaled_in_production=True,
     )
 
 
 def _worker(name: str) -> Service:
-    return Service(name, Kind.WORKER, sizing=_CELERY, autoscaled_in_production=True)
+    return Service(
+        name,
+        Kind.WORKER,
+        sizing=_CELERY,
+        log_volume=_OPENEDX_LOGS,
+        celery_child_memory=_CELERY_CHILD,
+        autoscaled_in_production=True,
+    )
 
 
-def _ida(name: str, health: str) -> Service:
+def _ida(name: str, health: str, internet: tuple[Outbound, ...] = ()) -> Service:
     """A plugin's Django service, whose settings put `<NAME>_HOST` (and its service name,
     but not `localhost`) in ALLOWED_HOSTS."""
     return Service(
@@ -105,6 +155,7 @@ def _ida(name: str, health: str) -> Service:
         sizing=_IDA,
         django=True,
         host_setting=f"{name.upper()}_HOST",
+        internet=internet,
     )
 
 
@@ -117,7 +168,15 @@ KNOWN: dict[str, Service] = {
         _worker("lms-worker"),
         _worker("cms-worker"),
         # Runs as root (Tutor sets no user; Caddy's image has none) and binds port 80.
-        Service("caddy", Kind.WEB, 80, sizing=_SMALL_PROXY, entry=True, capabilities=_CADDY),
+        Service(
+            "caddy",
+            Kind.WEB,
+            80,
+            sizing=_SMALL_PROXY,
+            entry=True,
+            capabilities=_CADDY,
+            internet=_ACME,
+        ),
         _data(
             "mysql",
             3306,
@@ -147,6 +206,7 @@ KNOWN: dict[str, Service] = {
                 ("10m", "32Mi", "128Mi"), ("20m", "32Mi", "128Mi"), ("50m", "64Mi", "128Mi")
             ),
             phase=Phase.BACKING,
+            internet=_MAIL_DELIVERY,
         ),
         # tutor-mfe
         # Tutor-mfe's image is built FROM Caddy's (MFE_CADDY_DOCKER_IMAGE): port 8002, but
@@ -157,7 +217,7 @@ KNOWN: dict[str, Service] = {
         _ida("xqueue", "/xqueue/status/"),
         _ida("credentials", "/health/"),
         _ida("discovery", "/health/"),
-        _ida("ecommerce", "/health/"),
+        _ida("ecommerce", "/health/", internet=_PAYMENTS),
         Service("ecommerce-worker", Kind.WORKER, sizing=_CELERY),
         # tutor-discovery, older Tutor search back ends
         _data("elasticsearch", 9200, _ELASTICSEARCH, heap_env="ES_JAVA_OPTS"),
@@ -165,11 +225,20 @@ KNOWN: dict[str, Service] = {
         # tutor-minio: object storage on a volume
         _data("minio", 9000, _SEARCH, health="/minio/health/ready"),
         # tutor-jupyter: JupyterHub runs one hub (its proxy and spawner state live in it)
-        Service("jupyterhub", Kind.WEB, 9045, sizing=_IDA, stateless=False),
+        Service("jupyterhub", Kind.WEB, 9045, sizing=_IDA, stateless=False, needs_api=_KUBESPAWNER),
         # tutor-forum before Tutor 18 ran the Ruby forum as a service
         Service("forum", Kind.WEB, 4567, sizing=_IDA),
     )
 }
 
-# Init Jobs (Tutor's *-job templates) run to completion.
-JOB = Service("job", Kind.JOB, sizing=GENERIC_SIZING)
+# Init Jobs (Tutor's *-job templates) run to completion. The largest is lms's and cms's
+# `./manage.py migrate`: one Django process with the whole platform imported, what one
+# Celery child holds (_CELERY_CHILD, 512 MiB), which also renders the state of every model
+# for each of the platform's migrations it plans, growing with their number: limited at
+# four times a child (2 GiB) at every size, as migrations do not grow with the
+# environment, and requested at what it holds on start. The other tasks (mysql's client,
+# meilisearch's curl, a plugin's script) hold far less, under the same ceiling.
+_INIT_JOBS = profiles(
+    ("100m", _CELERY_CHILD, "2Gi"), ("200m", _CELERY_CHILD, "2Gi"), ("250m", _CELERY_CHILD, "2Gi")
+)
+JOB = Service("job", Kind.JOB, sizing=_INIT_JOBS)

@@ -70,10 +70,51 @@ def profiles(
     )
 
 
-# Plugin services and init Jobs nobody measured: enough for a small Django or Node service.
+# Plugin services nobody measured: enough for a small Django or Node service.
 GENERIC_SIZING = profiles(
     ("100m", "256Mi", "1Gi"), ("200m", "512Mi", "1Gi"), ("250m", "512Mi", "2Gi")
 )
+
+
+@dataclass(frozen=True)
+class ApiAccess:
+    """One thing a service asks of the Kubernetes API in its own namespace: the verbs on
+    the resources of one API group (an RBAC rule of its Role)."""
+
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+    api_group: str = ""
+
+    def rule(self) -> dict[str, list[str]]:
+        return {
+            "apiGroups": [self.api_group],
+            "resources": list(self.resources),
+            "verbs": list(self.verbs),
+        }
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """Ports on public internet addresses a service connects to, and why: its pods get
+    egress there (every address but private, shared, link-local and metadata ones:
+    `campus.harden.egress`). `when_terminating_tls`: only while the service terminates
+    TLS itself (Tutor's ENABLE_WEB_PROXY and ENABLE_HTTPS, Caddy in `caddy` mode)."""
+
+    ports: tuple[int, ...]
+    why: str
+    protocol: str = "TCP"
+    when_terminating_tls: bool = False
+
+
+@dataclass(frozen=True)
+class LogVolume:
+    """A directory the service's own settings write log files into, never rotated: an
+    emptyDir of `size_limit` mounted there keeps them off the container's writable layer,
+    so the kubelet evicts a pod whose files outgrow it naming that volume."""
+
+    path: str
+    size_limit: str
+    name: str = "logs"
 
 
 @dataclass(frozen=True)
@@ -95,6 +136,15 @@ class Service:
     `NET_BIND_SERVICE` to bind a port below 1024. `heap_env` names the environment
     variable whose `-Xmx` sets a JVM's heap, and `maxmemory` says the service is Redis,
     whose `maxmemory` caps its data: the memory limit is sized above either
+    (`campus.harden.sizing`). `needs_api` is what the service asks of the Kubernetes API
+    in its namespace (JupyterHub's KubeSpawner starts notebook pods): it alone gets a
+    service account token, bound to a Role of exactly these rules (`campus.harden.api_access`),
+    and the only way to the API server NetworkPolicy leaves open (`campus.harden.egress`).
+    `internet` is what the service reaches outside the cluster on its own: everything else
+    outside its namespace is denied, but the cluster DNS and what the fleet file declares.
+    `log_volume` is where the service writes log files of its own (`campus.harden.logs`).
+    `celery_child_memory` says the service is a Celery worker, each of whose forked
+    children holds about that much: its concurrency is sized to the memory limit
     (`campus.harden.sizing`).
     `source` says where the entry came from, for lint."""
 
@@ -111,6 +161,10 @@ class Service:
     capabilities: tuple[str, ...] = ()
     heap_env: str | None = None
     maxmemory: bool = False
+    needs_api: tuple[ApiAccess, ...] = ()
+    internet: tuple[Outbound, ...] = ()
+    log_volume: LogVolume | None = None
+    celery_child_memory: str | None = None
     autoscaled_in_production: bool = False
     source: str = "catalogue"
 

@@ -98,9 +98,18 @@ class Settled:
     origin: Origin
     note: str = ""
     seed: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # Why the cluster was not asked, when it was not ("no cluster at hand: ..."): a fact
+    # of the whole command, which its output says once rather than per environment.
+    unasked: str = ""
 
     def describe(self) -> str:
         return f"{self.origin.value}" + (f" ({self.note})" if self.note else "")
+
+    def describe_alone(self) -> str:
+        """`describe()` less why the cluster was not asked: "new (first install)"."""
+        if not self.unasked:
+            return self.describe()
+        return "new (first install)" if self.origin is Origin.NEW else self.origin.value
 
 
 @dataclass(frozen=True)
@@ -174,8 +183,8 @@ def settle(
             return Settled(Origin.CACHE, "the cluster holds none yet; a deploy stores it")
         return Settled(Origin.NEW, "first install; a deploy stores it")
     if cached is not None:
-        return Settled(Origin.CACHE, unconsulted)
-    return Settled(Origin.NEW, f"first install: {unconsulted}")
+        return Settled(Origin.CACHE, unconsulted, unasked=unconsulted)
+    return Settled(Origin.NEW, f"first install: {unconsulted}", unasked=unconsulted)
 
 
 def to_store(

@@ -1,32 +1,43 @@
 """Reading what the status view needs from the API server.
 
 One list call per kind across the cluster (as `kubectl get -A` does), then grouped by
-namespace: five requests whatever the fleet's size. Where the credentials may only read
+namespace: six requests whatever the fleet's size. Where the credentials may only read
 the fleet's own namespaces, each namespace is read on its own, in parallel."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
-from lightkube.resources.batch_v1 import Job
+from lightkube.resources.batch_v1 import CronJob, Job
 from lightkube.resources.core_v1 import Pod, Secret
 
+from campus.backup.schedule import CRONJOB
 from campus.deploy.revisions import describe_release, parse_plugins
-from campus.fleet.model import Environment
 from campus.kube.connect import fresh_client
 from campus.kube.errors import ApiFailure, Forbidden, NotFound
 from campus.kube.listing import ALL_NAMESPACES, collector_paused, list_objects
 from campus.kube.objects import KubeObject
-from campus.labels import DEPLOYED_AT, PLUGIN_VERSIONS, TUTOR_VERSION
+from campus.labels import DEPLOYED_AT, NAME, PLUGIN_VERSIONS, TUTOR_VERSION
 from campus.labels import ENVIRONMENT as ENVIRONMENT_LABEL
 from campus.labels import REVISION as REVISION_LABEL
-from campus.status.model import EnvironmentStatus, summarise
+from campus.status.model import EnvironmentStatus, KnownEnvironment, summarise
+
+
+class Located(Protocol):
+    """What the status reads of an environment: its name and namespace (a fleet file's
+    `Environment`, or a `KnownEnvironment`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def namespace(self) -> str: ...
 
 
 class _Kind(NamedTuple):
@@ -42,6 +53,7 @@ _KINDS = {
     "hpas": _Kind(HorizontalPodAutoscaler),
     "jobs": _Kind(Job),
     "revisions": _Kind(Secret, {REVISION_LABEL: None}, metadata_only=True),
+    "cronjobs": _Kind(CronJob, {NAME: CRONJOB}),  # the backups' (docs/backups.md)
 }
 
 
@@ -84,7 +96,7 @@ def _release(newest: KubeObject | None) -> str:
     return describe_release(annotations.get(TUTOR_VERSION, ""), plugins)
 
 
-def _summary(environment: Environment, objects: dict[str, list[KubeObject]]) -> EnvironmentStatus:
+def _summary(environment: Located, objects: dict[str, list[KubeObject]]) -> EnvironmentStatus:
     newest = _newest_revision(objects["revisions"], environment.name)
     return summarise(
         environment.name,
@@ -95,10 +107,11 @@ def _summary(environment: Environment, objects: dict[str, list[KubeObject]]) -> 
         jobs=objects["jobs"],
         revision=_revision(newest),
         release=_release(newest),
+        cronjobs=objects["cronjobs"],
     )
 
 
-def environment_status(client: Client, environment: Environment) -> EnvironmentStatus:
+def environment_status(client: Client, environment: Located) -> EnvironmentStatus:
     """One environment, from its own namespace only. Credentials that may not read
     Secrets (a read-only identity: they hold passwords) leave the revision unknown."""
     objects = {}
@@ -106,13 +119,13 @@ def environment_status(client: Client, environment: Environment) -> EnvironmentS
         try:
             objects[kind] = _list(client, how, environment.namespace)
         except Forbidden:
-            if kind != "revisions":
+            if kind not in ("revisions", "cronjobs"):  # what the status can do without
                 raise
             objects[kind] = []
     return _summary(environment, objects)
 
 
-def _cluster_wide(client: Client, environments: list[Environment]) -> list[EnvironmentStatus]:
+def _cluster_wide(client: Client, environments: Sequence[Located]) -> list[EnvironmentStatus]:
     wanted = {e.namespace for e in environments}
 
     def read(kind: str) -> tuple[str, list[KubeObject]]:
@@ -131,16 +144,28 @@ def _cluster_wide(client: Client, environments: list[Environment]) -> list[Envir
 
 
 def fleet_status(
-    client: Client, environments: list[Environment], parallel: int = 8
+    client: Client, environments: Sequence[Located], parallel: int = 8
 ) -> list[EnvironmentStatus]:
+    """In the order given; an environment known not to be deployed (planned in the fleet
+    file only) is said so, and nothing is read for it."""
+    planned_only = {
+        e.name for e in environments if isinstance(e, KnownEnvironment) and e.deployed is False
+    }
     # The objects read are dropped before the collector runs again: freed by their
     # reference counts, not walked by collections (0.3 s for 2,000 Pods and the rest).
     with collector_paused():
-        return _fleet_status(client, environments, parallel)
+        read = _fleet_status(
+            client, [e for e in environments if e.name not in planned_only], parallel
+        )
+    statuses = {s.name: s for s in read}
+    return [
+        statuses.get(e.name) or EnvironmentStatus(e.name, e.namespace, deployed=False)
+        for e in environments
+    ]
 
 
 def _fleet_status(
-    client: Client, environments: list[Environment], parallel: int
+    client: Client, environments: Sequence[Located], parallel: int
 ) -> list[EnvironmentStatus]:
     if len(environments) > 1:
         try:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from campus.backup.cadence import BackupState, backup_state, is_backup_job
 from campus.deploy.health import job_health, pod_problem
+from campus.errors import CampusError
+from campus.fleet.model import Environment
 from campus.kube.objects import KubeObject
 from campus.kube.workloads import autoscaler_of, autoscalers, min_replicas
 from campus.labels import JOB_NAME, NAME
@@ -35,10 +39,78 @@ class PodStatus:
     node: str
 
 
+@dataclass(frozen=True)
+class DeployedEnvironment:
+    """An environment as the cluster knows it: a namespace carrying campus's environment
+    label, and the newest revision recorded there (None: none, or not readable)."""
+
+    name: str
+    namespace: str
+    revision: int | None = None
+
+
+@dataclass(frozen=True)
+class KnownEnvironment:
+    """An environment to show: planned in the fleet file, deployed in the cluster, or both.
+    `deployed` is None when the cluster could not tell (credentials that may not list
+    namespaces): the environment's own objects tell then."""
+
+    name: str
+    namespace: str
+    planned: bool
+    deployed: bool | None
+
+
+def known_environments(
+    planned: Sequence[Environment] | None, deployed: Sequence[DeployedEnvironment] | None
+) -> list[KnownEnvironment]:
+    """The environments a status or history shows. Without a fleet file (`planned` None),
+    what the cluster holds, by name. With one, the fleet's environments in its order, each
+    deployed or not as the cluster says: the file scopes the view, as `kubectl -f` does,
+    and adds what is planned but not deployed yet."""
+    if planned is None:
+        return [
+            KnownEnvironment(d.name, d.namespace, planned=False, deployed=True)
+            for d in sorted(deployed or (), key=lambda d: d.name)
+        ]
+    found = None if deployed is None else {(d.name, d.namespace) for d in deployed}
+    return [
+        KnownEnvironment(
+            e.name,
+            e.namespace,
+            planned=True,
+            deployed=None if found is None else (e.name, e.namespace) in found,
+        )
+        for e in planned
+    ]
+
+
+def select_known(
+    known: Sequence[KnownEnvironment], names: Sequence[str], namespace: str | None, source: str
+) -> list[KnownEnvironment]:
+    """The named environments (all when none are named) living in `namespace` (any when
+    None), or an error naming `source`, where they were looked for (the fleet file, the
+    cluster)."""
+    missing = sorted(set(names) - {k.name for k in known})
+    if missing:
+        listed = ", ".join(k.name for k in known) or "none"
+        raise CampusError(f"no environment {', '.join(missing)} in {source}; known: {listed}")
+    selected = [
+        k
+        for k in known
+        if (not names or k.name in names) and (namespace is None or k.namespace == namespace)
+    ]
+    if namespace is not None and not selected:
+        raise CampusError(f"no environment of {source} lives in namespace {namespace}")
+    return selected
+
+
 @dataclass
 class EnvironmentStatus:
     name: str
     namespace: str
+    # False: planned in the fleet file, not deployed yet (nothing in the cluster to show).
+    deployed: bool = True
     services: list[ServiceStatus] = field(default_factory=list)
     pods: list[PodStatus] = field(default_factory=list)
     revision: int | None = None
@@ -46,9 +118,13 @@ class EnvironmentStatus:
     # The release the newest revision ran ("tutor 21.0.9, mfe 21.0.2"), when recorded.
     release: str = ""
     problems: list[str] = field(default_factory=list)
+    # Its backups (None: no backup CronJob, so none are configured).
+    backup: BackupState | None = None
 
     @property
     def healthy(self) -> bool:
+        if not self.deployed:
+            return False
         return not self.problems and all(s.ready >= s.desired for s in self.services)
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,9 +184,11 @@ def summarise(
     revision: tuple[int, str] | None,
     now: datetime | None = None,
     release: str = "",
+    cronjobs: Sequence[KubeObject] = (),
 ) -> EnvironmentStatus:
     now = now or datetime.now(UTC)
     result = EnvironmentStatus(name, namespace, release=release)
+    result.backup = backup_state(cronjobs, jobs, now)
     if revision:
         result.revision, result.deployed_at = revision
     scalers = autoscalers(hpas)
@@ -149,6 +227,8 @@ def summarise(
         elif restarts >= 5:
             result.problems.append(f"pod {pod['metadata']['name']}: {restarts} restarts")
     for job in jobs:
+        if is_backup_job(job):
+            continue  # the BACKUP column says how backups go: not the site's health
         health = job_health(job)
         if health.failed:
             result.problems.append(f"job {health.message}")
