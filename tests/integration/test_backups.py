@@ -49,15 +49,18 @@ environments:
 """
 # Written into the real MariaDB before the backup, looked for in the snapshot's dump.
 MARKER = "campus-backup-probe-4711"
-# And 16 MB that stays as it is: restic cuts files into chunks of about 1 MiB, so in a
-# dump of a few MB every chunk holds something that changes between two dumps (InnoDB's
-# statistics, the dump's own timestamp), and only a larger unchanged part shows dedup.
+# And 16 MB that stays as it is. restic cuts a file where a rolling hash of its content
+# says so (about every 1 MiB), and at 8 MiB when it has found no such place. So the rows
+# must vary: a repeated string offers almost no cut points, its forced cuts move with any
+# earlier change (InnoDB's statistics, the dump's own timestamp) and nothing dedups.
 SQL = (
     "CREATE DATABASE IF NOT EXISTS probe; "
     "CREATE TABLE IF NOT EXISTS probe.marks (v VARCHAR(64)); "
     f"INSERT INTO probe.marks VALUES ('{MARKER}'); "
     "CREATE TABLE IF NOT EXISTS probe.bulk (n INT PRIMARY KEY, v TEXT); "
-    "INSERT INTO probe.bulk SELECT seq, REPEAT(MD5(seq), 32) FROM probe.seq_1_to_16000;"
+    "INSERT INTO probe.bulk SELECT seq, CONCAT("
+    + ", ".join(f"SHA2(seq + {k * 100_000}, 512)" for k in range(8))
+    + ") FROM probe.seq_1_to_16000;"
 )
 
 

@@ -324,11 +324,6 @@ def _wait_ready(client: KubeClient, name: str, generation: int) -> None:
         time.sleep(0.5)
 
 
-@pytest.mark.xfail(
-    reason="the fix (nginx logging to stdout/stderr, not the read-only /var/log/nginx) was "
-    "verified in a local reproduction, not yet on the real node",
-    strict=False,
-)
 def test_the_maintenance_page_is_served_through_the_ingress_and_renders_in_a_browser(
     fleet: Path, real_sandbox: cluster.SandboxInfo, tmp_path: Path
 ) -> None:

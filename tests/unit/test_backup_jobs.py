@@ -40,7 +40,7 @@ def environment() -> Environment:
     )
 
 
-def live_cronjob() -> dict[str, Any]:
+def live_cronjob(services: tuple[str, ...] = ("mysql", "caddy")) -> dict[str, Any]:
     """The rendered CronJob as the API server returns it: with a uid, on a caddy volume."""
     objects = [
         {
@@ -57,10 +57,10 @@ def live_cronjob() -> dict[str, Any]:
                 }
             },
         }
-        for name in ("mysql", "caddy")
+        for name in services
     ] + [
         {"kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": {}}
-        for name in ("mysql", "caddy")
+        for name in services
     ]
     cronjob, _ = backup_objects(environment(), objects, {}, "22.0.3")
     cronjob["metadata"]["uid"] = "0d3f0c84-6b1d-4f5e-9a43-3f6c2b1e8a77"

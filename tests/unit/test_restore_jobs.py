@@ -10,7 +10,8 @@ from typing import Any
 
 from test_backup_jobs import NOW, live_cronjob
 
-from campus.restore import jobs
+from campus.restore import counts, jobs
+from campus.sandbox import placement
 
 SOURCE = "s3:http://s3:7070/b/acme-prod"
 
@@ -66,6 +67,26 @@ def test_the_restore_fetches_then_loads_each_service_into_a_writable_volume() ->
     assert mysql["volumeMounts"] == [{"name": "scratch", "mountPath": "/restore", "readOnly": True}]
     limits = {c["resources"]["limits"]["ephemeral-storage"] for c in [fetch, mysql, volumes]}
     assert len(limits) == 1
+
+
+def test_a_dump_run_through_its_images_entrypoint_is_loaded_and_counted_the_same_way() -> None:
+    # In the sandbox MongoDB is a stand-in: the dump container has no command, only the
+    # stand-in's flag and the words it would run. The loader and counter keep that form.
+    cronjob = live_cronjob(("mysql", "mongodb", "caddy"))
+    [placed] = placement.place([cronjob])
+    dump = jobs.parts(placed).mongodb
+    assert dump is not None and "command" not in dump
+    pod = _pod(jobs.restore_job(placed, SOURCE, "abc123", NOW))
+    [mongodb] = [c for c in pod["initContainers"] if c["name"] == jobs.MONGODB_LOAD]
+    assert "command" not in mongodb
+    assert mongodb["args"][:2] == [placement.JOB_FLAG, "mongorestore"]
+    assert "--host=mongodb" in mongodb["args"] and "--drop" in mongodb["args"]
+    [mysql] = [c for c in pod["initContainers"] if c["name"] == jobs.MYSQL_LOAD]
+    assert mysql["command"][:2] == ["/bin/sh", "-c"] and "args" not in mysql
+    counters = [_pod(job)["containers"][0] for job in counts.count_jobs(placed, "bk", NOW)]
+    assert [c["name"] for c in counters] == ["mysql-count", "mongodb-count"]
+    assert counters[1]["args"][:2] == [placement.JOB_FLAG, "mongosh"]
+    assert "--host=mongodb" in counters[1]["args"]
 
 
 DUMP = """-- MySQL dump

@@ -19,7 +19,7 @@ from typing import Any
 from campus.backup.jobs import job_object, job_template, stamp
 from campus.kube.objects import KubeObject
 from campus.labels import NAME
-from campus.restore.jobs import JOB_NAME, Parts, connection, parts, server_wait
+from campus.restore.jobs import JOB_NAME, Parts, connection, parts, server_wait, told, words
 
 COUNT_PREFIX = "campus-restore-count-"
 COUNT_DEADLINE = 1800
@@ -56,7 +56,7 @@ def mysql_count_script(container: dict[str, Any]) -> str:
 
 
 def mongodb_count_command(container: dict[str, Any]) -> list[str]:
-    server = [w for w in container["command"] if w.startswith(("--host=", "--port="))]
+    server = [w for w in words(container) if w.startswith(("--host=", "--port="))]
     return ["mongosh", "--quiet", *server, "--eval", _MONGODB_COLLECTIONS]
 
 
@@ -73,9 +73,9 @@ def count_jobs(cronjob: KubeObject, namespace: str, now: datetime) -> list[KubeO
         counter["name"] = f"{service}-count"
         counter.pop("volumeMounts", None)
         if service == "mysql":
-            counter["command"] = ["/bin/sh", "-c", mysql_count_script(container)]
+            told(counter, ["/bin/sh", "-c", mysql_count_script(container)])
         else:
-            counter["command"] = mongodb_count_command(container)
+            told(counter, mongodb_count_command(container))
         template = job_template(cronjob)
         spec = template["spec"]
         spec.update(backoffLimit=0, activeDeadlineSeconds=COUNT_DEADLINE)

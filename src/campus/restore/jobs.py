@@ -169,11 +169,33 @@ def check_job(
     return job
 
 
+def words(container: dict[str, Any]) -> list[str]:
+    """What a container is told to run: its command and its arguments."""
+    return [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
+
+
+def told(container: dict[str, Any], command: list[str]) -> None:
+    """Tell a copy of a dump container to run `command` the way the dump was told. One
+    without a command of its own runs its image's entrypoint with arguments (the sandbox's
+    stand-ins do, after their leading flags): so does the copy, behind the same flags."""
+    if container.get("command"):
+        container["command"] = command
+        container.pop("args", None)
+        return
+    arguments = [str(w) for w in container.get("args") or []]
+    flags = []
+    for word in arguments:
+        if not word.startswith("--"):
+            break
+        flags.append(word)
+    container["args"] = [*flags, *command]
+
+
 def connection(container: dict[str, Any]) -> list[str]:
     """The `--host=`, `--port=` and `--user=` of the backup's MySQL dump container. Its
     script names the server twice (its ping, then mysqldump): each word once here."""
-    words = dict.fromkeys(shlex.split(container["command"][-1]))
-    return [w for w in words if w.startswith(("--host=", "--port=", "--user="))]
+    found = dict.fromkeys(w for word in words(container) for w in shlex.split(word))
+    return [w for w in found if w.startswith(("--host=", "--port=", "--user="))]
 
 
 def server_wait(words: list[str]) -> str:
@@ -215,8 +237,7 @@ def mysql_script(
 def _loader(name: str, source: dict[str, Any], command: list[str]) -> dict[str, Any]:
     container = copy.deepcopy(source)
     container["name"] = name
-    container["command"] = command
-    container.pop("args", None)
+    told(container, command)
     container["volumeMounts"] = [{"name": "scratch", "mountPath": SCRATCH, "readOnly": True}]
     return container
 
@@ -248,7 +269,7 @@ def restore_job(
     if found.mysql is not None:
         steps.append(_loader(MYSQL_LOAD, found.mysql, ["/bin/sh", "-c", mysql_script(found.mysql)]))
     if found.mongodb is not None:
-        server = [w for w in found.mongodb["command"] if w.startswith(("--host=", "--port="))]
+        server = [w for w in words(found.mongodb) if w.startswith(("--host=", "--port="))]
         archive = f"--archive={SCRATCH}{DUMPS}/{MONGODB_ARCHIVE}"
         steps.append(
             _loader(MONGODB_LOAD, found.mongodb, ["mongorestore", *server, "--drop", archive])

@@ -288,9 +288,12 @@ class Restore:
             self.start_maintenance(restored)
             self.stop_applications(restored)
             run = self.load(restored, target_cron, repository)
-        except (CampusError, ApiFailure) as error:
-            # Nothing loaded yet: put the environment back as it was.
+        except Exception as error:
+            # Nothing loaded yet: put the environment back as it was, whatever went wrong
+            # (an unforeseen error keeps its traceback, but not the site down).
             self._put_back(restored)
+            if not isinstance(error, (CampusError, ApiFailure)):
+                raise
             raise RestoreFailed(f"{error}\nnothing was restored; the environment is back") from None
         if run.failed:
             loaded = run.stage.container in jobs.LOADERS
