@@ -23,6 +23,7 @@ PURE = (
     "campus.fleet.errors",
     "campus.fleet.inherit",
     "campus.fleet.model",
+    "campus.fleet.monitoring",
     "campus.fleet.quantity",
     "campus.fleet.tutor_settings",
     "campus.render.model",
