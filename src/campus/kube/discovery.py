@@ -1,0 +1,22 @@
+"""Which optional kinds the cluster serves, asked once of its discovery documents."""
+
+from __future__ import annotations
+
+from lightkube import Client
+
+from campus.kube.client import KubeClient
+from campus.kube.connect import fresh_client
+from campus.kube.errors import NotFound
+
+
+def serves(client: Client, api_version: str, plural: str) -> bool:
+    """Whether the API server serves `plural` (say `prometheusrules`) at `api_version`
+    (GROUP/VERSION): one GET of the group version's discovery document, which every
+    authenticated user may read, so even an identity confined to its namespaces can ask.
+    A group version the server does not know is not served; any other failure is raised."""
+    asking = client if isinstance(client, KubeClient) else fresh_client(client)
+    try:
+        document = asking.discovery(api_version)
+    except NotFound:
+        return False
+    return any(resource.get("name") == plural for resource in document.get("resources") or [])
