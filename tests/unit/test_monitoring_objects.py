@@ -193,3 +193,11 @@ def test_render_writes_the_rule_when_asked(
     assert result.exit_code == 0, result.output
     [rule] = yaml.safe_load_all((out / NAME / "prometheusrule.yml").read_text())
     assert rule["metadata"]["name"] == "campus-globex-prod"
+
+
+def test_the_identities_that_deploy_may_apply_the_rule() -> None:
+    from campus.access.model import ROLES
+
+    wanted = ("monitoring.coreos.com", ["prometheusrules"])
+    for role in ("campus:deploy", "campus:operate", "campus:read"):
+        assert any((group, resources) == wanted for group, resources, _ in ROLES[role]), role
