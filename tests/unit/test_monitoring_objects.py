@@ -170,8 +170,12 @@ def test_the_cluster_is_asked_its_discovery_document() -> None:
 
 def test_a_refusal_is_no_answer() -> None:
     status = {"kind": "Status", "code": 403, "reason": "Forbidden", "message": "forbidden"}
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden) as raised:
         serves(_client(403, status, []), "monitoring.coreos.com/v1", "prometheusrules")
+    assert str(raised.value) == (
+        "cannot ask the API server whether it serves prometheusrules "
+        "(monitoring.coreos.com/v1): forbidden"
+    )
 
 
 def test_render_writes_the_rule_when_asked(
