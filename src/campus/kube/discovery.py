@@ -22,7 +22,6 @@ def serves(client: Client, api_version: str, plural: str) -> bool:
         return False
     except ApiFailure as error:
         raise error.saying(
-            f"cannot ask the API server whether it serves {plural} ({api_version}): "
-            f"{error.reason}"
+            f"cannot ask the API server whether it serves {plural} ({api_version}): {error.reason}"
         ) from None
     return any(resource.get("name") == plural for resource in document.get("resources") or [])

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from campus.fleet.monitoring import DEFAULT_CELERY_QUEUE_LENGTH
+
 Rule = dict[str, Any]
 Group = dict[str, Any]
 
@@ -59,7 +61,7 @@ class Watched:
     claims: tuple[str, ...] = ()
     backup: Backup | None = None
     celery_workers: tuple[str, ...] = ()
-    celery_queue_length: int = 100
+    celery_queue_length: int = DEFAULT_CELERY_QUEUE_LENGTH
 
 
 def _quoted(value: str) -> str:
