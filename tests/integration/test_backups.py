@@ -237,11 +237,6 @@ def test_a_restore_without_yes_changes_nothing(
     _untouched(real_sandbox)
 
 
-@pytest.mark.xfail(
-    reason="restore not yet proven on the real node: its first run here stopped with "
-    "KeyError('command') after scaling the applications down",
-    strict=False,
-)
 def test_a_restore_brings_back_what_was_lost_since_the_snapshot(
     fleet: Path, real_sandbox: cluster.SandboxInfo
 ) -> None:
@@ -276,11 +271,6 @@ def _store_secret(info: cluster.SandboxInfo) -> Any:
     return _client(info).get(Secret, "campus-backup-store", namespace=ENV)
 
 
-@pytest.mark.xfail(
-    reason="restore not yet proven on the real node: its first run here stopped with "
-    "KeyError('command') after scaling the applications down",
-    strict=False,
-)
 def test_a_wrong_encryption_key_is_refused_before_anything_changes(
     fleet: Path, real_sandbox: cluster.SandboxInfo
 ) -> None:
@@ -307,11 +297,6 @@ def test_a_wrong_encryption_key_is_refused_before_anything_changes(
     _untouched(real_sandbox)
 
 
-@pytest.mark.xfail(
-    reason="restore not yet proven on the real node: its first run here stopped with "
-    "KeyError('command') after scaling the applications down",
-    strict=False,
-)
 def test_a_damaged_snapshot_is_refused_before_anything_changes(
     fleet: Path, real_sandbox: cluster.SandboxInfo
 ) -> None:
@@ -332,10 +317,6 @@ def test_a_damaged_snapshot_is_refused_before_anything_changes(
     _untouched(real_sandbox)
 
 
-@pytest.mark.skip(
-    reason="the restore drill has not run on the real node yet (the restore it builds on "
-    "stopped with KeyError('command')); skipped so that a hang cannot stall CI"
-)
 def test_the_restore_drill_counts_the_same_in_the_copy_and_cleans_up(
     fleet: Path, real_sandbox: cluster.SandboxInfo, tmp_path: Path
 ) -> None:
@@ -360,10 +341,6 @@ def _terminating(info: cluster.SandboxInfo, report: dict[str, Any]) -> bool:
     return bool(found.status and found.status.phase == "Terminating")
 
 
-@pytest.mark.skip(
-    reason="the restore drill has not run on the real node yet (the restore it builds on "
-    "stopped with KeyError('command')); skipped so that a hang cannot stall CI"
-)
 def test_the_restore_drill_fails_naming_a_table_written_since_the_snapshot(
     fleet: Path, real_sandbox: cluster.SandboxInfo
 ) -> None:

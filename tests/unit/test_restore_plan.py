@@ -143,3 +143,35 @@ def test_a_live_route_keeps_its_spec_and_own_metadata_only() -> None:
         },
         "spec": {"rules": [{"host": "learn.acme.example.org"}]},
     }
+
+
+def test_waiting_for_the_applications_ends_at_once_on_a_crash_loop() -> None:
+    import pytest
+
+    from campus.errors import CampusError
+    from campus.restore.run import rolled_out
+
+    deployment = {
+        "kind": "Deployment",
+        "metadata": {"name": "lms", "generation": 2},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "lms"}}},
+        "status": {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1},
+    }
+    pod = {
+        "metadata": {"name": "lms-7c9", "labels": {"app.kubernetes.io/name": "lms"}},
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "lms",
+                    "restartCount": 3,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+                }
+            ]
+        },
+    }
+    check = rolled_out(["lms"])
+    assert check({"lms": deployment}, {}) == "lms: 0/1 replicas available"
+    with pytest.raises(CampusError, match="CrashLoopBackOff"):
+        check({"lms": deployment}, {"lms-7c9": pod})
+    ready = {**deployment, "status": {**deployment["status"], "availableReplicas": 1}}
+    assert check({"lms": ready}, {"lms-7c9": pod}) is None

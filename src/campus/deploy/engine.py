@@ -16,7 +16,7 @@ from campus.deploy.changes import counts
 from campus.deploy.diff import planned_upgrade, what_would_change
 from campus.deploy.drift import apply_needed
 from campus.deploy.gateway_check import gateway_after, gateway_before
-from campus.deploy.health import Health, deployment_health, job_health, pod_problem
+from campus.deploy.health import Health, deployment_health, job_health, pod_problem, pods_of
 from campus.deploy.lock import deploy_lock
 from campus.deploy.model import DeployOptions, DeployRequest, DeployResult, Progress
 from campus.deploy.phases import Phase, autoscaling_floors, plan_phases
@@ -29,7 +29,7 @@ from campus.kube.apply import Applied, apply_object, delete_object, list_namespa
 from campus.kube.connect import fresh_client
 from campus.kube.objects import KubeObject, ObjectKey, digest, key_of
 from campus.kube.watch import NamespaceView, namespace_view, pod_logs, recent_events
-from campus.labels import ENVIRONMENT, JOB_NAME
+from campus.labels import ENVIRONMENT
 from campus.state.store import store_before_deploy
 
 
@@ -439,7 +439,7 @@ def _wait(
             if health.failed:
                 raise PhaseFailed(phase, health.message, _explain(view, name, pods))
             if not health.ready:
-                problems = [p for p in map(pod_problem, _pods_of(obj, pods)) if p] if obj else []
+                problems = [p for p in map(pod_problem, pods_of(obj, pods)) if p] if obj else []
                 for problem in problems:
                     if problem.failed:
                         raise PhaseFailed(phase, problem.message, _explain(view, name, pods))
@@ -456,26 +456,12 @@ def _wait(
         view.changed.wait(min(2.0, max(0.0, deadline - time.monotonic())))
 
 
-def _pods_of(workload: KubeObject | None, pods: dict[str, KubeObject]) -> list[KubeObject]:
-    if workload is None:
-        return []
-    selector = workload.get("spec", {}).get("selector", {}).get("matchLabels") or {}
-    if workload["kind"] == "Job":
-        selector = {JOB_NAME: workload["metadata"]["name"]}
-    return [
-        pod
-        for pod in pods.values()
-        if selector
-        and all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
-    ]
-
-
 def _explain(view: NamespaceView, name: str, pods: dict[str, KubeObject]) -> list[str]:
     kind_objects = view.objects("Deployment") | view.objects("Job")
     details = [f"events of {name}:"] + [
         f"  {line}" for line in recent_events(view.client, view.namespace, name)
     ]
-    for pod in _pods_of(kind_objects.get(name), pods)[:3]:
+    for pod in pods_of(kind_objects.get(name), pods)[:3]:
         pod_name = pod["metadata"]["name"]
         details.append(f"events of pod {pod_name}:")
         details += [f"  {line}" for line in recent_events(view.client, view.namespace, pod_name)]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from campus.kube.objects import KubeObject, conditions_of
 from campus.kube.workloads import unschedulable
+from campus.labels import JOB_NAME
 
 # Container states that will not fix themselves by waiting a little longer.
 _STUCK_REASONS = frozenset(
@@ -107,3 +108,18 @@ def pod_problem(pod: KubeObject) -> Health | None:
     if status.get("phase") == "Failed":
         return Health.waiting(f"pod {name} Failed: {status.get('reason', '')}".rstrip(": "))
     return None
+
+
+def pods_of(workload: KubeObject | None, pods: dict[str, KubeObject]) -> list[KubeObject]:
+    """The pods a Deployment's selector (a Job's name label) picks."""
+    if workload is None:
+        return []
+    selector = workload.get("spec", {}).get("selector", {}).get("matchLabels") or {}
+    if workload["kind"] == "Job":
+        selector = {JOB_NAME: workload["metadata"]["name"]}
+    return [
+        pod
+        for pod in pods.values()
+        if selector
+        and all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+    ]

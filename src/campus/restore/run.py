@@ -22,7 +22,7 @@ from campus.backup import restic
 from campus.backup.jobs import Run
 from campus.backup.run import backup_cronjob, list_snapshots, run_job
 from campus.deploy import maintenance
-from campus.deploy.health import deployment_health
+from campus.deploy.health import deployment_health, pod_problem, pods_of
 from campus.deploy.prepare import owned
 from campus.errors import CampusError
 from campus.kube.apply import apply_object, delete_object, list_namespace
@@ -83,16 +83,17 @@ def _entry_policy(client: Client, namespace: str) -> list[KubeObject]:
 def wait_for(
     client: Client,
     namespace: str,
-    ready: Callable[[dict[str, KubeObject]], str | None],
+    ready: Callable[[dict[str, KubeObject], dict[str, KubeObject]], str | None],
     timeout: float,
     say: Callable[[str], None],
 ) -> None:
-    """Until `ready` (given the namespace's Deployments) says nothing is left to wait on."""
+    """Until `ready` (given the namespace's Deployments and Pods) says nothing is left to
+    wait on."""
     deadline = time.monotonic() + timeout
     with namespace_view(client, namespace) as view:
         while True:
             view.changed.clear()
-            waiting = ready(view.objects("Deployment"))
+            waiting = ready(view.objects("Deployment"), view.objects("Pod"))
             if waiting is None:
                 return
             say(waiting)
@@ -101,8 +102,13 @@ def wait_for(
             view.changed.wait(2.0)
 
 
-def rolled_out(names: list[str]) -> Callable[[dict[str, KubeObject]], str | None]:
-    def check(deployments: dict[str, KubeObject]) -> str | None:
+def rolled_out(
+    names: list[str],
+) -> Callable[[dict[str, KubeObject], dict[str, KubeObject]], str | None]:
+    """Each Deployment rolled out; a pod that will not get better by waiting (a crash
+    loop, an image that cannot be had) fails the wait at once, as a deploy's does."""
+
+    def check(deployments: dict[str, KubeObject], pods: dict[str, KubeObject]) -> str | None:
         for name in names:
             live = deployments.get(name)
             if live is None:
@@ -111,7 +117,11 @@ def rolled_out(names: list[str]) -> Callable[[dict[str, KubeObject]], str | None
             if health.failed:
                 raise CampusError(health.message)
             if not health.ready:
-                return health.message
+                problems = [p for p in map(pod_problem, pods_of(live, pods)) if p]
+                for problem in problems:
+                    if problem.failed:
+                        raise CampusError(problem.message)
+                return problems[0].message if problems else health.message
         return None
 
     return check
