@@ -184,13 +184,20 @@ def test_render_writes_the_rule_when_asked(
     tmp_path: Path,
 ) -> None:
     from click.testing import CliRunner
-    from conftest import EXAMPLE
 
     from campus.cli.main import cli
 
     monkeypatch.setattr("campus.render.render_fleet", lambda *_, **__: [rendered_example[NAME]])
     out = tmp_path / "build"
-    arguments = ["render", NAME, "--offline", "-f", str(EXAMPLE), "-o", str(out)]
+    arguments = [
+        "render",
+        NAME,
+        "--offline",
+        "-f",
+        str(Path(__file__).parents[2] / "examples" / "fleet.yml"),
+        "-o",
+        str(out),
+    ]
     assert CliRunner().invoke(cli, arguments).exit_code == 0
     assert not (out / NAME / "prometheusrule.yml").exists()
     result = CliRunner().invoke(cli, [*arguments, "--prometheus-rules"])
