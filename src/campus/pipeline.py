@@ -175,14 +175,28 @@ def build(
     client: Client | None = None,
     offline: bool = False,
     check_services: bool = True,
+    prometheus_rules: bool | None = None,
 ) -> list[Built]:
     """Render and harden the named environments (all when none are named), in fleet order,
     each from its Tutor state (see the module's docstring). The services named under
     replicas, autoscaling and resources must be Deployments Tutor rendered
-    (`check_services`: a caller that refuses unknown names itself may skip it)."""
+    (`check_services`: a caller that refuses unknown names itself may skip it). Each
+    environment's PrometheusRule is among its objects when `prometheus_rules` says so;
+    by default when `client`'s cluster serves the kind (`rules_served`)."""
     selected = fleet.select(names)
     copies = cluster_copies(fleet, selected, client, offline)
-    return _build(fleet, selected, copies, jobs, check_services)
+    if prometheus_rules is None:
+        prometheus_rules = client is not None and rules_served(client)
+    return _build(fleet, selected, copies, jobs, check_services, prometheus_rules)
+
+
+def rules_served(client: Client) -> bool:
+    """Whether the cluster serves PrometheusRules: asked once for all the environments a
+    command builds, so that deploy, diff and scale all render the same objects."""
+    from campus.kube.discovery import serves
+    from campus.monitoring.objects import API_VERSION, PLURAL
+
+    return serves(client, API_VERSION, PLURAL)
 
 
 def _build(
@@ -191,6 +205,7 @@ def _build(
     copies: ClusterCopies,
     jobs: int | None = None,
     check_services: bool = True,
+    prometheus_rules: bool = False,
 ) -> list[Built]:
     from campus.fleet.checks import (
         api_server_unknown,
@@ -224,7 +239,22 @@ def _build(
         from campus.sandbox.real_nodes import machine_services
 
         machine = machine_services(fleet.cluster.sandbox)
-    return [Built(r, *harden_all(r), r.environment.name in placed, machine) for r in rendered]
+    built = []
+    for r in rendered:
+        objects, init_jobs = harden_all(r)
+        if prometheus_rules:
+            objects = _with_rule(r.environment, objects)
+        built.append(Built(r, objects, init_jobs, r.environment.name in placed, machine))
+    return built
+
+
+def _with_rule(environment: Environment, objects: list[KubeObject]) -> list[KubeObject]:
+    """The objects and, unless its monitoring is disabled, the environment's PrometheusRule
+    over them (after hardening, which settles what the rules watch)."""
+    from campus.monitoring.objects import prometheus_rule
+
+    rule = prometheus_rule(environment, objects)
+    return objects if rule is None else [*objects, rule]
 
 
 def deploy_requests(
@@ -368,7 +398,8 @@ def rotate_secrets(
         start = {k: v for k, v in stored.values.items() if k not in fresh}
         write_cached_settings(state_dir, name, stored.values, forget=fresh)
     try:
-        [built] = _build(fleet, [environment], ClusterCopies({name: TutorState(name, start)}))
+        copies = ClusterCopies({name: TutorState(name, start)})
+        [built] = _build(fleet, [environment], copies, prometheus_rules=rules_served(client))
         request = _rotation_request(built, stored, settings, fleet_hash(fleet))
     except BaseException:
         write_cached_settings(state_dir, name, stored.values)

@@ -23,6 +23,7 @@ PURE = (
     "campus.fleet.errors",
     "campus.fleet.inherit",
     "campus.fleet.model",
+    "campus.fleet.monitoring",
     "campus.fleet.quantity",
     "campus.fleet.tutor_settings",
     "campus.render.model",
@@ -30,6 +31,7 @@ PURE = (
     "campus.state.rotation",
     "campus.access.model",
     "campus.harden",
+    "campus.monitoring",
     "campus.lint",
     "campus.kube.objects",
     "campus.kube.resources",
@@ -128,7 +130,8 @@ MAY_IMPORT = {
     | {"campus.backup"},
     "campus.lint": {"campus.harden", "campus.render", "campus.kube", "campus.services"},
     "campus.pipeline": {"campus.fleet", "campus.render", "campus.harden", "campus.deploy"}
-    | {"campus.kube", "campus.state", "campus.sandbox"},
+    | {"campus.kube", "campus.state", "campus.sandbox", "campus.monitoring"},
+    "campus.monitoring": {"campus.fleet", "campus.kube", "campus.backup", "campus.services"},
     "campus.kube": {"campus.fleet", "campus.sandbox"},
     "campus.deploy": {"campus.kube", "campus.fleet", "campus.state", "campus.services"}
     | {"campus.backup"},

@@ -234,3 +234,16 @@ def test_the_installed_list_is_read_again_when_an_install_changes_sys_path(
     os.utime(site, ns=(1, kept["stamps"][str(site)] + 1))
     assert cache.toolchain(memo=memo) == real
     assert stat.S_IMODE(memo.stat().st_mode) == 0o600
+
+
+def test_monitoring_is_no_input_of_a_render(example_fleet: Fleet, tmp_path: Path) -> None:
+    """Alerting rules are rendered after Tutor: changing them never runs Tutor again."""
+    from campus.fleet.monitoring import Monitoring
+
+    environment = example_fleet.environment("acme-dev")
+    quiet = environment.model_copy(
+        update={"monitoring": Monitoring(enabled=False, rule_labels={"release": "x"})}
+    )
+    request = render_tutor._worker_request(tmp_path, environment, {})
+    assert render_tutor._worker_request(tmp_path, quiet, {}) == request
+    assert "monitoring" not in request["environment"]

@@ -32,6 +32,7 @@ DEPLOYER = "campus-deployer"
 _ALL = ["get", "list", "watch", "create", "update", "patch", "delete"]
 _READ = ["get", "list", "watch"]
 GATEWAY_GROUP = "gateway.networking.k8s.io"
+MONITORING_GROUP = "monitoring.coreos.com"  # the environments' PrometheusRules
 
 # What a deploy applies, reads and prunes in an environment's namespace.
 _CHANGE = [
@@ -60,6 +61,7 @@ _CHANGE = [
     ("policy", ["poddisruptionbudgets"], _ALL),
     ("networking.k8s.io", ["ingresses", "networkpolicies"], _ALL),
     (GATEWAY_GROUP, ["httproutes"], _ALL),  # ingress mode `gateway`
+    (MONITORING_GROUP, ["prometheusrules"], _ALL),  # where the cluster serves them
     ("coordination.k8s.io", ["leases"], _ALL),
 ]
 _EXEC = [("", ["pods/exec"], ["get", "create"])]
@@ -85,6 +87,7 @@ _READ_ONLY = [
     ("policy", ["poddisruptionbudgets"], _READ),
     ("networking.k8s.io", ["ingresses", "networkpolicies"], _READ),
     (GATEWAY_GROUP, ["httproutes"], _READ),
+    (MONITORING_GROUP, ["prometheusrules"], _READ),
 ]
 ROLES = {
     "campus:deploy": _CHANGE,

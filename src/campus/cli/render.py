@@ -27,13 +27,25 @@ def _not_a_folder(path: Path) -> Path | None:
 @click.option(
     "--offline", is_flag=True, help="Never ask the cluster for a Tutor state the cache lacks."
 )
+@click.option(
+    "--prometheus-rules",
+    is_flag=True,
+    help="Add each environment's PrometheusRule, as a deploy does where the cluster serves it.",
+)
 def render(
-    environments: tuple[str, ...], fleet_file: Path, output: str, jobs: int | None, offline: bool
+    environments: tuple[str, ...],
+    fleet_file: Path,
+    output: str,
+    jobs: int | None,
+    offline: bool,
+    prometheus_rules: bool,
 ) -> None:
     """Render environments through Tutor and harden them (all by default).
 
     Each renders from its Tutor state in the local cache; one the cache lacks is read from
-    the fleet's cluster when it answers, else generated (a first install)."""
+    the fleet's cluster when it answers, else generated (a first install). The alerting
+    rules are left out unless asked for: whether a cluster serves PrometheusRules is known
+    only when deploying (docs/monitoring.md)."""
     from campus.output.manifests import write_environment, write_stream
     from campus.output.state import of_rendered, state_report
     from campus.pipeline import build, load
@@ -46,7 +58,13 @@ def render(
                 "or - for a YAML stream",
                 param_hint="'-o'",
             )
-    builts = build(load(fleet_file), environments, jobs=jobs, offline=offline)
+    builts = build(
+        load(fleet_file),
+        environments,
+        jobs=jobs,
+        offline=offline,
+        prometheus_rules=prometheus_rules,
+    )
     shared, each = state_report([of_rendered(b.environment.name, b.rendered) for b in builts])
     if shared is not None:
         click.echo(shared, err=True)

@@ -19,7 +19,7 @@ from campus.services import Phase as ServicePhase
 
 class Phase(Enum):
     FOUNDATION = "foundation"  # namespace, quota, limits, policies, service accounts
-    CONFIGURATION = "configuration"  # Secrets, ConfigMaps, volumes, Services, Ingress
+    CONFIGURATION = "configuration"  # Secrets, ConfigMaps, volumes, Services, Ingress, rules
     BACKING = "backing services"  # mysql, mongodb, redis, search: Ready
     UPGRADE = "upgrade"  # a release change: data services converted, release steps run
     INIT = "init jobs"  # Tutor's init tasks: Complete
@@ -40,8 +40,9 @@ _FOUNDATION_KINDS = frozenset(
         "RoleBinding",
     }
 )
+# A PrometheusRule before any workload: a first deploy that fails part-way is watched too.
 _CONFIGURATION_KINDS = frozenset(
-    {"Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Ingress"}
+    {"Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Ingress", "PrometheusRule"}
 )
 _AVAILABILITY_KINDS = frozenset({"HorizontalPodAutoscaler", "PodDisruptionBudget"})
 _WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})

@@ -8,8 +8,9 @@ first. campus renders every CronJob with `timeZone: Etc/UTC`: schedules are in U
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
@@ -53,3 +54,40 @@ def last_run(schedule: str, at: datetime) -> datetime:
     found = croniter(schedule, at + timedelta(seconds=1)).get_prev(datetime)
     assert isinstance(found, datetime)
     return found
+
+
+# A schedule naming neither days nor months repeats daily; one naming weekdays alone,
+# weekly; any other within eight years (29 February on a given weekday aside, which
+# Kubernetes schedules too rarely to matter).
+_DAY, _WEEK, _YEARS = timedelta(days=1), timedelta(days=7), timedelta(days=8 * 366)
+_ANY = ("*", "?")
+_PERIODS = {"@hourly": _DAY, "@daily": _DAY, "@midnight": _DAY, "@weekly": _WEEK}
+_MOST_FIRINGS = 20_000  # a bound for schedules firing by the minute on some days only
+_GAP_START = datetime(2001, 1, 1, tzinfo=UTC)
+
+
+def _period(schedule: str) -> timedelta:
+    if schedule in MACROS:
+        return _PERIODS.get(schedule, _YEARS)
+    _, _, day, month, weekday = schedule.split(" ")
+    if day in _ANY and month == "*":
+        return _DAY if weekday in _ANY else _WEEK
+    return _YEARS
+
+
+@functools.cache
+def longest_gap(schedule: str) -> timedelta:
+    """The longest time between two consecutive firings of a checked schedule: how long
+    the last successful run may stand before one was missed. Firings are counted over
+    one period of the schedule's pattern, and the gap across its end."""
+    period = _period(schedule)
+    firings = croniter(schedule, _GAP_START)
+    first = previous = firings.get_next(datetime)
+    longest = timedelta(0)
+    for _ in range(_MOST_FIRINGS):
+        following = firings.get_next(datetime)
+        longest = max(longest, following - previous)
+        if following - first > period:
+            break
+        previous = following
+    return longest

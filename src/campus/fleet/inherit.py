@@ -4,8 +4,9 @@ Mappings (tutor, replicas, autoscaling, resources, services, egress, release plu
 and distributions) merge key by key, and an egress name set to null drops the defaults'
 destination; lists (plugins) are replaced whole, so an environment can drop a plugin the
 defaults enable; ingress, release and backup merge field by field (backup's `keep` count
-by count, see `campus.fleet.backup.merged`). What the cluster says of its API server and
-DNS is copied into every environment, whose NetworkPolicies need it.
+by count, see `campus.fleet.backup.merged`), and monitoring too (`rule_labels` key by
+key). What the cluster says of its API server and DNS is copied into every environment,
+whose NetworkPolicies need it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 import campus.fleet.backup as backup
+import campus.fleet.monitoring as monitoring
 from campus.fleet.model import (
     Cluster,
     Egress,
@@ -108,6 +110,7 @@ def resolve_environment(
         api_server_ports=cluster.api_server_ports,
         dns_cidrs=cluster.dns_cidrs,
         backup=backup.resolved(backup.merged(defaults.backup, spec.backup)),
+        monitoring=monitoring.resolved(defaults.monitoring, spec.monitoring),
     )
 
 

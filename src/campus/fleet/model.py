@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from campus.errors import CampusError
 from campus.fleet.addresses import network
 from campus.fleet.backup import Backup, BackupSpec
+from campus.fleet.monitoring import Monitoring, MonitoringSpec
 from campus.fleet.quantity import parse_cpu, parse_memory, parse_memory_input
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -312,6 +313,7 @@ class Settings(Strict):
         return value
 
     backup: BackupSpec | None = None  # restic snapshots to an S3 store (docs/backups.md)
+    monitoring: MonitoringSpec | None = None  # alerting rules (docs/monitoring.md)
 
     @field_validator("tutor")
     @classmethod
@@ -406,6 +408,7 @@ class Environment(Strict):
     api_server_ports: tuple[int, ...] = (443, 6443)
     dns_cidrs: tuple[str, ...] = ()
     backup: Backup | None = None  # None: no backups
+    monitoring: Monitoring = Monitoring()
 
 
 class Fleet(Strict):

@@ -25,11 +25,12 @@ class Applied:
     result: KubeObject
 
 
-# Kinds from CRDs that campus renders (`ingress.mode: gateway`): lightkube decodes, applies
-# and lists them once they are registered.
+# Kinds from CRDs that campus renders (`ingress.mode: gateway`; a PrometheusRule where the
+# cluster serves it): lightkube decodes, applies and lists them once they are registered.
 CUSTOM_KINDS = (
     ("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
     ("gateway.networking.k8s.io", "v1", "Gateway", "gateways"),
+    ("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules"),
 )
 for _group, _version, _kind, _plural in CUSTOM_KINDS:
     create_namespaced_resource(_group, _version, _kind, _plural)

@@ -111,6 +111,17 @@ class KubeClient(Client):
             transport=self.transport,
         )
 
+    def discovery(self, group_version: str) -> dict[str, Any]:
+        """The API server's discovery document of `group_version` (GROUP/VERSION): the
+        resources it serves there. lightkube has no call for it; its own HTTP client
+        sends the request, with the client's credentials."""
+        generic = self._client
+        with translated(self.server):
+            response = generic.send(generic._client.build_request("GET", f"/apis/{group_version}"))
+            generic.raise_for_status(response)  # type: ignore[no-untyped-call]
+        document = response.json()
+        return document if isinstance(document, dict) else {}
+
     # apply and set go through patch, wait through watch.
     get = _translating(Client.get)
     create = _translating(Client.create)

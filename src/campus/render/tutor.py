@@ -69,7 +69,8 @@ def _worker_request(
 ) -> dict[str, Any]:
     request: dict[str, Any] = {
         "root": str(root),
-        "environment": environment.model_dump(mode="json"),  # read by the cache key alone
+        # Read by the cache key alone; monitoring changes nothing Tutor renders.
+        "environment": environment.model_dump(mode="json", exclude={"monitoring"}),
         "plugins": list(environment.plugins),
         "settings": tutor_settings(environment),
         "state": state,

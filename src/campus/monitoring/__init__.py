@@ -1,0 +1,1 @@
+"""Alerting for each environment: Prometheus rules rendered as a PrometheusRule."""
