@@ -210,4 +210,15 @@ def test_the_end_of_a_backup_names_the_container_whose_log_tells() -> None:
         }
     )
     assert stage(job(), missing).failed
+    syncing = pod(
+        **{
+            "mysql-dump": {
+                "waiting": {
+                    "reason": "CreateContainerConfigError",
+                    "message": "failed to sync secret cache: timed out waiting for the condition",
+                }
+            }
+        }
+    )
+    assert not stage(job(), syncing).failed  # the kubelet tries again by itself
     assert stage(job(Failed="DeadlineExceeded"), None).message == "the Job failed: DeadlineExceeded"

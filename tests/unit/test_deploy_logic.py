@@ -216,3 +216,20 @@ def test_autoscaling_floors_name_each_autoscaled_deployment() -> None:
     }
     other = {"kind": "Deployment", "metadata": {"name": "cms"}, "spec": {"replicas": 2}}
     assert autoscaling_floors([hpa, other]) == {"lms": 3}
+
+
+def test_a_kubelet_cache_not_yet_synced_is_waited_on_a_missing_secret_is_not() -> None:
+    def waiting(message: str) -> dict[str, Any]:
+        reason = {"reason": "CreateContainerConfigError", "message": message}
+        return obj(
+            "Pod",
+            "mysql-init-2-x",
+            status={"containerStatuses": [{"name": "mysql", "state": {"waiting": reason}}]},
+        )
+
+    passing = pod_problem(
+        waiting("failed to sync secret cache: timed out waiting for the condition")
+    )
+    assert passing is not None and not passing.failed and "secret cache" in passing.message
+    missing = pod_problem(waiting('secret "mysql-root" not found'))
+    assert missing is not None and missing.failed

@@ -24,7 +24,7 @@ from campus.backup.schedule import (
     RESTIC,
 )
 from campus.kube.objects import KubeObject, conditions_of
-from campus.kube.workloads import unschedulable
+from campus.kube.workloads import kubelet_retries, unschedulable
 from campus.labels import NAME
 
 MANUAL_PREFIX = f"{CRONJOB}-manual-"
@@ -182,7 +182,8 @@ def stage(job: KubeObject, pod: KubeObject | None, doing: dict[str, str] = DOING
             return Stage(f"{what} ({container} running on {node})")
         reason = detail.get("reason") or "waiting"
         message = detail.get("message", "")
-        if reason in ("ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError"):
+        stuck = ("ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError")
+        if reason in stuck and not kubelet_retries(message):
             return Stage(
                 f"{container} cannot start: {reason}: {message}".rstrip(": "),
                 done=True,

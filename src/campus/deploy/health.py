@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from campus.kube.objects import KubeObject, conditions_of
-from campus.kube.workloads import unschedulable
+from campus.kube.workloads import kubelet_retries, unschedulable
 from campus.labels import JOB_NAME
 
 # Container states that will not fix themselves by waiting a little longer.
@@ -100,6 +100,8 @@ def pod_problem(pod: KubeObject) -> Health | None:
         reason = waiting.get("reason")
         if reason in _STUCK_REASONS:
             detail = waiting.get("message", "")
+            if kubelet_retries(detail):
+                return Health.waiting(f"pod {name} container {container['name']}: {detail}")
             restarts = container.get("restartCount", 0)
             message = f"pod {name} container {container['name']}: {reason}"
             if restarts:

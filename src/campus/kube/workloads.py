@@ -83,3 +83,14 @@ def unschedulable(pod: KubeObject) -> Unschedulable | None:
     return Unschedulable(
         str(condition.get("reason") or "Unschedulable"), str(condition.get("message") or "")
     )
+
+
+# A kubelet whose Secret or ConfigMap cache has not synced yet for a pod it was just given
+# reports CreateContainerConfigError, and tries again by itself within seconds (seen on
+# the sandbox's freshly started real node): unlike a Secret that does not exist.
+_KUBELET_RETRIES = ("failed to sync secret cache", "failed to sync configmap cache")
+
+
+def kubelet_retries(message: str) -> bool:
+    """Whether a container's waiting message is one the kubelet gets past by itself."""
+    return any(passing in message for passing in _KUBELET_RETRIES)
