@@ -103,11 +103,7 @@ def _deployment(service_address: str) -> KubeObject:
                                 "requests": {"cpu": "10m", "memory": "48Mi"},
                                 "limits": {"memory": "256Mi"},
                             },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "securityContext": sandbox_objects.locked_down_container(),
                         }
                     ],
                 },

@@ -117,11 +117,7 @@ def _deployment(storage: Path) -> KubeObject:
                                 "requests": {"cpu": "10m", "memory": "32Mi"},
                                 "limits": {"memory": "512Mi"},
                             },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "securityContext": sandbox_objects.locked_down_container(),
                             "volumeMounts": [{"name": "data", "mountPath": DATA}],
                         }
                     ],

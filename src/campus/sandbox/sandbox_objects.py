@@ -64,3 +64,13 @@ def real_node_pod(user: int) -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
+
+
+def locked_down_container() -> dict[str, Any]:
+    """The security context of every container the sandbox itself runs on a real node:
+    no privilege escalation, a read-only root, no capabilities (the pod's makes it non-root)."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
