@@ -44,6 +44,7 @@ from typing import Any
 from campus.fleet.model import ServiceResources, SizeName
 from campus.kube.objects import KubeObject
 from campus.kube.resources import MIB, memory_bytes
+from campus.kube.workloads import command_line
 from campus.services import Service
 from campus.services.catalogue import defaults
 
@@ -154,17 +155,13 @@ def _mounted_file(
     return None
 
 
-def _command_line(container: Container) -> list[str]:
-    return [str(word) for word in (container.get("command") or []) + (container.get("args") or [])]
-
-
 def redis_maxmemory(
     spec: dict[str, Any], container: Container, objects: list[KubeObject]
 ) -> int | None:
     """The maxmemory Redis starts with, in bytes: `--maxmemory` on its command line, else
     the config file it is given (as mounted from the environment's objects). None or 0:
     no ceiling."""
-    words = _command_line(container)
+    words = command_line(container)
     value = None
     if "redis-server" in words:
         rest = words[words.index("redis-server") + 1 :]
@@ -178,14 +175,14 @@ def redis_maxmemory(
 
 
 def is_celery_worker(container: Container) -> bool:
-    words = _command_line(container)
+    words = command_line(container)
     return "celery" in words and "worker" in words
 
 
 def celery_concurrency_set(container: Container) -> bool:
     """Whether the worker's command line already says how many children it forks
     (`--concurrency`, `-c`, `--autoscale`)."""
-    for word in _command_line(container):
+    for word in command_line(container):
         if word.partition("=")[0] in ("--concurrency", "--autoscale"):
             return True
         if word.startswith("-c") and not word.startswith("--"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from campus.kube.objects import KubeObject, conditions_of
 
@@ -94,3 +94,8 @@ _KUBELET_RETRIES = ("failed to sync secret cache", "failed to sync configmap cac
 def kubelet_retries(message: str) -> bool:
     """Whether a container's waiting message is one the kubelet gets past by itself."""
     return any(passing in message for passing in _KUBELET_RETRIES)
+
+
+def command_line(container: dict[str, Any]) -> list[str]:
+    """What a container is told to run: its command, then its arguments."""
+    return [str(word) for word in (container.get("command") or []) + (container.get("args") or [])]

@@ -18,8 +18,9 @@ from typing import Any
 
 from campus.backup.jobs import job_object, job_template, stamp
 from campus.kube.objects import KubeObject
+from campus.kube.workloads import command_line
 from campus.labels import NAME
-from campus.restore.jobs import JOB_NAME, Parts, connection, parts, server_wait, told, words
+from campus.restore.jobs import JOB_NAME, Parts, connection, parts, server_wait, told
 
 COUNT_PREFIX = "campus-restore-count-"
 COUNT_DEADLINE = 1800
@@ -56,7 +57,7 @@ def mysql_count_script(container: dict[str, Any]) -> str:
 
 
 def mongodb_count_command(container: dict[str, Any]) -> list[str]:
-    server = [w for w in words(container) if w.startswith(("--host=", "--port="))]
+    server = [w for w in command_line(container) if w.startswith(("--host=", "--port="))]
     return ["mongosh", "--quiet", *server, "--eval", _MONGODB_COLLECTIONS]
 
 

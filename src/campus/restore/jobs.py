@@ -42,6 +42,7 @@ from campus.backup.schedule import (
 )
 from campus.kube.objects import KubeObject
 from campus.kube.resources import memory_bytes
+from campus.kube.workloads import command_line
 from campus.labels import NAME
 
 CHECK_PREFIX = "campus-restore-check-"
@@ -169,11 +170,6 @@ def check_job(
     return job
 
 
-def words(container: dict[str, Any]) -> list[str]:
-    """What a container is told to run: its command and its arguments."""
-    return [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
-
-
 def told(container: dict[str, Any], command: list[str]) -> None:
     """Tell a copy of a dump container to run `command` the way the dump was told. One
     without a command of its own runs its image's entrypoint with arguments (the sandbox's
@@ -194,7 +190,7 @@ def told(container: dict[str, Any], command: list[str]) -> None:
 def connection(container: dict[str, Any]) -> list[str]:
     """The `--host=`, `--port=` and `--user=` of the backup's MySQL dump container. Its
     script names the server twice (its ping, then mysqldump): each word once here."""
-    found = dict.fromkeys(w for word in words(container) for w in shlex.split(word))
+    found = dict.fromkeys(w for word in command_line(container) for w in shlex.split(word))
     return [w for w in found if w.startswith(("--host=", "--port=", "--user="))]
 
 
@@ -269,7 +265,7 @@ def restore_job(
     if found.mysql is not None:
         steps.append(_loader(MYSQL_LOAD, found.mysql, ["/bin/sh", "-c", mysql_script(found.mysql)]))
     if found.mongodb is not None:
-        server = [w for w in words(found.mongodb) if w.startswith(("--host=", "--port="))]
+        server = [w for w in command_line(found.mongodb) if w.startswith(("--host=", "--port="))]
         archive = f"--archive={SCRATCH}{DUMPS}/{MONGODB_ARCHIVE}"
         steps.append(
             _loader(MONGODB_LOAD, found.mongodb, ["mongorestore", *server, "--drop", archive])
